@@ -1,0 +1,108 @@
+/**
+ * Queue-triggered delivery as a plain function: envelope -> raw message -> FHIR transaction -> POST.
+ *
+ * Failure handling, and how it meets the Functions host's own poison behaviour:
+ *  - Permanent failures (bad envelope, missing payload, conversion error, a 4xx from FHIR other than
+ *    408/429) are written to the poison queue with a reason and the message id, and the function
+ *    returns normally so the host deletes the original: nothing is dropped silently.
+ *  - Transient failures (408/429/5xx, network, token) are retried in-process with back-off (bounded by
+ *    RETRY_MAX_ATTEMPTS / RETRY_MAX_TOTAL_MS). If they persist the function throws, the message becomes
+ *    visible again after the host's visibilityTimeout and is re-run, up to host.json maxDequeueCount.
+ *  - On the last allowed dequeue (dequeueCount >= MAX_DEQUEUE_COUNT, which must equal host.json's
+ *    maxDequeueCount) we park the message ourselves with reason `retries-exhausted` instead of throwing,
+ *    so the record carries a reason. If the function crashes or times out on that last run, the host
+ *    moves the bare envelope to `<queue>-poison` itself; POISON_QUEUE_NAME defaults to that same queue
+ *    and the replay command understands both shapes.
+ */
+import type { InvocationContext } from '@azure/functions';
+import type { IdStrategy } from './config';
+import { EnvelopeError, parseEnvelope, type IngestEnvelope, type PoisonRecord } from './envelope';
+import { failureReason, type FhirClient } from './fhir-client';
+import { classifyError, convertMessage, parseMessage } from './hl7-bridge';
+import { contextSink, createLogger, errorFields } from './logger';
+import type { MessageQueue, MessageStore } from './storage';
+
+export interface DeliverDeps {
+  store: MessageStore;
+  poison: MessageQueue;
+  fhir: FhirClient;
+  idStrategy: IdStrategy;
+  maxDequeueCount: number;
+}
+
+/** Thrown to make the host retry the message later. Carries no message content. */
+export class TransientDeliveryError extends Error {
+  constructor(readonly failure: string) {
+    super(`delivery failed transiently (${failure}); the host will retry`);
+    this.name = 'TransientDeliveryError';
+  }
+}
+
+export type DeliverOutcome = 'delivered' | 'poisoned';
+
+export function dequeueCountOf(context: InvocationContext): number {
+  const n = Number((context.triggerMetadata as { dequeueCount?: unknown } | undefined)?.dequeueCount ?? 1);
+  return Number.isFinite(n) && n >= 1 ? n : 1;
+}
+
+export async function handleQueueMessage(queueItem: unknown, context: InvocationContext, deps: DeliverDeps): Promise<DeliverOutcome> {
+  const started = Date.now();
+  const dequeueCount = dequeueCountOf(context);
+  let log = createLogger(contextSink(context)).child({ invocationId: context.invocationId, dequeueCount });
+
+  const park = async (envelope: IngestEnvelope | null, reason: string, extra: { status?: number; hl7ErrorCode?: number } = {}, original?: string): Promise<DeliverOutcome> => {
+    const record: PoisonRecord = {
+      v: 1,
+      poison: { reason, ...extra, failedAt: new Date().toISOString(), dequeueCount },
+      envelope,
+      ...(envelope ? {} : { original }),
+    };
+    // If this write fails we throw: the host retries and ultimately poisons the original itself.
+    await deps.poison.send(JSON.stringify(record));
+    log.warn('deliver.poisoned', { reason: reason as never, status: extra.status, hl7ErrorCode: extra.hl7ErrorCode, durationMs: Date.now() - started });
+    return 'poisoned';
+  };
+
+  let env: IngestEnvelope;
+  try {
+    env = parseEnvelope(queueItem);
+  } catch (err) {
+    const original = typeof queueItem === 'string' ? queueItem : JSON.stringify(queueItem ?? null);
+    return park(null, err instanceof EnvelopeError ? 'invalid-envelope' : 'internal-error', {}, original);
+  }
+  const [messageType, triggerEvent] = env.type.split('^');
+  log = log.child({ controlId: env.id, messageType, triggerEvent });
+
+  let raw = env.hl7;
+  if (raw === undefined) {
+    try {
+      raw = await deps.store.read(env.key);
+    } catch (err) {
+      log.warn('deliver.storage_error', { reason: 'storage-error', ...errorFields(err) });
+      return retryOrPark(env, 'storage-error');
+    }
+    if (raw === undefined) return park(env, 'payload-missing');
+  }
+
+  let bundle;
+  try {
+    bundle = convertMessage(parseMessage(raw), deps.idStrategy);
+  } catch (err) {
+    const c = classifyError(err);
+    return park(env, 'conversion-error', { hl7ErrorCode: c.error.code });
+  }
+
+  const result = await deps.fhir.postBundle(bundle, log);
+  if (result.ok) {
+    log.info('deliver.done', { status: result.status, resources: result.entries, attempt: result.attempts, durationMs: Date.now() - started });
+    return 'delivered';
+  }
+  if (result.permanent) return park(env, failureReason(result.failure) === 'token-error' ? 'token-error' : 'fhir-rejected', { status: result.status });
+  return retryOrPark(env, result.failure, result.status);
+
+  async function retryOrPark(e: IngestEnvelope, failure: string, status?: number): Promise<DeliverOutcome> {
+    if (dequeueCount >= deps.maxDequeueCount) return park(e, 'retries-exhausted', { status });
+    log.warn('deliver.retry_later', { reason: failureReason(failure), status, durationMs: Date.now() - started });
+    throw new TransientDeliveryError(failure);
+  }
+}

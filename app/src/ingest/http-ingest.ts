@@ -1,0 +1,163 @@
+/**
+ * POST /api/hl7 as a plain function with injected dependencies (the v4 registration lives in
+ * app/src/functions). HL7 over HTTP: one message per request, answered with an HL7 ACK whose segments
+ * end in CR. Status codes: 200 with AA/CA on accept (also for an acknowledged duplicate); 400 with
+ * AR/AE + ERR for bad input; 503 with AR when storage is unavailable (the sender should resend);
+ * 413 / 415 without an ACK when the body is too large or not HL7 text (documented in README.functions.md).
+ */
+import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import { acceptOnce, dedupeKey, type AcceptDeps } from './accept';
+import type { IdStrategy } from './config';
+import { ackText, classifyError, convertMessage, headerOf, parseMessage, validateForIngest, type AckError, type Hl7Message } from './hl7-bridge';
+import { contextSink, createLogger, errorFields, type Logger } from './logger';
+
+export const ACCEPTED_MEDIA_TYPES = ['application/hl7-v2', 'x-application/hl7-v2+er7', 'application/hl7-v2+er7', 'text/plain'] as const;
+
+export interface HttpIngestDeps extends AcceptDeps {
+  maxBodyBytes: number;
+  idStrategy: IdStrategy;
+}
+
+interface MediaType {
+  type: string;
+  charset?: string;
+}
+
+export function parseContentType(header: string | null): MediaType | undefined {
+  if (!header) return undefined;
+  const [typePart, ...params] = header.split(';');
+  const type = typePart.trim().toLowerCase();
+  let charset: string | undefined;
+  for (const p of params) {
+    const m = /^\s*charset\s*=\s*"?([^";\s]+)"?\s*$/i.exec(p);
+    if (m) charset = m[1].toLowerCase();
+  }
+  return { type, charset };
+}
+
+/** Decoder for the declared charset (UTF-8 by default); undefined when Node does not know it. */
+function decoderFor(charset: string | undefined): InstanceType<typeof TextDecoder> | undefined {
+  try {
+    // fatal: invalid byte sequences become an AR instead of silently turning into U+FFFD.
+    return new TextDecoder(charset ?? 'utf-8', { fatal: true, ignoreBOM: false });
+  } catch {
+    return undefined;
+  }
+}
+
+const PLAIN = { 'content-type': 'text/plain; charset=utf-8' };
+
+export async function handleHl7Post(request: HttpRequest, context: InvocationContext, deps: HttpIngestDeps): Promise<HttpResponseInit> {
+  const started = Date.now();
+  const log = createLogger(contextSink(context)).child({ invocationId: context.invocationId });
+  try {
+    return await ingest(request, deps, log, started);
+  } catch (err) {
+    // Last line of defence: still answer with an ACK so the sender knows to resend.
+    log.error('hl7.failed', { reason: 'internal-error', ...errorFields(err), durationMs: Date.now() - started });
+    return ackResponse(undefined, 'AR', 500, 'text/plain', { code: 207, text: 'Application internal error' });
+  }
+}
+
+function ackResponse(msg: Hl7Message | undefined, code: 'AA' | 'CA' | 'AE' | 'AR', status: number, mediaType: string, error?: AckError, extra: Record<string, string> = {}): HttpResponseInit {
+  let body: string;
+  try {
+    body = ackText(msg, code, error);
+  } catch {
+    // A message that parsed but whose header cannot be mirrored: answer with a header-less ACK.
+    body = ackText(undefined, code, error);
+  }
+  return { status, body, headers: { 'content-type': `${mediaType}; charset=utf-8`, ...extra } };
+}
+
+async function ingest(request: HttpRequest, deps: HttpIngestDeps, log: Logger, started: number): Promise<HttpResponseInit> {
+  const elapsed = () => Date.now() - started;
+  const media = parseContentType(request.headers.get('content-type'));
+  if (!media || !(ACCEPTED_MEDIA_TYPES as readonly string[]).includes(media.type)) {
+    log.warn('hl7.rejected', { reason: 'unsupported-media-type', status: 415, durationMs: elapsed() });
+    return {
+      status: 415,
+      body: `Unsupported Media Type: send one HL7 v2 message as ${ACCEPTED_MEDIA_TYPES.join(', ')}\n`,
+      headers: PLAIN,
+    };
+  }
+  const replyType = media.type === 'text/plain' ? 'text/plain' : media.type;
+  const declared = Number(request.headers.get('content-length') ?? '0');
+  if (Number.isFinite(declared) && declared > deps.maxBodyBytes) {
+    log.warn('hl7.rejected', { reason: 'payload-too-large', status: 413, bytes: declared, durationMs: elapsed() });
+    return { status: 413, body: `Payload Too Large: the limit is ${deps.maxBodyBytes} bytes\n`, headers: PLAIN };
+  }
+  const decoder = decoderFor(media.charset);
+  if (!decoder) {
+    log.warn('hl7.rejected', { reason: 'bad-charset', status: 415, durationMs: elapsed() });
+    return { status: 415, body: 'Unsupported Media Type: unknown charset\n', headers: PLAIN };
+  }
+  const bytes = new Uint8Array(await request.arrayBuffer());
+  if (bytes.byteLength > deps.maxBodyBytes) {
+    log.warn('hl7.rejected', { reason: 'payload-too-large', status: 413, bytes: bytes.byteLength, durationMs: elapsed() });
+    return { status: 413, body: `Payload Too Large: the limit is ${deps.maxBodyBytes} bytes\n`, headers: PLAIN };
+  }
+
+  const reject = (msg: Hl7Message | undefined, ackCode: 'AE' | 'AR', error: AckError, reason: Parameters<Logger['warn']>[1] & object, status = 400) => {
+    log.warn('hl7.rejected', { ...reason, ackCode, hl7ErrorCode: error.code, status, bytes: bytes.byteLength, durationMs: elapsed() });
+    return ackResponse(msg, ackCode, status, replyType, error);
+  };
+
+  let text: string;
+  try {
+    text = decoder.decode(bytes);
+  } catch {
+    return reject(undefined, 'AR', { code: 102, text: 'Body is not valid text in the declared charset' }, { reason: 'bad-charset' });
+  }
+  if (text.trim().length === 0) {
+    return reject(undefined, 'AR', { code: 100, text: 'Empty message' }, { reason: 'empty-body' });
+  }
+
+  let msg: Hl7Message;
+  try {
+    msg = parseMessage(text);
+  } catch (err) {
+    const c = classifyError(err);
+    return reject(undefined, c.ackCode, c.error, { reason: c.reason });
+  }
+  const h = headerOf(msg);
+  // Only the header's shape is logged until it has been validated (see logger: unvalidated ids are hashed).
+  if (!h.controlId) {
+    return reject(msg, 'AR', { code: 101, text: 'Required field missing', segment: 'MSH', field: 10 }, { reason: 'missing-control-id' });
+  }
+  try {
+    validateForIngest(msg);
+    // Converting here (cheap, about 0.1 ms) turns content problems into an AE now instead of a poison message later.
+    convertMessage(msg, deps.idStrategy);
+  } catch (err) {
+    const c = classifyError(err);
+    return reject(msg, c.ackCode, c.error, { reason: c.reason, messageType: h.messageType, triggerEvent: h.triggerEvent });
+  }
+
+  const ids = { controlId: h.controlId, messageType: h.messageType, triggerEvent: h.triggerEvent };
+  const okCode = h.acceptAckType ? 'CA' : 'AA';
+  let outcome;
+  try {
+    outcome = await acceptOnce(
+      { key: dedupeKey(h.sendingApplication, h.sendingFacility, h.controlId), controlId: h.controlId, type: `${h.messageType}^${h.triggerEvent}`, raw: text },
+      deps,
+      log.child(ids),
+    );
+  } catch (err) {
+    log.error('hl7.rejected', { ...ids, reason: 'storage-error', ackCode: 'AR', status: 503, ...errorFields(err), durationMs: elapsed() });
+    return ackResponse(msg, 'AR', 503, replyType, { code: 207, text: 'Temporarily unable to accept the message; resend later' }, { 'retry-after': '5' });
+  }
+  switch (outcome.kind) {
+    case 'accepted':
+      log.info('hl7.accepted', { ...ids, ackCode: okCode, status: 200, bytes: bytes.byteLength, durationMs: elapsed(), reason: outcome.recovered ? 'takeover' : undefined });
+      return ackResponse(msg, okCode, 200, replyType);
+    case 'duplicate':
+      log.info('hl7.duplicate', { ...ids, ackCode: okCode, status: 200, reason: 'duplicate', durationMs: elapsed() });
+      return ackResponse(msg, okCode, 200, replyType, undefined, { 'x-hl7-duplicate': 'true' });
+    case 'conflict':
+      return reject(msg, 'AR', { code: 205, text: 'Duplicate message control id with different content' }, { ...ids, reason: 'duplicate-conflict' });
+    case 'busy':
+      log.warn('hl7.rejected', { ...ids, reason: 'in-flight', ackCode: 'AR', status: 503, durationMs: elapsed() });
+      return ackResponse(msg, 'AR', 503, replyType, { code: 207, text: 'The same message is being processed; resend later' }, { 'retry-after': '5' });
+  }
+}

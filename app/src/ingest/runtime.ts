@@ -1,0 +1,95 @@
+/**
+ * Builds the live dependencies from app settings once per process. Start-up validation happens here
+ * (configuration, and for the client-credentials mode the Key Vault secret plus a first token), so a
+ * misconfigured app fails on its first invocation and in /api/health with a named reason.
+ */
+import type { TokenCredential } from '@azure/identity';
+import { loadConfig, type IngestConfig } from './config';
+import { FhirClient } from './fhir-client';
+import { BlobMessageStore, StorageQueue, type MessageQueue, type MessageStore } from './storage';
+import {
+  clientCredentialsProvider,
+  credentialTokenProvider,
+  keyVaultSecretReader,
+  noAuthProvider,
+  scopeForAudience,
+  type SecretReader,
+  type TokenProvider,
+} from './token';
+
+export interface Runtime {
+  config: IngestConfig;
+  store: MessageStore;
+  ingestQueue: MessageQueue;
+  poisonQueue: MessageQueue;
+  tokens: TokenProvider;
+  fhir: FhirClient;
+}
+
+export interface RuntimeOverrides {
+  /** Replaces the Key Vault reader (tests: there is no Key Vault emulator). */
+  secrets?: SecretReader;
+  credential?: TokenCredential;
+  tokens?: TokenProvider;
+  fetchImpl?: typeof fetch;
+}
+
+async function azureCredential(clientId: string | undefined, mode: 'managed-identity' | 'default-credential'): Promise<TokenCredential> {
+  const identity = await import('@azure/identity');
+  if (mode === 'managed-identity') {
+    return clientId ? new identity.ManagedIdentityCredential({ clientId }) : new identity.ManagedIdentityCredential();
+  }
+  return new identity.DefaultAzureCredential(clientId ? { managedIdentityClientId: clientId } : {});
+}
+
+export async function openStorage(config: IngestConfig): Promise<Pick<Runtime, 'store' | 'ingestQueue' | 'poisonQueue'>> {
+  const { BlobServiceClient } = await import('@azure/storage-blob');
+  const { QueueServiceClient } = await import('@azure/storage-queue');
+  const s = config.storage;
+  let blobs, queues;
+  if (s.connectionString) {
+    blobs = BlobServiceClient.fromConnectionString(s.connectionString);
+    queues = QueueServiceClient.fromConnectionString(s.connectionString);
+  } else {
+    // Same identity and settings the host uses for AzureWebJobsStorage__* (identity-based connection).
+    const cred = await azureCredential(s.clientId, 'managed-identity');
+    blobs = new BlobServiceClient(s.blobServiceUri!, cred);
+    queues = new QueueServiceClient(s.queueServiceUri!, cred);
+  }
+  const [store, ingestQueue, poisonQueue] = await Promise.all([
+    BlobMessageStore.open(blobs, config.messageContainerName),
+    StorageQueue.open(queues, config.ingestQueueName),
+    StorageQueue.open(queues, config.poisonQueueName),
+  ]);
+  return { store, ingestQueue, poisonQueue };
+}
+
+export async function tokenProviderFor(config: IngestConfig, o: RuntimeOverrides = {}): Promise<TokenProvider> {
+  if (o.tokens) return o.tokens;
+  switch (config.authMode) {
+    case 'none':
+      return noAuthProvider;
+    case 'managed-identity':
+    case 'default-credential':
+      return credentialTokenProvider(o.credential ?? (await azureCredential(config.azureClientId, config.authMode)), scopeForAudience(config.fhirAudience));
+    case 'client-credentials': {
+      const oauth = config.oauth!;
+      const secrets = o.secrets ?? (await keyVaultSecretReader(oauth.vaultUrl, o.credential ?? (await azureCredential(config.azureClientId, 'managed-identity'))));
+      return clientCredentialsProvider({
+        tokenUrl: oauth.tokenUrl,
+        clientId: oauth.clientId,
+        scope: oauth.scope,
+        secrets,
+        secretName: oauth.secretName,
+        fetchImpl: o.fetchImpl,
+      });
+    }
+  }
+}
+
+export async function createRuntime(env: Record<string, string | undefined> = process.env, o: RuntimeOverrides = {}): Promise<Runtime> {
+  const config = loadConfig(env);
+  const [storage, tokens] = await Promise.all([openStorage(config), tokenProviderFor(config, o)]);
+  const fhir = new FhirClient({ baseUrl: config.fhirUrl, tokens, retry: config.retry, requestTimeoutMs: config.requestTimeoutMs, fetchImpl: o.fetchImpl });
+  return { config, ...storage, tokens, fhir };
+}

@@ -1,0 +1,160 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as authorization from "@pulumi/azure-native/authorization";
+import * as keyvault from "@pulumi/azure-native/keyvault";
+import * as managedidentity from "@pulumi/azure-native/managedidentity";
+import { Monitoring } from "./monitoring";
+import { keyVaultName, NamingContext, resourceName } from "./naming";
+import { privateEndpointWithDns } from "./privateEndpoint";
+import { roleDefinitionId } from "./roles";
+
+export interface CmkKeyVaultArgs {
+    /** Naming prefix and environment. */
+    naming: NamingContext;
+    /** Stable random suffix that makes the vault name globally unique (and survives soft-deleted names). */
+    globalSuffix: pulumi.Input<string>;
+    resourceGroupName: pulumi.Input<string>;
+    /** Must be the FHIR service's region (CMK requirement). */
+    location: pulumi.Input<string>;
+    /** Entra tenant of the vault. */
+    tenantId: pulumi.Input<string>;
+    /** Subscription, for role definition ids. */
+    subscriptionId: pulumi.Input<string>;
+    /** `premium` keeps the key in HSM-backed storage. */
+    sku: "standard" | "premium";
+    /** Soft-delete retention in days (7–90). */
+    softDeleteRetentionDays: number;
+    /** RSA key size; FHIR accepts 2048 or 3072. */
+    keySize: 2048 | 3072;
+    /** Days until the key version expires. */
+    keyExpiryDays: number;
+    /** The rotation policy makes a new version this many days before expiry. */
+    rotateBeforeExpiryDays: number;
+    /** Protect the vault with a CanNotDelete lock. */
+    deleteLock: boolean;
+    /** Private endpoints subnet. */
+    privateEndpointSubnetId: pulumi.Input<string>;
+    /** `privatelink.vaultcore.azure.net` zone id. */
+    vaultDnsZoneId: pulumi.Input<string>;
+    /** Where the AuditEvent logs go. */
+    monitoring: Monitoring;
+    tags: Record<string, string>;
+    /**
+     * Creation time used for the key's first expiry date. Defaults to now; the value is only read on create
+     * (`ignoreChanges`), after that the rotation policy owns expiry.
+     */
+    now?: Date;
+}
+
+/**
+ * Key Vault holding the FHIR service's customer-managed key, reachable only through its private endpoint, plus the
+ * user-assigned identity FHIR uses to unwrap its data encryption key and the role that lets it.
+ */
+export class CmkKeyVault extends pulumi.ComponentResource {
+    /** The identity FHIR runs as; it may only wrap/unwrap with the CMK. */
+    public readonly fhirIdentity: managedidentity.UserAssignedIdentity;
+    public readonly vault: keyvault.Vault;
+    public readonly cmkKey: keyvault.Key;
+    /** FHIR must be created after this (it checks key access at creation). */
+    public readonly cmkRoleAssignment: authorization.RoleAssignment;
+    public readonly vaultUri: pulumi.Output<string>;
+
+    constructor(name: string, args: CmkKeyVaultArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("fhirplatform:security:CmkKeyVault", name, {}, opts);
+        const { naming, resourceGroupName, location, tags } = args;
+
+        this.fhirIdentity = new managedidentity.UserAssignedIdentity(`${name}-fhir-id`, {
+            resourceName: resourceName(naming, "id", "fhir"),
+            resourceGroupName,
+            location,
+            tags,
+        }, { parent: this });
+
+        this.vault = new keyvault.Vault(`${name}-vault`, {
+            vaultName: pulumi.output(args.globalSuffix).apply((suffix) => keyVaultName(naming, suffix)),
+            resourceGroupName,
+            location,
+            properties: {
+                tenantId: args.tenantId,
+                sku: { family: "A", name: args.sku },
+                // Data access through Azure RBAC only, so every grant is a reviewable role assignment.
+                enableRbacAuthorization: true,
+                enableSoftDelete: true,
+                softDeleteRetentionInDays: args.softDeleteRetentionDays,
+                // FHIR CMK requires purge protection; it can never be turned off again.
+                enablePurgeProtection: true,
+                publicNetworkAccess: "Disabled",
+                // FHIR reaches its key as a trusted Microsoft service (AHDS CMK article).
+                networkAcls: { defaultAction: "Deny", bypass: "AzureServices", ipRules: [], virtualNetworkRules: [] },
+                enabledForDeployment: false,
+                enabledForDiskEncryption: false,
+                enabledForTemplateDeployment: false,
+            },
+            tags,
+        }, { parent: this, protect: args.deleteLock });
+
+        const now = args.now ?? new Date();
+        const firstExpiry = Math.floor(now.getTime() / 1000) + args.keyExpiryDays * 86400;
+        this.cmkKey = new keyvault.Key(`${name}-cmk`, {
+            keyName: "fhir-cmk",
+            vaultName: this.vault.name,
+            resourceGroupName,
+            properties: {
+                kty: "RSA",
+                keySize: args.keySize,
+                // FHIR only wraps and unwraps its data encryption key.
+                keyOps: ["wrapKey", "unwrapKey"],
+                attributes: { enabled: true, expires: firstExpiry, exportable: false },
+                rotationPolicy: {
+                    attributes: { expiryTime: `P${args.keyExpiryDays}D` },
+                    lifetimeActions: [
+                        // New versions are NOT picked up by FHIR on their own: keyEncryptionKeyUrl pins a version, so
+                        // rotation means a `pulumi up` that moves it (AHDS CMK article: "rotate manually").
+                        { action: { type: "rotate" }, trigger: { timeBeforeExpiry: `P${args.rotateBeforeExpiryDays}D` } },
+                        { action: { type: "notify" }, trigger: { timeBeforeExpiry: `P${args.rotateBeforeExpiryDays + 7}D` } },
+                    ],
+                },
+            },
+            tags,
+        }, { parent: this, ignoreChanges: ["properties.attributes.expires"] });
+
+        // Crypto Service Encryption User on the key alone: wrap/unwrap and read metadata, nothing else.
+        this.cmkRoleAssignment = new authorization.RoleAssignment(`${name}-fhir-cmk-role`, {
+            scope: this.cmkKey.id,
+            roleDefinitionId: pulumi.output(args.subscriptionId).apply((sub) => roleDefinitionId(sub, "keyVaultCryptoServiceEncryptionUser")),
+            principalId: this.fhirIdentity.principalId,
+            // Set explicitly so a just-created identity is not looked up in Entra (PrincipalNotFound race).
+            principalType: "ServicePrincipal",
+            description: "FHIR service wraps/unwraps its data encryption key with the CMK",
+        }, { parent: this });
+
+        privateEndpointWithDns(`${name}-vault`, {
+            endpointName: resourceName(naming, "pe", "kv"),
+            resourceGroupName,
+            location,
+            subnetId: args.privateEndpointSubnetId,
+            targetResourceId: this.vault.id,
+            groupId: "vault",
+            dnsZoneIds: [args.vaultDnsZoneId],
+            tags,
+        }, { parent: this });
+
+        args.monitoring.diagnostics(`${name}-vault`, this.vault.id, { logs: { categories: ["AuditEvent"] } }, { parent: this });
+
+        if (args.deleteLock) {
+            new authorization.ManagementLockByScope(`${name}-vault-lock`, {
+                lockName: "cmk-vault-cannot-delete",
+                scope: this.vault.id,
+                level: "CanNotDelete",
+                notes: "Deleting this vault or its key makes the FHIR data unreadable.",
+            }, { parent: this });
+        }
+
+        this.vaultUri = this.vault.properties.apply((p) => p.vaultUri ?? "");
+        this.registerOutputs({
+            vaultId: this.vault.id,
+            vaultUri: this.vaultUri,
+            cmkKeyUriWithVersion: this.cmkKey.keyUriWithVersion,
+            fhirIdentityId: this.fhirIdentity.id,
+        });
+    }
+}

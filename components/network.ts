@@ -1,0 +1,160 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as network from "@pulumi/azure-native/network";
+import * as privatedns from "@pulumi/azure-native/privatedns";
+import { NamingContext, resourceName } from "./naming";
+import { NsgRule, nsgRulesFor, SubnetRole } from "./nsgRules";
+
+/** Private DNS zones the platform's private endpoints register in (Azure "private endpoint DNS" reference). */
+export const PRIVATE_DNS_ZONES = {
+    /** AHDS workspace endpoint (groupId `healthcareworkspace`): FHIR and workspace records. */
+    healthcareApis: "privatelink.azurehealthcareapis.com",
+    /** AHDS workspace endpoint: DICOM records; the portal and Microsoft's sample put both zones in one group. */
+    healthcareDicom: "privatelink.dicom.azurehealthcareapis.com",
+    /** Key Vault (groupId `vault`). */
+    keyVault: "privatelink.vaultcore.azure.net",
+    /** Function App (groupId `sites`); also answers the `scm` name. */
+    webApps: "privatelink.azurewebsites.net",
+    storageBlob: "privatelink.blob.core.windows.net",
+    storageQueue: "privatelink.queue.core.windows.net",
+    storageTable: "privatelink.table.core.windows.net",
+} as const;
+
+export type PrivateDnsZoneKey = keyof typeof PRIVATE_DNS_ZONES;
+
+export interface PlatformNetworkArgs {
+    /** Naming prefix and environment. */
+    naming: NamingContext;
+    /** Resource group every network resource goes into. */
+    resourceGroupName: pulumi.Input<string>;
+    /** Azure region of the VNet and NSGs (private DNS zones are global). */
+    location: pulumi.Input<string>;
+    /** VNet address space (validated CIDR). */
+    addressSpace: string;
+    /** Subnet prefixes (validated: inside the address space, no overlap, large enough). */
+    subnets: Record<SubnetRole, string>;
+    /** Tags for every resource. */
+    tags: Record<string, string>;
+}
+
+/**
+ * The platform's VNet: one subnet per role, each behind its own NSG with explicit rules, and the private DNS zones
+ * every private endpoint registers in, all linked to the VNet.
+ */
+export class PlatformNetwork extends pulumi.ComponentResource {
+    public readonly vnet: network.VirtualNetwork;
+    public readonly subnets: Record<SubnetRole, network.Subnet>;
+    public readonly nsgs: Record<SubnetRole, network.NetworkSecurityGroup>;
+    public readonly dnsZones: Record<PrivateDnsZoneKey, privatedns.PrivateZone>;
+    /** Zone resource ids, for private DNS zone groups. */
+    public readonly dnsZoneIds: Record<PrivateDnsZoneKey, pulumi.Output<string>>;
+
+    constructor(name: string, args: PlatformNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("fhirplatform:network:PlatformNetwork", name, {}, opts);
+        const { naming, resourceGroupName, location, tags } = args;
+
+        this.vnet = new network.VirtualNetwork(`${name}-vnet`, {
+            virtualNetworkName: resourceName(naming, "vnet"),
+            resourceGroupName,
+            location,
+            addressSpace: { addressPrefixes: [args.addressSpace] },
+            // Subnets are separate resources below; keep them out of the VNet body so updates never drop them.
+            tags,
+        }, { parent: this, ignoreChanges: ["subnets"] });
+
+        const roles: SubnetRole[] = ["privateEndpoints", "functionIntegration", "apim"];
+        const nsgs = {} as Record<SubnetRole, network.NetworkSecurityGroup>;
+        const subnets = {} as Record<SubnetRole, network.Subnet>;
+        for (const role of roles) {
+            nsgs[role] = new network.NetworkSecurityGroup(`${name}-nsg-${role}`, {
+                networkSecurityGroupName: resourceName(naming, "nsg", SUBNET_SHORT_NAMES[role]),
+                resourceGroupName,
+                location,
+                securityRules: nsgRulesFor(role, args.subnets).map(toSecurityRule),
+                tags,
+            }, { parent: this });
+        }
+        // Subnets are created one after another: ARM rejects concurrent writes to the same VNet.
+        let previous: network.Subnet | undefined;
+        for (const role of roles) {
+            previous = subnets[role] = new network.Subnet(`${name}-snet-${role}`, {
+                subnetName: resourceName(naming, "snet", SUBNET_SHORT_NAMES[role]),
+                virtualNetworkName: this.vnet.name,
+                resourceGroupName,
+                addressPrefix: args.subnets[role],
+                networkSecurityGroup: { id: nsgs[role].id },
+                ...SUBNET_SETTINGS[role],
+            }, { parent: this, dependsOn: previous ? [previous] : [] });
+        }
+        this.nsgs = nsgs;
+        this.subnets = subnets;
+
+        const zones = {} as Record<PrivateDnsZoneKey, privatedns.PrivateZone>;
+        const zoneIds = {} as Record<PrivateDnsZoneKey, pulumi.Output<string>>;
+        for (const [key, zoneName] of Object.entries(PRIVATE_DNS_ZONES) as [PrivateDnsZoneKey, string][]) {
+            const zone = new privatedns.PrivateZone(`${name}-dns-${key}`, {
+                privateZoneName: zoneName,
+                resourceGroupName,
+                location: "global",
+                tags,
+            }, { parent: this });
+            new privatedns.VirtualNetworkLink(`${name}-dns-${key}-link`, {
+                privateZoneName: zone.name,
+                virtualNetworkLinkName: resourceName(naming, "vnetlink", key.toLowerCase()),
+                resourceGroupName,
+                location: "global",
+                virtualNetwork: { id: this.vnet.id },
+                // Records come from private endpoint zone groups, never from VM auto-registration.
+                registrationEnabled: false,
+                tags,
+            }, { parent: this });
+            zones[key] = zone;
+            zoneIds[key] = zone.id;
+        }
+        this.dnsZones = zones;
+        this.dnsZoneIds = zoneIds;
+
+        this.registerOutputs({
+            vnetId: this.vnet.id,
+            subnetIds: Object.fromEntries(roles.map((r) => [r, subnets[r].id])),
+            dnsZoneIds: zoneIds,
+        });
+    }
+}
+
+const SUBNET_SHORT_NAMES: Record<SubnetRole, string> = {
+    privateEndpoints: "pe",
+    functionIntegration: "func",
+    apim: "apim",
+};
+
+const SUBNET_SETTINGS: Record<SubnetRole, Partial<network.SubnetArgs>> = {
+    privateEndpoints: {
+        // "Enabled" makes the subnet's NSG rules apply to private endpoint traffic too.
+        privateEndpointNetworkPolicies: "Enabled",
+        // Nothing here talks to the internet.
+        defaultOutboundAccess: false,
+    },
+    functionIntegration: {
+        // Flex Consumption integrates through Microsoft.App/environments (Flex Consumption networking docs).
+        delegations: [{ name: "flex-consumption", serviceName: "Microsoft.App/environments" }],
+        privateEndpointNetworkPolicies: "Enabled",
+    },
+    apim: {
+        privateEndpointNetworkPolicies: "Enabled",
+    },
+};
+
+function toSecurityRule(rule: NsgRule): network.types.input.SecurityRuleArgs {
+    return {
+        name: rule.name,
+        description: rule.description,
+        priority: rule.priority,
+        direction: rule.direction,
+        access: rule.access,
+        protocol: rule.protocol,
+        sourceAddressPrefix: rule.source,
+        sourcePortRange: "*",
+        destinationAddressPrefix: rule.destination,
+        ...(rule.ports.length === 1 ? { destinationPortRange: rule.ports[0] } : { destinationPortRanges: rule.ports }),
+    };
+}

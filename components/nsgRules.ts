@@ -1,0 +1,85 @@
+/**
+ * The NSG rules of each subnet, as plain data so they can be unit-tested and reviewed in one place. Every subnet
+ * ends with an explicit deny so nothing depends on Azure's default rules (which allow all VNet-internal traffic).
+ */
+
+export type SubnetRole = "privateEndpoints" | "functionIntegration" | "apim";
+
+export interface NsgRule {
+    name: string;
+    /** Why the rule exists; shown in the portal. */
+    description: string;
+    priority: number;
+    direction: "Inbound" | "Outbound";
+    access: "Allow" | "Deny";
+    protocol: "Tcp" | "Udp" | "*";
+    /** Address prefix or service tag. */
+    source: string;
+    /** Address prefix or service tag. */
+    destination: string;
+    /** Destination ports or ranges. */
+    ports: string[];
+}
+
+function rule(
+    name: string, priority: number, direction: NsgRule["direction"], access: NsgRule["access"], protocol: NsgRule["protocol"],
+    source: string, destination: string, ports: string[], description: string,
+): NsgRule {
+    return { name, priority, direction, access, protocol, source, destination, ports, description };
+}
+
+const denyAllInbound = rule("deny-all-inbound", 4096, "Inbound", "Deny", "*", "*", "*", ["*"], "Anything not allowed above is refused.");
+
+/** The rules for one subnet role, given the subnet prefixes of the whole VNet. */
+export function nsgRulesFor(role: SubnetRole, subnets: Record<SubnetRole, string>): NsgRule[] {
+    switch (role) {
+        case "privateEndpoints":
+            return [
+                rule("allow-apim-https", 100, "Inbound", "Allow", "Tcp", subnets.apim, subnets.privateEndpoints, ["443"],
+                    "APIM calls FHIR and the Function App through their private endpoints."),
+                rule("allow-function-https", 110, "Inbound", "Allow", "Tcp", subnets.functionIntegration, subnets.privateEndpoints, ["443"],
+                    "The Function reaches FHIR, Key Vault and its storage through private endpoints."),
+                denyAllInbound,
+            ];
+        case "functionIntegration":
+            return [
+                // A VNet integration subnet only carries the app's outbound calls; requests arrive via the private endpoint.
+                denyAllInbound,
+                rule("allow-private-endpoints", 100, "Outbound", "Allow", "Tcp", subnets.functionIntegration, subnets.privateEndpoints, ["443"],
+                    "FHIR, Key Vault and storage over their private endpoints."),
+                rule("allow-entra-id", 110, "Outbound", "Allow", "Tcp", subnets.functionIntegration, "AzureActiveDirectory", ["443"],
+                    "Token requests for client-credentials FHIR mode."),
+                rule("allow-azure-monitor", 120, "Outbound", "Allow", "Tcp", subnets.functionIntegration, "AzureMonitor", ["443"],
+                    "Application Insights telemetry (Entra-authenticated)."),
+                rule("deny-internet-outbound", 4000, "Outbound", "Deny", "*", "*", "Internet", ["*"],
+                    "All outbound traffic is routed through the VNet; nothing may leave for the internet (PHI exfiltration)."),
+            ];
+        case "apim":
+            // Internal-mode VNet injection, stv2 (MicrosoftDocs azure-docs: api-management/virtual-network-reference.md).
+            return [
+                rule("allow-apim-management", 100, "Inbound", "Allow", "Tcp", "ApiManagement", "VirtualNetwork", ["3443"],
+                    "Required: Azure's management endpoint for the portal and ARM."),
+                rule("allow-load-balancer", 110, "Inbound", "Allow", "Tcp", "AzureLoadBalancer", "VirtualNetwork", ["6390"],
+                    "Required: Azure infrastructure load balancer health probes."),
+                rule("allow-vnet-https", 120, "Inbound", "Allow", "Tcp", "VirtualNetwork", "VirtualNetwork", ["443"],
+                    "Clients inside the VNet (or peered/VPN networks) call the internal gateway."),
+                rule("allow-rate-limit-sync", 130, "Inbound", "Allow", "Udp", "VirtualNetwork", "VirtualNetwork", ["4290"],
+                    "Rate-limit counters are synchronised between gateway instances."),
+                rule("allow-internal-cache", 140, "Inbound", "Allow", "Tcp", "VirtualNetwork", "VirtualNetwork", ["6381-6383"],
+                    "Internal cache shared between gateway instances."),
+                denyAllInbound,
+                rule("allow-storage", 100, "Outbound", "Allow", "Tcp", "VirtualNetwork", "Storage", ["443"],
+                    "Required: APIM's own configuration and log storage."),
+                rule("allow-sql", 110, "Outbound", "Allow", "Tcp", "VirtualNetwork", "Sql", ["1433"],
+                    "Required: APIM's configuration database."),
+                rule("allow-key-vault", 120, "Outbound", "Allow", "Tcp", "VirtualNetwork", "AzureKeyVault", ["443"],
+                    "Required on stv2: certificates and named values from Key Vault."),
+                rule("allow-azure-monitor", 130, "Outbound", "Allow", "Tcp", "VirtualNetwork", "AzureMonitor", ["1886", "443"],
+                    "Diagnostics logs, metrics and Application Insights."),
+                rule("allow-backends", 140, "Outbound", "Allow", "Tcp", subnets.apim, subnets.privateEndpoints, ["443"],
+                    "Backends: FHIR and the Function App through their private endpoints."),
+                rule("allow-entra-id", 150, "Outbound", "Allow", "Tcp", "VirtualNetwork", "AzureActiveDirectory", ["443"],
+                    "validate-jwt fetches Entra signing keys; managed identity tokens for FHIR."),
+            ];
+    }
+}

@@ -1,0 +1,162 @@
+// Storage (the Function App's host account and its containers/queues). Input names are azure-native's, which differ
+// from the ARM aliases Azure Policy uses (enableHttpsTrafficOnly vs supportsHttpsTrafficOnly, networkRuleSet vs networkAcls).
+import * as storage from "@pulumi/azure-native/storage";
+import { validateResourceOfType } from "@pulumi/policy";
+import { eqi, resourcePolicy } from "./framework";
+
+const ACCOUNT = "azure-native:storage:StorageAccount";
+
+export const stHttpsOnly = resourcePolicy(
+    {
+        name: "st-https-only",
+        description: "Storage accounts must set enableHttpsTrafficOnly true (secure transfer); do not rely on the API default.",
+        enforcementLevel: "mandatory",
+        severity: "high",
+        resourceTypes: [ACCOUNT],
+        anchor: { azurePolicy: ["404c3081-a854-4457-ae30-26a93ef643f9"], scanner: ["CKV_AZURE_3", "AZU-0008"], hitrust: "0809.01n2 / 0943.09y1" },
+    },
+    validateResourceOfType(storage.StorageAccount, (sa, _a, report) => {
+        if (sa.enableHttpsTrafficOnly !== true) report(`enableHttpsTrafficOnly is ${String(sa.enableHttpsTrafficOnly)}, expected true.`);
+    }),
+);
+
+export const stMinTls = resourcePolicy(
+    {
+        name: "st-min-tls-1-2",
+        description: "Storage accounts must set minimumTlsVersion 'TLS1_2' or later.",
+        enforcementLevel: "mandatory",
+        severity: "high",
+        resourceTypes: [ACCOUNT],
+        anchor: { azurePolicy: ["fe83a0eb-a853-422d-aac2-1bffd182c5d0"], scanner: ["CKV_AZURE_44", "AZU-0011"] },
+    },
+    validateResourceOfType(storage.StorageAccount, (sa, _a, report) => {
+        if (!["TLS1_2", "TLS1_3"].includes(String(sa.minimumTlsVersion))) report(`minimumTlsVersion is '${String(sa.minimumTlsVersion)}', expected TLS1_2+.`);
+    }),
+);
+
+export const stNoPublicBlob = resourcePolicy(
+    {
+        name: "st-no-public-blob",
+        description: "Storage accounts must set allowBlobPublicAccess false, and blob containers must keep publicAccess 'None'.",
+        enforcementLevel: "mandatory",
+        severity: "critical",
+        resourceTypes: [ACCOUNT, "azure-native:storage:BlobContainer"],
+        anchor: { azurePolicy: ["4fa4b6c0-31ca-4c0d-b10d-24b96f62a751"], scanner: ["CKV_AZURE_190", "CKV_AZURE_34", "AZU-0007"] },
+    },
+    [
+        validateResourceOfType(storage.StorageAccount, (sa, _a, report) => {
+            if (sa.allowBlobPublicAccess !== false) report(`allowBlobPublicAccess is ${String(sa.allowBlobPublicAccess)}, expected false.`);
+        }),
+        validateResourceOfType(storage.BlobContainer, (c, _a, report) => {
+            if (c.publicAccess !== undefined && !eqi(c.publicAccess, "None")) report(`publicAccess is '${String(c.publicAccess)}', expected 'None'.`);
+        }),
+    ],
+);
+
+export const stNoSharedKey = resourcePolicy(
+    {
+        name: "st-no-shared-key",
+        description:
+            "Storage accounts must set allowSharedKeyAccess false; the Function host uses identity-based connections " +
+            "(Flex Consumption supports this) so account keys are never needed.",
+        enforcementLevel: "mandatory",
+        severity: "high",
+        resourceTypes: [ACCOUNT],
+        anchor: { azurePolicy: ["8c6a50c6-9ffd-4ae7-986f-5fa6111f9a54"], scanner: ["CKV2_AZURE_40"] },
+    },
+    validateResourceOfType(storage.StorageAccount, (sa, _a, report) => {
+        if (sa.allowSharedKeyAccess !== false) report(`allowSharedKeyAccess is ${String(sa.allowSharedKeyAccess)}, expected false.`);
+    }),
+);
+
+export const stNetworkDeny = resourcePolicy(
+    {
+        name: "st-network-default-deny",
+        description:
+            "Storage accounts must deny network access by default: networkRuleSet.defaultAction 'Deny' (the SDK default is " +
+            "'Allow', so a missing networkRuleSet is a violation), bypass including 'AzureServices', and publicNetworkAccess " +
+            "not 'Enabled' when config requirePublicNetworkDisabled is true.",
+        enforcementLevel: "mandatory",
+        severity: "high",
+        resourceTypes: [ACCOUNT],
+        anchor: {
+            azurePolicy: ["34c877ad-507e-4c82-993e-3452a6e0ad3c", "b2982f36-99f2-4db5-8eff-283140c09693", "c9d007d0-c057-4772-b18c-01e546713bcd"],
+            scanner: ["CKV_AZURE_35", "CKV_AZURE_59", "AZU-0012"],
+            hitrust: "0866.09m3Organizational.1516-09.m",
+        },
+        settings: { requirePublicNetworkDisabled: { type: "boolean", default: false } },
+    },
+    validateResourceOfType(storage.StorageAccount, (sa, args, report) => {
+        const { requirePublicNetworkDisabled } = args.getConfig<{ requirePublicNetworkDisabled: boolean }>();
+        const rules = sa.networkRuleSet;
+        if (!rules) report("networkRuleSet is missing; the effective default action is 'Allow'.");
+        else {
+            if (!eqi(rules.defaultAction, "Deny")) report(`networkRuleSet.defaultAction is '${String(rules.defaultAction)}', expected 'Deny'.`);
+            if (rules.bypass !== undefined && !String(rules.bypass).split(/,\s*/).some(b => eqi(b, "AzureServices"))) {
+                report(`networkRuleSet.bypass '${String(rules.bypass)}' does not include 'AzureServices'.`);
+            }
+            if ((rules.ipRules ?? []).some(r => ["0.0.0.0/0", "*", "0.0.0.0"].includes(String(r.iPAddressOrRange)))) {
+                report("networkRuleSet.ipRules allows every address.");
+            }
+        }
+        if (eqi(sa.publicNetworkAccess, "Enabled") || (requirePublicNetworkDisabled && !eqi(sa.publicNetworkAccess, "Disabled"))) {
+            report(`publicNetworkAccess is '${String(sa.publicNetworkAccess)}'; expected 'Disabled'.`);
+        }
+    }),
+);
+
+export const stInfrastructureEncryption = resourcePolicy(
+    {
+        name: "st-infrastructure-encryption",
+        description:
+            "Storage accounts must set encryption.requireInfrastructureEncryption true (double encryption at rest); it can " +
+            "only be chosen when the account is created.",
+        enforcementLevel: "mandatory",
+        severity: "medium",
+        resourceTypes: [ACCOUNT],
+        anchor: { azurePolicy: ["4733ea7b-a883-42fe-8cac-97454c2a9e4a"], scanner: ["AZU-0061"] },
+    },
+    validateResourceOfType(storage.StorageAccount, (sa, _a, report) => {
+        if (sa.encryption?.requireInfrastructureEncryption !== true) report("encryption.requireInfrastructureEncryption is not true.");
+    }),
+);
+
+export const stNoCrossTenantReplication = resourcePolicy(
+    {
+        name: "st-no-cross-tenant-replication",
+        description: "Storage accounts must set allowCrossTenantReplication false so objects cannot be replicated to another tenant.",
+        enforcementLevel: "mandatory",
+        severity: "high",
+        resourceTypes: [ACCOUNT],
+        anchor: { azurePolicy: ["92a89a79-6c52-4a7e-a03f-61306fc49312"] },
+    },
+    validateResourceOfType(storage.StorageAccount, (sa, _a, report) => {
+        if (sa.allowCrossTenantReplication !== false) report(`allowCrossTenantReplication is ${String(sa.allowCrossTenantReplication)}, expected false.`);
+    }),
+);
+
+export const stOAuthDefault = resourcePolicy(
+    {
+        name: "st-default-oauth",
+        description: "Storage accounts should set defaultToOAuthAuthentication true so the portal and tools use Entra ID, not keys.",
+        enforcementLevel: "advisory",
+        levelReason: "Convenience default for portal access; shared keys are already blocked by st-no-shared-key.",
+        severity: "low",
+        resourceTypes: [ACCOUNT],
+        anchor: { derivedFrom: "Microsoft Learn, Prevent Shared Key authorization (defaultToOAuthAuthentication)" },
+    },
+    validateResourceOfType(storage.StorageAccount, (sa, _a, report) => {
+        if (sa.defaultToOAuthAuthentication !== true) report("defaultToOAuthAuthentication is not true.");
+    }),
+);
+
+export const storagePolicies = [
+    stHttpsOnly,
+    stMinTls,
+    stNoPublicBlob,
+    stNoSharedKey,
+    stNetworkDeny,
+    stInfrastructureEncryption,
+    stNoCrossTenantReplication,
+    stOAuthDefault,
+];

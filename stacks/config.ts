@@ -1,0 +1,432 @@
+import * as pulumi from "@pulumi/pulumi";
+import { cidrContains, cidrOverlaps, Ipv4Cidr, isPrivateRange, parseCidr } from "../components/cidr";
+
+/** The Pulumi project name; stack config keys are `fhir-platform:<key>`. */
+export const PROJECT_NAME = "fhir-platform";
+
+/**
+ * Regions that offer Azure Health Data Services FHIR (Microsoft "Products available by region", Health Data
+ * Services row, read 2026-11). A FHIR service with CMK also needs its Key Vault in the same region.
+ */
+export const AHDS_REGIONS: readonly string[] = [
+    "australiaeast", "brazilsouth", "canadacentral", "centralindia", "centralus", "eastus", "eastus2",
+    "francecentral", "germanywestcentral", "japaneast", "koreacentral", "northcentralus", "northeurope",
+    "norwayeast", "qatarcentral", "southafricanorth", "southcentralus", "southeastasia", "swedencentral",
+    "switzerlandnorth", "uaenorth", "uksouth", "ukwest", "westcentralus", "westeurope", "westus2", "westus3",
+];
+
+/** FHIR accepts only RSA 2048 or 3072 keys for customer-managed encryption (AHDS CMK article). */
+export const FHIR_CMK_KEY_SIZES = [2048, 3072] as const;
+
+export interface NetworkConfig {
+    /** VNet address space, an RFC 1918 block. */
+    addressSpace: string;
+    subnets: {
+        /** Private endpoints of FHIR, Key Vault, storage and the Function App. */
+        privateEndpoints: string;
+        /** Flex Consumption VNet integration, delegated to Microsoft.App/environments. */
+        functionIntegration: string;
+        /** API Management VNet injection (Internal mode). */
+        apim: string;
+    };
+}
+
+export interface PlatformConfig {
+    /** Environment name used in resource names and tags (`dev`, `prod`). */
+    environment: string;
+    /** Azure region of every resource. */
+    location: string;
+    /** Short lowercase prefix of every resource name. */
+    namePrefix: string;
+    /** Tags applied to every taggable resource. */
+    tags: Record<string, string>;
+    /** Zone-redundant SKUs where the service offers them (storage, APIM). */
+    zoneRedundant: boolean;
+    network: NetworkConfig;
+    monitoring: {
+        /** Log Analytics retention, 30–730 days. */
+        logRetentionDays: number;
+        /** Log Analytics daily ingestion cap in GB; 0 means no cap. */
+        dailyQuotaGb: number;
+    };
+    keyVault: {
+        /** `premium` keeps keys in HSM-backed storage. */
+        sku: "standard" | "premium";
+        /** Soft-delete retention, 7–90 days; purge protection keeps it. */
+        softDeleteRetentionDays: number;
+        /** CMK size in bits; FHIR accepts 2048 or 3072. */
+        cmkKeySize: 2048 | 3072;
+        /** Days from creation until the CMK version expires. */
+        cmkExpiryDays: number;
+        /** The rotation policy creates a new version this many days before expiry. */
+        cmkRotateBeforeExpiryDays: number;
+        /** Put a CanNotDelete lock on the vault (pitfall: a deleted CMK makes FHIR data unreadable). */
+        deleteLock: boolean;
+    };
+    fhir: {
+        /** Browser origins allowed by FHIR CORS; explicit https origins only. */
+        corsOrigins: string[];
+        /** How long browsers may cache a CORS preflight. */
+        corsMaxAgeSeconds: number;
+    };
+    apim: {
+        /** Classic tiers that support VNet injection in Internal mode. */
+        sku: "Developer" | "Premium";
+        /** Scale units. */
+        capacity: number;
+        /** Availability zones (Premium only). */
+        zones: string[];
+        publisherName: string;
+        publisherEmail: string;
+        /** Calls per minute allowed per caller (token subject) on each API. */
+        rateLimitPerMinute: number;
+    };
+    functionApp: {
+        /** Flex Consumption instance memory. */
+        instanceMemoryMB: 512 | 2048 | 4096;
+        /** Flex Consumption scale-out ceiling. */
+        maximumInstanceCount: number;
+        /** How the Function authenticates to FHIR: its managed identity, or client credentials from Key Vault. */
+        fhirAuthMode: "managedIdentity" | "clientCredentials";
+        /** Largest HL7 message accepted, in bytes. */
+        maxMessageBytes: number;
+    };
+    storage: {
+        /** Replication of the Function's storage account. */
+        sku: "Standard_LRS" | "Standard_ZRS" | "Standard_GZRS";
+    };
+    identity: {
+        /** The HL7 sender's client secret is replaced after this many days. */
+        hl7SenderSecretRotationDays: number;
+        /** Redirect URIs of the public (SPA/mobile) client. */
+        spaRedirectUris: string[];
+        /** Entra group object ids given FHIR Data Reader. */
+        fhirReaderGroupObjectIds: string[];
+        /** Entra group object ids given FHIR SMART User. */
+        smartUserGroupObjectIds: string[];
+    };
+    alerts: {
+        /** Receives every platform alert. */
+        email: string;
+    };
+}
+
+/** Thrown when stack config is invalid; lists every problem, one per line, each naming its key. */
+export class ConfigValidationError extends Error {
+    constructor(public readonly problems: readonly string[]) {
+        super(
+            `Invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+                problems.map((p) => `  - ${p}`).join("\n"),
+        );
+        this.name = "ConfigValidationError";
+    }
+}
+
+type Raw = Record<string, unknown>;
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/** Collects problems while reading one config tree, so a single run reports all of them. */
+class Reader {
+    readonly problems: string[] = [];
+
+    problem(key: string, message: string): void {
+        this.problems.push(`${PROJECT_NAME}:${key}: ${message}`);
+    }
+
+    object(value: unknown, key: string, allowed: readonly string[]): Raw {
+        if (value === undefined) {
+            this.problem(key, "is required");
+            return {};
+        }
+        if (typeof value !== "object" || value === null || Array.isArray(value)) {
+            this.problem(key, "must be a map");
+            return {};
+        }
+        for (const k of Object.keys(value)) {
+            if (!allowed.includes(k)) {
+                this.problem(`${key}.${k}`, `is not a known setting (expected one of: ${allowed.join(", ")})`);
+            }
+        }
+        return value as Raw;
+    }
+
+    string(value: unknown, key: string, pattern?: RegExp, hint?: string): string {
+        if (value === undefined || value === "") {
+            this.problem(key, "is required");
+            return "";
+        }
+        if (typeof value !== "string") {
+            this.problem(key, "must be a string");
+            return "";
+        }
+        if (pattern && !pattern.test(value)) {
+            this.problem(key, `"${value}" ${hint ?? `does not match ${pattern}`}`);
+        }
+        return value;
+    }
+
+    oneOf<T extends string | number>(value: unknown, key: string, allowed: readonly T[], why?: string): T {
+        if (value === undefined) {
+            this.problem(key, "is required");
+            return allowed[0];
+        }
+        if (!allowed.includes(value as T)) {
+            this.problem(key, `${JSON.stringify(value)} is not allowed (${why ?? `allowed: ${allowed.join(", ")}`})`);
+            return allowed[0];
+        }
+        return value as T;
+    }
+
+    integer(value: unknown, key: string, min: number, max: number): number {
+        const n = typeof value === "string" && /^-?\d+$/.test(value) ? Number(value) : value;
+        if (n === undefined) {
+            this.problem(key, "is required");
+            return min;
+        }
+        if (typeof n !== "number" || !Number.isInteger(n)) {
+            this.problem(key, `${JSON.stringify(value)} must be an integer`);
+            return min;
+        }
+        if (n < min || n > max) {
+            this.problem(key, `${n} is out of range (${min}–${max})`);
+        }
+        return n;
+    }
+
+    boolean(value: unknown, key: string): boolean {
+        if (value === "true" || value === true) return true;
+        if (value === "false" || value === false) return false;
+        this.problem(key, value === undefined ? "is required" : `${JSON.stringify(value)} must be true or false`);
+        return false;
+    }
+
+    stringList(value: unknown, key: string, check?: (item: string, itemKey: string) => void): string[] {
+        if (value === undefined) return [];
+        if (!Array.isArray(value) || value.some((v) => typeof v !== "string")) {
+            this.problem(key, "must be a list of strings");
+            return [];
+        }
+        value.forEach((item: string, i) => check?.(item, `${key}[${i}]`));
+        return value as string[];
+    }
+
+    cidr(value: unknown, key: string): Ipv4Cidr | undefined {
+        const text = this.string(value, key);
+        if (!text) return undefined;
+        const parsed = parseCidr(text);
+        if (typeof parsed === "string") {
+            this.problem(key, parsed);
+            return undefined;
+        }
+        return parsed;
+    }
+}
+
+/** Browser origins: scheme + host (+ port), no path, no wildcard; plain http only for localhost outside prod. */
+function checkOrigin(r: Reader, origin: string, key: string, allowLocalHttp: boolean): void {
+    if (origin.includes("*")) {
+        r.problem(key, `"${origin}" is a wildcard origin; list each allowed origin explicitly`);
+        return;
+    }
+    let url: URL;
+    try {
+        url = new URL(origin);
+    } catch {
+        r.problem(key, `"${origin}" is not a URL origin (expected https://host[:port])`);
+        return;
+    }
+    if (url.origin !== origin) {
+        r.problem(key, `"${origin}" must be a bare origin (scheme://host[:port], no path or trailing slash)`);
+    }
+    const localHttp = url.protocol === "http:" && (url.hostname === "localhost" || url.hostname === "127.0.0.1");
+    if (url.protocol !== "https:" && !(localHttp && allowLocalHttp)) {
+        r.problem(key, `"${origin}" must use https${allowLocalHttp ? " (http only for localhost)" : ""}`);
+    }
+}
+
+const SUBNET_MIN_PREFIX: Record<keyof NetworkConfig["subnets"], { prefix: number; why: string }> = {
+    // One IP per private endpoint; /28 leaves 11 usable after Azure's 5 reserved addresses.
+    privateEndpoints: { prefix: 28, why: "private endpoints need at least a /28" },
+    // Flex Consumption takes one IP per instance; Microsoft asks for at least /27 (Flex networking docs).
+    functionIntegration: { prefix: 27, why: "Flex Consumption VNet integration needs at least a /27" },
+    // APIM stv2 injection needs room for scale units and upgrades; Microsoft recommends /27 or larger.
+    apim: { prefix: 27, why: "API Management VNet injection needs at least a /27" },
+};
+
+/**
+ * Validates raw stack config (top-level keys without the project prefix) and returns it typed. Throws one
+ * ConfigValidationError listing every bad key; nothing is declared before this returns.
+ */
+export function validatePlatformConfig(raw: Raw): PlatformConfig {
+    const r = new Reader();
+    const topLevel = [
+        "environment", "location", "namePrefix", "tags", "zoneRedundant", "network", "monitoring", "keyVault",
+        "fhir", "apim", "functionApp", "storage", "identity", "alerts",
+    ];
+    for (const k of Object.keys(raw)) {
+        if (!topLevel.includes(k)) r.problem(k, "is not a known setting");
+    }
+
+    const environment = r.string(raw.environment, "environment", /^[a-z][a-z0-9]{1,7}$/, "must be 2–8 lowercase letters/digits");
+    const isProd = environment === "prod";
+    const location = r.string(raw.location, "location");
+    if (location && !AHDS_REGIONS.includes(location)) {
+        r.problem("location", `"${location}" is not a known Azure region offering Health Data Services (known: ${AHDS_REGIONS.join(", ")})`);
+    }
+    const namePrefix = r.string(raw.namePrefix, "namePrefix", /^[a-z][a-z0-9]{1,7}$/, "must be 2–8 lowercase letters/digits starting with a letter");
+
+    const tagsRaw = r.object(raw.tags, "tags", Object.keys((raw.tags as Raw | undefined) ?? {}));
+    const tags: Record<string, string> = {};
+    for (const [k, v] of Object.entries(tagsRaw)) {
+        if (typeof v !== "string") r.problem(`tags.${k}`, "must be a string");
+        else if (/[<>%&\\?/]/.test(k) || k.length > 512 || v.length > 256) r.problem(`tags.${k}`, "is not a valid Azure tag");
+        else tags[k] = v;
+    }
+    const zoneRedundant = r.boolean(raw.zoneRedundant, "zoneRedundant");
+    if (isProd && !zoneRedundant) r.problem("zoneRedundant", "must be true for prod");
+
+    // Network
+    const net = r.object(raw.network, "network", ["addressSpace", "subnets"]);
+    const subnetsRaw = r.object(net.subnets, "network.subnets", Object.keys(SUBNET_MIN_PREFIX));
+    const space = r.cidr(net.addressSpace, "network.addressSpace");
+    if (space && !isPrivateRange(space)) r.problem("network.addressSpace", `"${space.text}" is not inside an RFC 1918 private range`);
+    const subnetCidrs: [string, Ipv4Cidr][] = [];
+    for (const [name, rule] of Object.entries(SUBNET_MIN_PREFIX)) {
+        const key = `network.subnets.${name}`;
+        const cidr = r.cidr(subnetsRaw[name], key);
+        if (!cidr) continue;
+        if (space && !cidrContains(space, cidr)) r.problem(key, `"${cidr.text}" is outside the address space ${space.text}`);
+        if (cidr.prefix > rule.prefix) r.problem(key, `"${cidr.text}" is too small: ${rule.why}`);
+        for (const [otherName, other] of subnetCidrs) {
+            if (cidrOverlaps(cidr, other)) r.problem(key, `"${cidr.text}" overlaps network.subnets.${otherName} (${other.text})`);
+        }
+        subnetCidrs.push([name, cidr]);
+    }
+
+    // Monitoring
+    const mon = r.object(raw.monitoring, "monitoring", ["logRetentionDays", "dailyQuotaGb"]);
+    const logRetentionDays = r.integer(mon.logRetentionDays, "monitoring.logRetentionDays", 30, 730);
+    if (isProd && logRetentionDays < 365) r.problem("monitoring.logRetentionDays", `${logRetentionDays} is below the prod minimum of 365 days (audit trail of PHI access)`);
+    const dailyQuotaGb = r.integer(mon.dailyQuotaGb ?? 0, "monitoring.dailyQuotaGb", 0, 10000);
+
+    // Key Vault and CMK
+    const kv = r.object(raw.keyVault, "keyVault", ["sku", "softDeleteRetentionDays", "cmkKeySize", "cmkExpiryDays", "cmkRotateBeforeExpiryDays", "deleteLock"]);
+    const kvSku = r.oneOf(kv.sku, "keyVault.sku", ["standard", "premium"] as const);
+    if (isProd && kvSku !== "premium") r.problem("keyVault.sku", "prod keeps its CMK in HSM-backed storage: use premium");
+    const softDeleteRetentionDays = r.integer(kv.softDeleteRetentionDays, "keyVault.softDeleteRetentionDays", 7, 90);
+    const cmkKeySize = r.oneOf(kv.cmkKeySize, "keyVault.cmkKeySize", FHIR_CMK_KEY_SIZES, "FHIR customer-managed keys must be RSA 2048 or 3072 bits");
+    const cmkExpiryDays = r.integer(kv.cmkExpiryDays, "keyVault.cmkExpiryDays", 30, 730);
+    const cmkRotateBeforeExpiryDays = r.integer(kv.cmkRotateBeforeExpiryDays, "keyVault.cmkRotateBeforeExpiryDays", 7, 365);
+    if (cmkRotateBeforeExpiryDays >= cmkExpiryDays) r.problem("keyVault.cmkRotateBeforeExpiryDays", `must be shorter than keyVault.cmkExpiryDays (${cmkExpiryDays})`);
+    const deleteLock = r.boolean(kv.deleteLock, "keyVault.deleteLock");
+    if (isProd && !deleteLock) r.problem("keyVault.deleteLock", "must be true for prod");
+
+    // FHIR
+    const fhir = r.object(raw.fhir, "fhir", ["corsOrigins", "corsMaxAgeSeconds"]);
+    const corsOrigins = r.stringList(fhir.corsOrigins, "fhir.corsOrigins", (o, k) => checkOrigin(r, o, k, !isProd));
+    const corsMaxAgeSeconds = r.integer(fhir.corsMaxAgeSeconds ?? 600, "fhir.corsMaxAgeSeconds", 0, 99999);
+
+    // APIM
+    const apim = r.object(raw.apim, "apim", ["sku", "capacity", "zones", "publisherName", "publisherEmail", "rateLimitPerMinute"]);
+    const apimSku = r.oneOf(apim.sku, "apim.sku", ["Developer", "Premium"] as const, "Internal VNet injection needs the classic Developer or Premium tier");
+    if (isProd && apimSku !== "Premium") r.problem("apim.sku", "prod needs Premium (Developer has no SLA)");
+    const capacity = r.integer(apim.capacity ?? 1, "apim.capacity", 1, 12);
+    const zones = r.stringList(apim.zones, "apim.zones", (z, k) => {
+        if (!["1", "2", "3"].includes(z)) r.problem(k, `"${z}" is not an availability zone (1, 2 or 3)`);
+    });
+    if (zones.length > 0 && apimSku !== "Premium") r.problem("apim.zones", "availability zones need the Premium tier");
+    if (zones.length > 0 && capacity % zones.length !== 0) r.problem("apim.capacity", `${capacity} units cannot be spread evenly over ${zones.length} zones`);
+    if (isProd && zoneRedundant && zones.length < 2) r.problem("apim.zones", "prod with zoneRedundant needs at least two zones");
+    const publisherName = r.string(apim.publisherName, "apim.publisherName");
+    const publisherEmail = r.string(apim.publisherEmail, "apim.publisherEmail", EMAIL, "is not an e-mail address");
+    const rateLimitPerMinute = r.integer(apim.rateLimitPerMinute ?? 600, "apim.rateLimitPerMinute", 1, 100000);
+
+    // Function App
+    const fn = r.object(raw.functionApp, "functionApp", ["instanceMemoryMB", "maximumInstanceCount", "fhirAuthMode", "maxMessageBytes"]);
+    const instanceMemoryMB = r.oneOf(fn.instanceMemoryMB ?? 2048, "functionApp.instanceMemoryMB", [512, 2048, 4096] as const);
+    const maximumInstanceCount = r.integer(fn.maximumInstanceCount ?? 40, "functionApp.maximumInstanceCount", 1, 1000);
+    const fhirAuthMode = r.oneOf(fn.fhirAuthMode ?? "managedIdentity", "functionApp.fhirAuthMode", ["managedIdentity", "clientCredentials"] as const);
+    const maxMessageBytes = r.integer(fn.maxMessageBytes ?? 1048576, "functionApp.maxMessageBytes", 1024, 10485760);
+
+    // Storage
+    const st = r.object(raw.storage, "storage", ["sku"]);
+    const storageSku = r.oneOf(st.sku, "storage.sku", ["Standard_LRS", "Standard_ZRS", "Standard_GZRS"] as const);
+    if (zoneRedundant && storageSku === "Standard_LRS") r.problem("storage.sku", "Standard_LRS is not zone-redundant but zoneRedundant is true");
+
+    // Identity
+    const id = r.object(raw.identity, "identity", ["hl7SenderSecretRotationDays", "spaRedirectUris", "fhirReaderGroupObjectIds", "smartUserGroupObjectIds"]);
+    const hl7SenderSecretRotationDays = r.integer(id.hl7SenderSecretRotationDays, "identity.hl7SenderSecretRotationDays", 1, 180);
+    if (isProd && hl7SenderSecretRotationDays > 30) r.problem("identity.hl7SenderSecretRotationDays", `${hl7SenderSecretRotationDays} exceeds the prod maximum of 30 days`);
+    const spaRedirectUris = r.stringList(id.spaRedirectUris, "identity.spaRedirectUris", (u, k) => {
+        let url: URL | undefined;
+        try {
+            url = new URL(u);
+        } catch {
+            r.problem(k, `"${u}" is not a URL`);
+            return;
+        }
+        const local = url.protocol === "http:" && url.hostname === "localhost";
+        if (url.protocol !== "https:" && !(local && !isProd)) r.problem(k, `"${u}" must use https`);
+        if (u.includes("*")) r.problem(k, `"${u}" must not contain a wildcard`);
+    });
+    const guidCheck = (g: string, k: string) => {
+        if (!GUID.test(g)) r.problem(k, `"${g}" is not an Entra object id (GUID)`);
+    };
+    const fhirReaderGroupObjectIds = r.stringList(id.fhirReaderGroupObjectIds, "identity.fhirReaderGroupObjectIds", guidCheck);
+    const smartUserGroupObjectIds = r.stringList(id.smartUserGroupObjectIds, "identity.smartUserGroupObjectIds", guidCheck);
+
+    // Alerts
+    const al = r.object(raw.alerts, "alerts", ["email"]);
+    const alertEmail = r.string(al.email, "alerts.email", EMAIL, "is not an e-mail address");
+
+    if (r.problems.length > 0) throw new ConfigValidationError(r.problems);
+
+    return {
+        environment,
+        location,
+        namePrefix,
+        tags: { ...tags, environment },
+        zoneRedundant,
+        network: {
+            addressSpace: space!.text,
+            subnets: {
+                privateEndpoints: subnetsRaw.privateEndpoints as string,
+                functionIntegration: subnetsRaw.functionIntegration as string,
+                apim: subnetsRaw.apim as string,
+            },
+        },
+        monitoring: { logRetentionDays, dailyQuotaGb },
+        keyVault: { sku: kvSku, softDeleteRetentionDays, cmkKeySize, cmkExpiryDays, cmkRotateBeforeExpiryDays, deleteLock },
+        fhir: { corsOrigins, corsMaxAgeSeconds },
+        apim: { sku: apimSku, capacity, zones, publisherName, publisherEmail, rateLimitPerMinute },
+        functionApp: { instanceMemoryMB, maximumInstanceCount, fhirAuthMode, maxMessageBytes },
+        storage: { sku: storageSku },
+        identity: { hl7SenderSecretRotationDays, spaRedirectUris, fhirReaderGroupObjectIds, smartUserGroupObjectIds },
+        alerts: { email: alertEmail },
+    };
+}
+
+/**
+ * Reads every `fhir-platform:*` key of the current stack and validates it. Structured values arrive as JSON text
+ * (that is how the CLI passes YAML maps and lists to the program).
+ */
+export function loadPlatformConfig(): PlatformConfig {
+    const prefix = `${PROJECT_NAME}:`;
+    const raw: Raw = {};
+    for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
+        if (!key.startsWith(prefix)) continue;
+        const name = key.slice(prefix.length);
+        raw[name] = /^\s*[[{]/.test(value) ? parseJsonOr(value) : value;
+    }
+    return validatePlatformConfig(raw);
+}
+
+function parseJsonOr(text: string): unknown {
+    try {
+        return JSON.parse(text);
+    } catch {
+        return text;
+    }
+}

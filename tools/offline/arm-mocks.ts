@@ -1,0 +1,205 @@
+import { createHash } from "node:crypto";
+import * as pulumi from "@pulumi/pulumi";
+
+/**
+ * Mock provider answers shaped like Azure's: ARM resource ids, versioned key URIs, identity principal ids, storage
+ * endpoints. They are deterministic (derived from the resource's name), so two plans of the same program are equal
+ * and the wiring between resources (which id flows into which input) is visible in the plan.
+ */
+
+/** Clearly fake tenant and subscription used by every offline plan. */
+export const MOCK_TENANT_ID = "72f988bf-0000-4000-8000-00000000f00d";
+export const MOCK_SUBSCRIPTION_ID = "5b1e2f7a-0000-4000-8000-0000000000aa";
+export const MOCK_DEPLOYER_OBJECT_ID = "0d3b9a1e-0000-4000-8000-0000000000de";
+
+export function mockGuid(seed: string): string {
+    const h = createHash("sha256").update(seed).digest("hex");
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+function hex(seed: string, length: number): string {
+    return createHash("sha256").update(seed).digest("hex").slice(0, length);
+}
+
+type Inputs = Record<string, any>;
+
+/**
+ * ARM id templates per resource token. `{key}` is replaced by that input; the last segment falls back to the
+ * Pulumi resource name when the input is absent (azure-native auto-naming).
+ */
+const ARM_PATHS: Record<string, string> = {
+    "azure-native:network:VirtualNetwork": "Microsoft.Network/virtualNetworks/{virtualNetworkName}",
+    "azure-native:network:Subnet": "Microsoft.Network/virtualNetworks/{virtualNetworkName}/subnets/{subnetName}",
+    "azure-native:network:NetworkSecurityGroup": "Microsoft.Network/networkSecurityGroups/{networkSecurityGroupName}",
+    "azure-native:network:PrivateEndpoint": "Microsoft.Network/privateEndpoints/{privateEndpointName}",
+    "azure-native:network:PrivateDnsZoneGroup": "Microsoft.Network/privateEndpoints/{privateEndpointName}/privateDnsZoneGroups/{privateDnsZoneGroupName}",
+    "azure-native:network:PublicIPAddress": "Microsoft.Network/publicIPAddresses/{publicIpAddressName}",
+    "azure-native:network:RouteTable": "Microsoft.Network/routeTables/{routeTableName}",
+    "azure-native:privatedns:PrivateZone": "Microsoft.Network/privateDnsZones/{privateZoneName}",
+    "azure-native:privatedns:VirtualNetworkLink": "Microsoft.Network/privateDnsZones/{privateZoneName}/virtualNetworkLinks/{virtualNetworkLinkName}",
+    "azure-native:privatedns:PrivateRecordSet": "Microsoft.Network/privateDnsZones/{privateZoneName}/{recordType}/{relativeRecordSetName}",
+    "azure-native:operationalinsights:Workspace": "Microsoft.OperationalInsights/workspaces/{workspaceName}",
+    "azure-native:applicationinsights:Component": "Microsoft.Insights/components/{resourceName}",
+    "azure-native:monitor:ActionGroup": "Microsoft.Insights/actionGroups/{actionGroupName}",
+    "azure-native:monitor:MetricAlert": "Microsoft.Insights/metricAlerts/{ruleName}",
+    "azure-native:monitor:ScheduledQueryRule": "Microsoft.Insights/scheduledQueryRules/{ruleName}",
+    "azure-native:managedidentity:UserAssignedIdentity": "Microsoft.ManagedIdentity/userAssignedIdentities/{resourceName}",
+    "azure-native:keyvault:Vault": "Microsoft.KeyVault/vaults/{vaultName}",
+    "azure-native:keyvault:Key": "Microsoft.KeyVault/vaults/{vaultName}/keys/{keyName}",
+    "azure-native:keyvault:Secret": "Microsoft.KeyVault/vaults/{vaultName}/secrets/{secretName}",
+    "azure-native:healthcareapis:Workspace": "Microsoft.HealthcareApis/workspaces/{workspaceName}",
+    "azure-native:healthcareapis:FhirService": "Microsoft.HealthcareApis/workspaces/{workspaceName}/fhirservices/{fhirServiceName}",
+    "azure-native:storage:StorageAccount": "Microsoft.Storage/storageAccounts/{accountName}",
+    "azure-native:storage:BlobContainer": "Microsoft.Storage/storageAccounts/{accountName}/blobServices/default/containers/{containerName}",
+    "azure-native:storage:Queue": "Microsoft.Storage/storageAccounts/{accountName}/queueServices/default/queues/{queueName}",
+    "azure-native:storage:Blob": "Microsoft.Storage/storageAccounts/{accountName}/blobServices/default/containers/{containerName}/blobs/{blobName}",
+    "azure-native:web:AppServicePlan": "Microsoft.Web/serverfarms/{name}",
+    "azure-native:web:WebApp": "Microsoft.Web/sites/{name}",
+    "azure-native:web:WebAppFtpAllowed": "Microsoft.Web/sites/{name}/basicPublishingCredentialsPolicies/ftp",
+    "azure-native:web:WebAppScmAllowed": "Microsoft.Web/sites/{name}/basicPublishingCredentialsPolicies/scm",
+    "azure-native:apimanagement:ApiManagementService": "Microsoft.ApiManagement/service/{serviceName}",
+    "azure-native:apimanagement:Api": "Microsoft.ApiManagement/service/{serviceName}/apis/{apiId}",
+    "azure-native:apimanagement:ApiPolicy": "Microsoft.ApiManagement/service/{serviceName}/apis/{apiId}/policies/{policyId}",
+    "azure-native:apimanagement:ApiOperation": "Microsoft.ApiManagement/service/{serviceName}/apis/{apiId}/operations/{operationId}",
+    "azure-native:apimanagement:ApiOperationPolicy": "Microsoft.ApiManagement/service/{serviceName}/apis/{apiId}/operations/{operationId}/policies/{policyId}",
+    "azure-native:apimanagement:Backend": "Microsoft.ApiManagement/service/{serviceName}/backends/{backendId}",
+    "azure-native:apimanagement:NamedValue": "Microsoft.ApiManagement/service/{serviceName}/namedValues/{namedValueId}",
+    "azure-native:apimanagement:Logger": "Microsoft.ApiManagement/service/{serviceName}/loggers/{loggerId}",
+    "azure-native:apimanagement:ApiDiagnostic": "Microsoft.ApiManagement/service/{serviceName}/apis/{apiId}/diagnostics/{diagnosticId}",
+    "azure-native:apimanagement:Diagnostic": "Microsoft.ApiManagement/service/{serviceName}/diagnostics/{diagnosticId}",
+    "azure-native:apimanagement:Product": "Microsoft.ApiManagement/service/{serviceName}/products/{productId}",
+    "azure-native:apimanagement:ProductApi": "Microsoft.ApiManagement/service/{serviceName}/products/{productId}/apis/{apiId}",
+    "azure-native:eventgrid:SystemTopic": "Microsoft.EventGrid/systemTopics/{systemTopicName}",
+    "azure-native:eventgrid:SystemTopicEventSubscription": "Microsoft.EventGrid/systemTopics/{systemTopicName}/eventSubscriptions/{eventSubscriptionName}",
+};
+
+/** Resources whose id hangs off another resource's id (`scope` / `resourceUri`) rather than a resource group. */
+const SCOPED_PATHS: Record<string, { scopeKey: string; path: string; nameKey: string }> = {
+    "azure-native:monitor:DiagnosticSetting": { scopeKey: "resourceUri", path: "providers/Microsoft.Insights/diagnosticSettings", nameKey: "name" },
+    "azure-native:authorization:RoleAssignment": { scopeKey: "scope", path: "providers/Microsoft.Authorization/roleAssignments", nameKey: "roleAssignmentName" },
+    "azure-native:authorization:ManagementLockByScope": { scopeKey: "scope", path: "providers/Microsoft.Authorization/locks", nameKey: "lockName" },
+};
+
+export function armId(type: string, name: string, inputs: Inputs): string {
+    if (type === "azure-native:resources:ResourceGroup") {
+        return `/subscriptions/${MOCK_SUBSCRIPTION_ID}/resourceGroups/${inputs.resourceGroupName ?? name}`;
+    }
+    const scoped = SCOPED_PATHS[type];
+    if (scoped) {
+        const leaf = inputs[scoped.nameKey] ?? (type.endsWith("RoleAssignment") ? mockGuid(name) : name);
+        return `${inputs[scoped.scopeKey]}/${scoped.path}/${leaf}`;
+    }
+    const rg = `/subscriptions/${MOCK_SUBSCRIPTION_ID}/resourceGroups/${inputs.resourceGroupName ?? "unknown-rg"}`;
+    const template = ARM_PATHS[type];
+    if (!template) {
+        const [, module, kind] = type.split(":");
+        return `${rg}/providers/Mock.${module}/${kind}/${name}`;
+    }
+    const keys = [...template.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
+    const last = keys[keys.length - 1];
+    const path = template.replace(/\{(\w+)\}/g, (_, key: string) => String(inputs[key] ?? (key === last ? name : `missing-${key}`)));
+    return `${rg}/providers/${path}`;
+}
+
+/** The ARM name of a resource: the last segment of its id. */
+function leafName(id: string): string {
+    return id.slice(id.lastIndexOf("/") + 1);
+}
+
+function randomText(seed: string, length: number, alphabet: string): string {
+    const bytes = createHash("sha256").update(seed).digest();
+    let out = "";
+    for (let i = 0; i < length; i++) out += alphabet[bytes[i % bytes.length] % alphabet.length];
+    return out;
+}
+
+/** Computed outputs Azure (or Entra, or the random provider) would return for each resource type. */
+function computedOutputs(type: string, name: string, inputs: Inputs, id: string): Inputs {
+    const armName = leafName(id);
+    const location = inputs.location ?? "westeurope";
+    switch (type) {
+        case "azure-native:managedidentity:UserAssignedIdentity":
+            return { principalId: mockGuid(`principal:${id}`), clientId: mockGuid(`client:${id}`), tenantId: MOCK_TENANT_ID };
+        case "azure-native:keyvault:Vault":
+            return { properties: { ...inputs.properties, vaultUri: `https://${armName}.vault.azure.net/` } };
+        case "azure-native:keyvault:Key": {
+            const keyUri = `https://${inputs.vaultName}.vault.azure.net/keys/${armName}`;
+            return { keyUri, keyUriWithVersion: `${keyUri}/${hex(`version:${id}`, 32)}` };
+        }
+        case "azure-native:keyvault:Secret": {
+            const secretUri = `https://${inputs.vaultName}.vault.azure.net/secrets/${armName}`;
+            return { properties: { ...inputs.properties, secretUri, secretUriWithVersion: `${secretUri}/${hex(`version:${id}`, 32)}` } };
+        }
+        case "azure-native:storage:StorageAccount":
+            return {
+                primaryEndpoints: Object.fromEntries(
+                    ["blob", "queue", "table", "file", "dfs", "web"].map((s) => [s, `https://${armName}.${s}.core.windows.net/`]),
+                ),
+            };
+        case "azure-native:operationalinsights:Workspace":
+            return { customerId: mockGuid(`customer:${id}`) };
+        case "azure-native:applicationinsights:Component": {
+            const key = mockGuid(`ikey:${id}`);
+            return {
+                appId: mockGuid(`app:${id}`),
+                instrumentationKey: key,
+                connectionString: `InstrumentationKey=${key};IngestionEndpoint=https://${location}-0.in.applicationinsights.azure.com/;LiveEndpoint=https://${location}.livediagnostics.monitor.azure.com/`,
+            };
+        }
+        case "azure-native:apimanagement:ApiManagementService":
+            return {
+                gatewayUrl: `https://${armName}.azure-api.net`,
+                privateIPAddresses: ["10.0.0.4"],
+                publicIPAddresses: ["20.0.0.4"],
+                identity: { ...inputs.identity, principalId: mockGuid(`principal:${id}`), tenantId: MOCK_TENANT_ID },
+            };
+        case "azure-native:web:WebApp":
+            return {
+                defaultHostName: `${armName}.azurewebsites.net`,
+                identity: { ...inputs.identity, principalId: inputs.identity?.type?.includes("SystemAssigned") ? mockGuid(`principal:${id}`) : undefined, tenantId: MOCK_TENANT_ID },
+            };
+        case "azuread:index/application:Application": {
+            const objectId = mockGuid(`app-object:${name}`);
+            return { clientId: mockGuid(`app-client:${name}`), objectId, id: `/applications/${objectId}` };
+        }
+        case "azuread:index/servicePrincipal:ServicePrincipal":
+            return { objectId: mockGuid(`sp-object:${name}`), applicationTenantId: MOCK_TENANT_ID };
+        case "azuread:index/applicationPassword:ApplicationPassword":
+            return { keyId: mockGuid(`key:${name}`), value: randomText(`password:${name}`, 40, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789~._-") };
+        case "random:index/randomString:RandomString": {
+            const alphabet = `${inputs.lower === false ? "" : "abcdefghijklmnopqrstuvwxyz"}${inputs.upper === false ? "" : "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}${inputs.numeric === false ? "" : "0123456789"}`;
+            return { result: randomText(`string:${name}`, inputs.length ?? 8, alphabet || "abcdefghijklmnopqrstuvwxyz") };
+        }
+        case "random:index/randomPassword:RandomPassword":
+            return { result: randomText(`password:${name}`, inputs.length ?? 32, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#%*-_") };
+        case "random:index/randomUuid:RandomUuid":
+            return { result: mockGuid(`uuid:${name}`) };
+        default:
+            return {};
+    }
+}
+
+/** The Pulumi mocks used by both the offline plan and the unit tests. */
+export const armMocks: pulumi.runtime.Mocks = {
+    newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Record<string, any> } {
+        if (!args.type.startsWith("azure-native:")) {
+            // azuread, random and time resources have provider-specific ids.
+            const state = { ...args.inputs, ...computedOutputs(args.type, args.name, args.inputs, args.name) };
+            return { id: state.objectId ?? state.id ?? mockGuid(`${args.type}:${args.name}`), state };
+        }
+        const id = armId(args.type, args.name, args.inputs);
+        const state = { ...args.inputs, name: leafName(id), ...computedOutputs(args.type, args.name, args.inputs, id) };
+        return { id, state: { ...state, id } };
+    },
+    call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
+        switch (args.token) {
+            case "azure-native:authorization:getClientConfig":
+                return { clientId: mockGuid("deployer-client"), objectId: MOCK_DEPLOYER_OBJECT_ID, subscriptionId: MOCK_SUBSCRIPTION_ID, tenantId: MOCK_TENANT_ID };
+            case "azuread:index/getClientConfig:getClientConfig":
+                return { clientId: mockGuid("deployer-client"), objectId: MOCK_DEPLOYER_OBJECT_ID, tenantId: MOCK_TENANT_ID };
+            default:
+                // An unanswered invoke would silently resolve to undefined and hide a wiring bug.
+                throw new Error(`offline plan: no mock for invoke ${args.token}`);
+        }
+    },
+};

@@ -1,0 +1,80 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import * as YAML from "yaml";
+import { armMocks } from "./arm-mocks";
+import { installRecordingMonitor, PlannedResource } from "./recording-monitor";
+
+/** The offline plan file: what `pulumi up` would create, with inputs and dependency edges. */
+export interface OfflinePlan {
+    project: string;
+    stack: string;
+    resources: PlanResource[];
+}
+
+export type PlanResource = Omit<PlannedResource, "options">;
+
+export const REPO_ROOT = path.resolve(__dirname, "..", "..");
+
+/** Reads the project name from Pulumi.yaml. */
+export function readProjectName(root = REPO_ROOT): string {
+    const doc = YAML.parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as { name?: string };
+    if (!doc?.name) throw new Error("Pulumi.yaml has no project name");
+    return doc.name;
+}
+
+/**
+ * Reads `Pulumi.<stack>.yaml` into the flat string map the Pulumi CLI hands a program: maps and lists as JSON,
+ * scalars as text.
+ */
+export function readStackConfig(stack: string, root = REPO_ROOT): Record<string, string> {
+    const file = path.join(root, `Pulumi.${stack}.yaml`);
+    if (!fs.existsSync(file)) {
+        const known = fs.readdirSync(root).filter((f) => /^Pulumi\.[^.]+\.yaml$/.test(f)).map((f) => f.split(".")[1]);
+        throw new Error(`no stack config ${path.basename(file)} (known stacks: ${known.join(", ") || "none"})`);
+    }
+    const doc = YAML.parse(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | null;
+    const config: Record<string, string> = {};
+    for (const [key, value] of Object.entries(doc?.config ?? {})) {
+        if (value !== null && typeof value === "object" && "secure" in (value as object)) {
+            throw new Error(`${key} is an encrypted secret; this project keeps no secrets in stack config`);
+        }
+        config[key] = typeof value === "string" ? value : JSON.stringify(value);
+    }
+    return config;
+}
+
+/**
+ * Runs the real program (`stacks/index.ts`) under the mock runtime with a stack's config and returns the plan.
+ * Process-global: the Pulumi runtime and the program module can only be loaded once per process.
+ */
+export async function runOfflinePlan(stack: string, root = REPO_ROOT): Promise<OfflinePlan & { options: Record<string, PlannedResource["options"]> }> {
+    const project = readProjectName(root);
+    const config = readStackConfig(stack, root);
+    const monitor = installRecordingMonitor(armMocks, project, stack);
+    pulumi.runtime.setAllConfig(config);
+
+    const unhandled: unknown[] = [];
+    const onRejection = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onRejection);
+    try {
+        await pulumi.runtime.runInPulumiStack(async () => require(path.join(root, "stacks", "index.ts")));
+        await pulumi.runtime.disconnect();
+    } finally {
+        process.off("unhandledRejection", onRejection);
+    }
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const store = require("@pulumi/pulumi/runtime/state").getStore();
+    if (unhandled.length > 0 || store.logErrorCount > 0) {
+        const first = unhandled[0] instanceof Error ? (unhandled[0] as Error).message : String(unhandled[0] ?? "see errors above");
+        throw new Error(`the program failed while resolving resources: ${first}`);
+    }
+
+    const planned = monitor.plannedResources();
+    return {
+        project,
+        stack,
+        resources: planned.map(({ options: _options, ...resource }) => resource),
+        options: Object.fromEntries(planned.map((r) => [r.urn, r.options])),
+    };
+}

@@ -1,0 +1,53 @@
+// npm run plan -- --stack <dev|prod> [--out <dir>]
+// Runs the real Pulumi program offline under the mock runtime, writes out/plan-<stack>.json and .md, prints a summary.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { planMarkdown, planSummary } from "./offline/plan-report";
+import { OfflinePlan, REPO_ROOT, runOfflinePlan } from "./offline/plan-runner";
+
+interface PlanCliArgs {
+    stack: string;
+    outDir: string;
+}
+
+function parseArgs(argv: string[]): PlanCliArgs {
+    let stack: string | undefined;
+    let outDir = path.join(REPO_ROOT, "out");
+    for (let i = 0; i < argv.length; i++) {
+        const arg = argv[i];
+        if (arg === "--stack" || arg === "-s") stack = argv[++i];
+        else if (arg === "--out") outDir = path.resolve(argv[++i] ?? "");
+        else if (arg === "--help" || arg === "-h") {
+            console.log("usage: npm run plan -- --stack <dev|prod> [--out <dir>]");
+            process.exit(0);
+        } else throw new Error(`unknown argument ${arg}`);
+    }
+    if (!stack) throw new Error("--stack is required (e.g. --stack dev)");
+    return { stack, outDir };
+}
+
+export function writePlanFiles(plan: OfflinePlan, outDir: string): { json: string; markdown: string } {
+    fs.mkdirSync(outDir, { recursive: true });
+    const json = path.join(outDir, `plan-${plan.stack}.json`);
+    const markdown = path.join(outDir, `plan-${plan.stack}.md`);
+    const { project, stack, resources } = plan;
+    fs.writeFileSync(json, JSON.stringify({ project, stack, resources }, null, 2) + "\n");
+    fs.writeFileSync(markdown, planMarkdown(plan) + "\n");
+    return { json, markdown };
+}
+
+async function main(): Promise<void> {
+    const args = parseArgs(process.argv.slice(2));
+    const started = process.hrtime.bigint();
+    const plan = await runOfflinePlan(args.stack);
+    const files = writePlanFiles(plan, args.outDir);
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    console.log(planSummary(plan));
+    console.log(`\nWrote ${path.relative(process.cwd(), files.json)} and ${path.relative(process.cwd(), files.markdown)} in ${ms.toFixed(0)} ms`);
+}
+
+main().catch((err: unknown) => {
+    const message = err instanceof Error ? err.message : String(err);
+    console.error(`plan failed: ${message}`);
+    process.exit(1);
+});
