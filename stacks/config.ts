@@ -409,18 +409,22 @@ export function validatePlatformConfig(raw: Raw): PlatformConfig {
 }
 
 /**
- * Reads every `fhir-platform:*` key of the current stack and validates it. Structured values arrive as JSON text
- * (that is how the CLI passes YAML maps and lists to the program).
+ * Turns the flat `<namespace>:<key>` → text map the Pulumi CLI hands a program into this project's raw config tree:
+ * other namespaces dropped, maps and lists (passed as JSON text) parsed.
  */
-export function loadPlatformConfig(): PlatformConfig {
+export function rawPlatformConfig(flat: Record<string, string>): Record<string, unknown> {
     const prefix = `${PROJECT_NAME}:`;
     const raw: Raw = {};
-    for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
+    for (const [key, value] of Object.entries(flat)) {
         if (!key.startsWith(prefix)) continue;
-        const name = key.slice(prefix.length);
-        raw[name] = /^\s*[[{]/.test(value) ? parseJsonOr(value) : value;
+        raw[key.slice(prefix.length)] = /^\s*[[{]/.test(value) ? parseJsonOr(value) : value;
     }
-    return validatePlatformConfig(raw);
+    return raw;
+}
+
+/** Reads and validates every `fhir-platform:*` key of the current stack. */
+export function loadPlatformConfig(): PlatformConfig {
+    return validatePlatformConfig(rawPlatformConfig(pulumi.runtime.allConfig()));
 }
 
 function parseJsonOr(text: string): unknown {

@@ -8,22 +8,26 @@ import { OfflinePlan, REPO_ROOT, runOfflinePlan } from "./offline/plan-runner";
 interface PlanCliArgs {
     stack: string;
     outDir: string;
+    /** A stack config file to use instead of Pulumi.<stack>.yaml (try a config change before committing it). */
+    configFile?: string;
 }
 
 function parseArgs(argv: string[]): PlanCliArgs {
     let stack: string | undefined;
     let outDir = path.join(REPO_ROOT, "out");
+    let configFile: string | undefined;
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i];
         if (arg === "--stack" || arg === "-s") stack = argv[++i];
         else if (arg === "--out") outDir = path.resolve(argv[++i] ?? "");
+        else if (arg === "--config") configFile = argv[++i];
         else if (arg === "--help" || arg === "-h") {
-            console.log("usage: npm run plan -- --stack <dev|prod> [--out <dir>]");
+            console.log("usage: npm run plan -- --stack <dev|prod> [--out <dir>] [--config <Pulumi.<stack>.yaml to use instead>]");
             process.exit(0);
         } else throw new Error(`unknown argument ${arg}`);
     }
     if (!stack) throw new Error("--stack is required (e.g. --stack dev)");
-    return { stack, outDir };
+    return { stack, outDir, configFile };
 }
 
 export function writePlanFiles(plan: OfflinePlan, outDir: string): { json: string; markdown: string } {
@@ -39,7 +43,7 @@ export function writePlanFiles(plan: OfflinePlan, outDir: string): { json: strin
 async function main(): Promise<void> {
     const args = parseArgs(process.argv.slice(2));
     const started = process.hrtime.bigint();
-    const plan = await runOfflinePlan(args.stack);
+    const plan = await runOfflinePlan(args.stack, REPO_ROOT, args.configFile);
     const files = writePlanFiles(plan, args.outDir);
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     console.log(planSummary(plan));

@@ -16,12 +16,9 @@ const PE = "azure-native:network:PrivateEndpoint";
 
 const DEFAULT_NO_NSG_SUBNETS = ["GatewaySubnet", "AzureFirewallSubnet", "AzureFirewallManagementSubnet", "AzureBastionSubnet", "RouteServerSubnet"];
 
-function subnetNsgProblem(subnet: { name?: string; networkSecurityGroup?: unknown }, exempt: string[], label: string): string | undefined {
-    const name = String(subnet.name ?? label);
-    if (exempt.includes(name)) return undefined;
-    // Presence only: the NSG id is another resource's output and unknown at preview.
-    if (!has(subnet, "networkSecurityGroup") || subnet.networkSecurityGroup === undefined) return `subnet '${name}' has no network security group.`;
-    return undefined;
+function subnetNsgProblem(name: string, hasNsg: boolean, exempt: string[]): string | undefined {
+    if (exempt.includes(name) || hasNsg) return undefined;
+    return `subnet '${name}' has no network security group.`;
 }
 
 export const netSubnetNsg = resourcePolicy(
@@ -39,13 +36,14 @@ export const netSubnetNsg = resourcePolicy(
     [
         validateResourceOfType(network.Subnet, (s, args, report) => {
             const { exemptSubnetNames } = args.getConfig<{ exemptSubnetNames: string[] }>();
-            const p = subnetNsgProblem({ name: s.subnetName ?? s.name, networkSecurityGroup: s.networkSecurityGroup }, exemptSubnetNames, args.name);
+            // Presence only (`in`): the NSG id is another resource's output and unknown at preview.
+            const p = subnetNsgProblem(String(s.subnetName ?? s.name ?? args.name), has(s, "networkSecurityGroup"), exemptSubnetNames);
             if (p) report(p);
         }),
         validateResourceOfType(network.VirtualNetwork, (v, args, report) => {
             const { exemptSubnetNames } = args.getConfig<{ exemptSubnetNames: string[] }>();
             asArray(v.subnets).forEach((s, i) => {
-                const p = subnetNsgProblem(s, exemptSubnetNames, `subnets[${i}]`);
+                const p = subnetNsgProblem(String(s.name ?? `subnets[${i}]`), has(s, "networkSecurityGroup"), exemptSubnetNames);
                 if (p) report(p);
             });
         }),

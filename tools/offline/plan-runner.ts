@@ -12,7 +12,11 @@ export interface OfflinePlan {
     resources: PlanResource[];
 }
 
-export type PlanResource = Omit<PlannedResource, "options">;
+/**
+ * One planned resource. `options` (ignoreChanges, protect, customTimeouts, additionalSecretOutputs) is an addition
+ * to the documented shape so policies can see the resource options the CLI would pass them.
+ */
+export type PlanResource = PlannedResource;
 
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
 
@@ -27,8 +31,8 @@ export function readProjectName(root = REPO_ROOT): string {
  * Reads `Pulumi.<stack>.yaml` into the flat string map the Pulumi CLI hands a program: maps and lists as JSON,
  * scalars as text.
  */
-export function readStackConfig(stack: string, root = REPO_ROOT): Record<string, string> {
-    const file = path.join(root, `Pulumi.${stack}.yaml`);
+export function readStackConfig(stack: string, root = REPO_ROOT, configFile?: string): Record<string, string> {
+    const file = configFile ? path.resolve(configFile) : path.join(root, `Pulumi.${stack}.yaml`);
     if (!fs.existsSync(file)) {
         const known = fs.readdirSync(root).filter((f) => /^Pulumi\.[^.]+\.yaml$/.test(f)).map((f) => f.split(".")[1]);
         throw new Error(`no stack config ${path.basename(file)} (known stacks: ${known.join(", ") || "none"})`);
@@ -48,9 +52,9 @@ export function readStackConfig(stack: string, root = REPO_ROOT): Record<string,
  * Runs the real program (`stacks/index.ts`) under the mock runtime with a stack's config and returns the plan.
  * Process-global: the Pulumi runtime and the program module can only be loaded once per process.
  */
-export async function runOfflinePlan(stack: string, root = REPO_ROOT): Promise<OfflinePlan & { options: Record<string, PlannedResource["options"]> }> {
+export async function runOfflinePlan(stack: string, root = REPO_ROOT, configFile?: string): Promise<OfflinePlan> {
     const project = readProjectName(root);
-    const config = readStackConfig(stack, root);
+    const config = readStackConfig(stack, root, configFile);
     const monitor = installRecordingMonitor(armMocks, project, stack);
     pulumi.runtime.setAllConfig(config);
 
@@ -70,11 +74,5 @@ export async function runOfflinePlan(stack: string, root = REPO_ROOT): Promise<O
         throw new Error(`the program failed while resolving resources: ${first}`);
     }
 
-    const planned = monitor.plannedResources();
-    return {
-        project,
-        stack,
-        resources: planned.map(({ options: _options, ...resource }) => resource),
-        options: Object.fromEntries(planned.map((r) => [r.urn, r.options])),
-    };
+    return { project, stack, resources: monitor.plannedResources() };
 }

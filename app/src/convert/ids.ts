@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, hash } from "node:crypto";
 
 /**
  * Deterministic resource ids.
@@ -18,15 +18,18 @@ export function idInput(type: string, seed: string | undefined, baseId?: string)
   return baseId === undefined ? `${type}_${s}` : `${type}_${s}_${baseId}`;
 }
 
-const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+// crypto.hash (Node >= 20.12) is a one-shot digest, about twice as fast as createHash for short inputs.
+const oneShot: ((input: string) => string) | undefined =
+  typeof hash === "function" ? (input) => hash("sha256", input, "hex") : undefined;
 
 /** SHA-256 of the UTF-8 input, first 16 bytes in .NET Guid text order. */
 export function guidFromInput(input: string): string {
-  const b = createHash("sha256").update(input, "utf8").digest();
-  const h = (i: number): string => HEX[b[i]];
+  const h = oneShot !== undefined ? oneShot(input) : createHash("sha256").update(input, "utf8").digest("hex");
   return (
-    h(3) + h(2) + h(1) + h(0) + "-" + h(5) + h(4) + "-" + h(7) + h(6) + "-" + h(8) + h(9) + "-" +
-    h(10) + h(11) + h(12) + h(13) + h(14) + h(15)
+    h.slice(6, 8) + h.slice(4, 6) + h.slice(2, 4) + h.slice(0, 2) + "-" +
+    h.slice(10, 12) + h.slice(8, 10) + "-" +
+    h.slice(14, 16) + h.slice(12, 14) + "-" +
+    h.slice(16, 20) + "-" + h.slice(20, 32)
   );
 }
 

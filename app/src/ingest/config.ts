@@ -24,15 +24,12 @@ export interface StorageSettings {
   clientId?: string;
 }
 
-export interface IngestConfig {
+export interface IngestConfig extends StorageConfig {
   fhirUrl: string;
   fhirAudience: string;
   authMode: FhirAuthMode;
   azureClientId?: string;
   oauth?: { tokenUrl: string; clientId: string; scope?: string; vaultUrl: string; secretName: string };
-  ingestQueueName: string;
-  poisonQueueName: string;
-  messageContainerName: string;
   maxBodyBytes: number;
   maxDequeueCount: number;
   /** How long a duplicate waits for an in-flight first copy before taking over its hand-off. */
@@ -40,7 +37,6 @@ export interface IngestConfig {
   idStrategy: IdStrategy;
   requestTimeoutMs: number;
   retry: RetryOptions;
-  storage: StorageSettings;
 }
 
 type Env = Record<string, string | undefined>;
@@ -87,6 +83,53 @@ function isLoopback(u: URL): boolean {
 const QUEUE_NAME = /^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/;
 const CONTAINER_NAME = QUEUE_NAME;
 
+export interface StorageConfig {
+  ingestQueueName: string;
+  poisonQueueName: string;
+  messageContainerName: string;
+  storage: StorageSettings;
+}
+
+/** The storage part of the settings alone (used by the replay command, which needs no FHIR settings). */
+export function loadStorageConfig(env: Env = process.env): StorageConfig {
+  const ingestQueueName = str(env, 'INGEST_QUEUE_NAME') ?? 'hl7-ingest';
+  const poisonQueueName = str(env, 'POISON_QUEUE_NAME') ?? `${ingestQueueName}-poison`;
+  for (const [n, v] of [
+    ['INGEST_QUEUE_NAME', ingestQueueName],
+    ['POISON_QUEUE_NAME', poisonQueueName],
+  ] as const) {
+    if (!QUEUE_NAME.test(v)) throw new ConfigError(`app setting ${n} is not a valid Storage queue name`);
+  }
+  if (poisonQueueName === ingestQueueName) throw new ConfigError('POISON_QUEUE_NAME must differ from INGEST_QUEUE_NAME');
+  const messageContainerName = str(env, 'MESSAGE_CONTAINER_NAME') ?? 'hl7-messages';
+  if (!CONTAINER_NAME.test(messageContainerName)) throw new ConfigError('app setting MESSAGE_CONTAINER_NAME is not a valid container name');
+
+  const storage: StorageSettings = {
+    connectionString: str(env, 'AzureWebJobsStorage'),
+    queueServiceUri: str(env, 'AzureWebJobsStorage__queueServiceUri'),
+    blobServiceUri: str(env, 'AzureWebJobsStorage__blobServiceUri'),
+    clientId: str(env, 'AzureWebJobsStorage__clientId'),
+  };
+  if (!storage.connectionString) {
+    if (!storage.queueServiceUri || !storage.blobServiceUri) {
+      throw new ConfigError(
+        'set AzureWebJobsStorage__queueServiceUri and AzureWebJobsStorage__blobServiceUri (identity-based), or AzureWebJobsStorage for local development',
+      );
+    }
+    url('AzureWebJobsStorage__queueServiceUri', storage.queueServiceUri, false);
+    url('AzureWebJobsStorage__blobServiceUri', storage.blobServiceUri, false);
+    const cred = str(env, 'AzureWebJobsStorage__credential');
+    if (cred !== undefined && cred !== 'managedidentity') {
+      throw new ConfigError('app setting AzureWebJobsStorage__credential must be managedidentity');
+    }
+  } else if (/AccountKey=/i.test(storage.connectionString) && !/devstoreaccount1/.test(storage.connectionString)) {
+    // Shared keys are for the Azurite dev account only; Azure uses the identity-based settings.
+    throw new ConfigError('AzureWebJobsStorage with an account key is only accepted for Azurite; use identity-based settings');
+  }
+
+  return { ingestQueueName, poisonQueueName, messageContainerName, storage };
+}
+
 export function loadConfig(env: Env = process.env): IngestConfig {
   const fhir = url('FHIR_URL', req(env, 'FHIR_URL'));
   const fhirUrl = fhir.toString().replace(/\/+$/, '');
@@ -120,45 +163,12 @@ export function loadConfig(env: Env = process.env): IngestConfig {
     }
   }
 
-  const ingestQueueName = str(env, 'INGEST_QUEUE_NAME') ?? 'hl7-ingest';
-  const poisonQueueName = str(env, 'POISON_QUEUE_NAME') ?? `${ingestQueueName}-poison`;
-  for (const [n, v] of [
-    ['INGEST_QUEUE_NAME', ingestQueueName],
-    ['POISON_QUEUE_NAME', poisonQueueName],
-  ] as const) {
-    if (!QUEUE_NAME.test(v)) throw new ConfigError(`app setting ${n} is not a valid Storage queue name`);
-  }
-  if (poisonQueueName === ingestQueueName) throw new ConfigError('POISON_QUEUE_NAME must differ from INGEST_QUEUE_NAME');
-  const messageContainerName = str(env, 'MESSAGE_CONTAINER_NAME') ?? 'hl7-messages';
-  if (!CONTAINER_NAME.test(messageContainerName)) throw new ConfigError('app setting MESSAGE_CONTAINER_NAME is not a valid container name');
-
   const idStrategy = (str(env, 'FHIR_ID_STRATEGY') ?? 'stable') as IdStrategy;
   if (idStrategy !== 'stable' && idStrategy !== 'convert-data') {
     throw new ConfigError('app setting FHIR_ID_STRATEGY must be stable or convert-data');
   }
 
-  const storage: StorageSettings = {
-    connectionString: str(env, 'AzureWebJobsStorage'),
-    queueServiceUri: str(env, 'AzureWebJobsStorage__queueServiceUri'),
-    blobServiceUri: str(env, 'AzureWebJobsStorage__blobServiceUri'),
-    clientId: str(env, 'AzureWebJobsStorage__clientId'),
-  };
-  if (!storage.connectionString) {
-    if (!storage.queueServiceUri || !storage.blobServiceUri) {
-      throw new ConfigError(
-        'set AzureWebJobsStorage__queueServiceUri and AzureWebJobsStorage__blobServiceUri (identity-based), or AzureWebJobsStorage for local development',
-      );
-    }
-    url('AzureWebJobsStorage__queueServiceUri', storage.queueServiceUri, false);
-    url('AzureWebJobsStorage__blobServiceUri', storage.blobServiceUri, false);
-    const cred = str(env, 'AzureWebJobsStorage__credential');
-    if (cred !== undefined && cred !== 'managedidentity') {
-      throw new ConfigError('app setting AzureWebJobsStorage__credential must be managedidentity');
-    }
-  } else if (/AccountKey=/i.test(storage.connectionString) && !/devstoreaccount1/.test(storage.connectionString)) {
-    // Shared keys are for the Azurite dev account only; Azure uses the identity-based settings.
-    throw new ConfigError('AzureWebJobsStorage with an account key is only accepted for Azurite; use identity-based settings');
-  }
+  const storageConfig = loadStorageConfig(env);
 
   const retry: RetryOptions = {
     maxAttempts: int(env, 'RETRY_MAX_ATTEMPTS', 6, 1, 20),
@@ -173,15 +183,12 @@ export function loadConfig(env: Env = process.env): IngestConfig {
     authMode,
     azureClientId: str(env, 'AZURE_CLIENT_ID'),
     oauth,
-    ingestQueueName,
-    poisonQueueName,
-    messageContainerName,
+    ...storageConfig,
     maxBodyBytes: int(env, 'MAX_BODY_BYTES', 1_048_576, 1024, 100 * 1_048_576),
     maxDequeueCount: int(env, 'MAX_DEQUEUE_COUNT', 5, 1, 100),
     takeoverAfterMs: int(env, 'DEDUPE_TAKEOVER_MS', 15_000, 10, 600_000),
     idStrategy,
     requestTimeoutMs: int(env, 'FHIR_REQUEST_TIMEOUT_MS', 30_000, 100, 230_000),
     retry,
-    storage,
   };
 }

@@ -84,10 +84,18 @@ export function classifyError(err: unknown): Classified {
     };
   }
   if (err instanceof UnsupportedMessageError) {
-    return { ackCode: 'AR', reason: 'unsupported-message', error: { code: codeOf(err, 200), text: 'Unsupported message type or event' } };
+    return {
+      ackCode: 'AR',
+      reason: 'unsupported-message',
+      error: { code: codeOf(err, 200), text: 'Unsupported message type, event or version', segment: 'MSH', field: err.field },
+    };
   }
   if (err instanceof ConversionError) {
-    return { ackCode: 'AE', reason: 'conversion-error', error: { code: codeOf(err, 207), text: 'Message content could not be converted' } };
+    return {
+      ackCode: err.ackCode,
+      reason: 'conversion-error',
+      error: { code: codeOf(err, 207), text: 'Message content could not be converted', segment: err.segment, field: err.field },
+    };
   }
   return { ackCode: 'AE', reason: 'internal-error', error: { code: 207, text: 'Application internal error' } };
 }

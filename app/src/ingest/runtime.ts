@@ -4,7 +4,7 @@
  * misconfigured app fails on its first invocation and in /api/health with a named reason.
  */
 import type { TokenCredential } from '@azure/identity';
-import { loadConfig, type IngestConfig } from './config';
+import { loadConfig, type IngestConfig, type StorageConfig } from './config';
 import { FhirClient } from './fhir-client';
 import { BlobMessageStore, StorageQueue, type MessageQueue, type MessageStore } from './storage';
 import {
@@ -42,7 +42,7 @@ async function azureCredential(clientId: string | undefined, mode: 'managed-iden
   return new identity.DefaultAzureCredential(clientId ? { managedIdentityClientId: clientId } : {});
 }
 
-export async function openStorage(config: IngestConfig): Promise<Pick<Runtime, 'store' | 'ingestQueue' | 'poisonQueue'>> {
+export async function openStorage(config: StorageConfig): Promise<Pick<Runtime, 'store' | 'ingestQueue' | 'poisonQueue'>> {
   const { BlobServiceClient } = await import('@azure/storage-blob');
   const { QueueServiceClient } = await import('@azure/storage-queue');
   const s = config.storage;

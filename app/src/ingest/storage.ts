@@ -43,6 +43,8 @@ export interface MessageQueue {
   send(text: string): Promise<void>;
   receive(max: number, visibilityTimeoutSec: number): Promise<ReceivedMessage[]>;
   remove(id: string, popReceipt: string): Promise<void>;
+  /** Makes a received message visible again after `visibilityTimeoutSec` (what the host does after a failed run). */
+  release(id: string, popReceipt: string, visibilityTimeoutSec: number): Promise<void>;
   /** Approximate depth, for tools and tests. */
   depth(): Promise<number>;
 }
@@ -173,6 +175,10 @@ export class StorageQueue implements MessageQueue {
     await this.client.deleteMessage(id, popReceipt);
   }
 
+  async release(id: string, popReceipt: string, visibilityTimeoutSec: number): Promise<void> {
+    await this.client.updateMessage(id, popReceipt, undefined, visibilityTimeoutSec);
+  }
+
   async depth(): Promise<number> {
     const p = await this.client.getProperties();
     return p.approximateMessagesCount ?? 0;
@@ -239,6 +245,10 @@ export class MemoryQueue implements MessageQueue {
   async remove(id: string, popReceipt: string): Promise<void> {
     const i = this.items.findIndex((x) => x.id === id && x.pop === popReceipt);
     if (i >= 0) this.items.splice(i, 1);
+  }
+  async release(id: string, popReceipt: string, visibilityTimeoutSec: number): Promise<void> {
+    const it = this.items.find((x) => x.id === id && x.pop === popReceipt);
+    if (it) it.invisibleUntil = Date.now() + visibilityTimeoutSec * 1000;
   }
   async depth(): Promise<number> {
     return this.items.length;

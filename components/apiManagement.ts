@@ -1,0 +1,353 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as apimanagement from "@pulumi/azure-native/apimanagement";
+import * as network from "@pulumi/azure-native/network";
+import * as privatedns from "@pulumi/azure-native/privatedns";
+import * as web from "@pulumi/azure-native/web";
+import type * as azureInputs from "@pulumi/azure-native/types/input";
+import {
+    APP_ROLES, FHIR_READ_METHODS, FHIR_WRITE_METHODS, fhirApiPolicy, fhirRoleFor, hl7ApiPolicy, operationPolicy,
+} from "./apimPolicies";
+import { Monitoring } from "./monitoring";
+import { NamingContext, resourceName } from "./naming";
+import { grantRoles } from "./rbac";
+
+/**
+ * Gateway TLS hardening (the keys AVM's api-management/service module sets): no SSL 3.0 / TLS 1.0 / 1.1 towards
+ * clients or backends, no 3DES, none of the CBC and static-RSA suites; HTTP/2 to clients.
+ */
+export const APIM_SECURITY_PROPERTIES: Record<string, string> = {
+    "Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Protocols.Ssl30": "False",
+    "Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Protocols.Tls10": "False",
+    "Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Protocols.Tls11": "False",
+    "Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Backend.Protocols.Ssl30": "False",
+    "Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Backend.Protocols.Tls10": "False",
+    "Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Backend.Protocols.Tls11": "False",
+    "Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Ciphers.TripleDes168": "False",
+    "Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Ciphers.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA": "False",
+    "Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Ciphers.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA": "False",
+    "Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Ciphers.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA": "False",
+    "Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Ciphers.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA": "False",
+    "Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Ciphers.TLS_RSA_WITH_AES_128_GCM_SHA256": "False",
+    "Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Ciphers.TLS_RSA_WITH_AES_256_GCM_SHA384": "False",
+    "Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Ciphers.TLS_RSA_WITH_AES_128_CBC_SHA256": "False",
+    "Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Ciphers.TLS_RSA_WITH_AES_256_CBC_SHA256": "False",
+    "Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Ciphers.TLS_RSA_WITH_AES_128_CBC_SHA": "False",
+    "Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Ciphers.TLS_RSA_WITH_AES_256_CBC_SHA": "False",
+    "Microsoft.WindowsAzure.ApiManagement.Gateway.Protocols.Server.Http2": "True",
+};
+
+/**
+ * Internal-mode APIM has no public DNS: these zones (Microsoft "Configure custom DNS for API Management in a VNet";
+ * the AHDS reference architecture's apimprivatednsrecords) carry one A record each, the service name → private VIP.
+ */
+export const APIM_PRIVATE_ZONES = {
+    gateway: "azure-api.net",
+    portal: "portal.azure-api.net",
+    developer: "developer.azure-api.net",
+    management: "management.azure-api.net",
+    scm: "scm.azure-api.net",
+} as const;
+
+/** Fixed, reviewable logging: no bodies, no headers (tokens), query strings masked (FHIR search params are PHI). */
+export const NO_PHI_MESSAGE_LOGGING: azureInputs.apimanagement.HttpMessageDiagnosticArgs = {
+    headers: [],
+    body: { bytes: 0 },
+    dataMasking: { queryParams: [{ value: "*", mode: "Hide" }], headers: [{ value: "Authorization", mode: "Hide" }] },
+};
+
+export interface FhirOperation {
+    id: string;
+    method: string;
+    urlTemplate: string;
+    role: string;
+}
+
+/** Every FHIR operation the gateway exposes: each method on the root (batch/transaction, capability) and below it. */
+export function fhirOperations(): FhirOperation[] {
+    const methods = [...FHIR_READ_METHODS, ...FHIR_WRITE_METHODS];
+    const ops: FhirOperation[] = [];
+    for (const method of methods) {
+        ops.push({ id: `fhir-${method.toLowerCase()}`, method, urlTemplate: "/*", role: fhirRoleFor(method) });
+    }
+    for (const method of ["GET", "POST"]) {
+        ops.push({ id: `fhir-${method.toLowerCase()}-root`, method, urlTemplate: "/", role: fhirRoleFor(method) });
+    }
+    return ops;
+}
+
+export interface ApiGatewayArgs {
+    naming: NamingContext;
+    globalSuffix: pulumi.Input<string>;
+    resourceGroupName: pulumi.Input<string>;
+    location: pulumi.Input<string>;
+    tags: Record<string, string>;
+    tenantId: pulumi.Input<string>;
+    subscriptionId: pulumi.Input<string>;
+    /** The APIM subnet (its NSG already holds the Internal-mode rules) and the VNet the private zones link to. */
+    subnetId: pulumi.Input<string>;
+    vnetId: pulumi.Input<string>;
+    sku: "Developer" | "Premium";
+    capacity: number;
+    zones: string[];
+    publisherName: string;
+    publisherEmail: string;
+    rateLimitPerMinute: number;
+    /** Require an APIM subscription key on top of the Entra token. */
+    subscriptionRequired: boolean;
+    monitoring: Monitoring;
+    fhirUrl: pulumi.Input<string>;
+    fhirServiceId: pulumi.Input<string>;
+    /** Application (client) id of the platform API registration: the `aud` of v2 tokens. */
+    apiAudience: pulumi.Input<string>;
+    /** The ingestion Function: its private host name and where to read its function key. */
+    functionApp: { name: pulumi.Input<string>; hostName: pulumi.Input<string>; resourceGroupName: pulumi.Input<string> };
+}
+
+/**
+ * API Management injected in the APIM subnet in Internal mode: the only way in to FHIR and to the ingestion Function.
+ * Callers present Entra tokens for the platform API; APIM checks the app role per operation and calls FHIR as itself.
+ */
+export class ApiGateway extends pulumi.ComponentResource {
+    public readonly service: apimanagement.ApiManagementService;
+    public readonly publicIp: network.PublicIPAddress;
+    public readonly gatewayUrl: pulumi.Output<string>;
+    public readonly privateIp: pulumi.Output<string>;
+    /** `https://<apim>.azure-api.net/fhir`: the FHIR base URL clients use. */
+    public readonly fhirBaseUrl: pulumi.Output<string>;
+    public readonly hl7Url: pulumi.Output<string>;
+
+    constructor(name: string, args: ApiGatewayArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("fhirplatform:edge:ApiGateway", name, {}, opts);
+        const { naming, resourceGroupName, location, tags } = args;
+        const suffix = pulumi.output(args.globalSuffix);
+        const serviceName = suffix.apply((s) => `${resourceName(naming, "apim")}-${s}`);
+
+        // stv2 VNet injection needs a Standard public IP with a DNS label even in Internal mode: it carries only
+        // management traffic (Microsoft "Deploy API Management in an internal VNet", stv2 requirements).
+        this.publicIp = new network.PublicIPAddress(`${name}-pip`, {
+            publicIpAddressName: resourceName(naming, "pip", "apim"),
+            resourceGroupName,
+            location,
+            sku: { name: "Standard", tier: "Regional" },
+            publicIPAllocationMethod: "Static",
+            publicIPAddressVersion: "IPv4",
+            dnsSettings: { domainNameLabel: serviceName.apply((n) => `${n}-mgmt`) },
+            ...(args.zones.length > 0 ? { zones: args.zones } : {}),
+            tags,
+        }, { parent: this });
+
+        this.service = new apimanagement.ApiManagementService(`${name}-service`, {
+            serviceName,
+            resourceGroupName,
+            location,
+            sku: { name: args.sku, capacity: args.capacity },
+            ...(args.zones.length > 0 ? { zones: args.zones } : {}),
+            publisherName: args.publisherName,
+            publisherEmail: args.publisherEmail,
+            identity: { type: "SystemAssigned" },
+            virtualNetworkType: "Internal",
+            virtualNetworkConfiguration: { subnetResourceId: args.subnetId },
+            publicIpAddressId: this.publicIp.id,
+            // Cannot be Disabled at creation (azure-rest-api-specs #24947); Internal mode already keeps the gateway
+            // off the internet. Disabling management-plane public access is the documented second phase.
+            publicNetworkAccess: "Enabled",
+            customProperties: APIM_SECURITY_PROPERTIES,
+            // Reject management API clients older than the 2021-08-01 contract (AVM default).
+            apiVersionConstraint: { minApiVersion: "2021-08-01" },
+            developerPortalStatus: "Disabled",
+            legacyPortalStatus: "Disabled",
+            tags,
+        }, {
+            parent: this,
+            // Classic APIM takes 30–90 min to create or change SKU/VNet (MicrosoftDocs/azure-docs PR #124999).
+            customTimeouts: { create: "180m", update: "180m", delete: "120m" },
+        });
+        const apimName = this.service.name;
+        this.gatewayUrl = this.service.gatewayUrl;
+        this.privateIp = this.service.privateIPAddresses.apply((ips) => {
+            if (!ips || ips.length === 0) throw new Error(`${name}: Internal-mode APIM reported no private IP address`);
+            return ips[0];
+        });
+        this.fhirBaseUrl = pulumi.interpolate`${this.gatewayUrl}/fhir`;
+        this.hl7Url = pulumi.interpolate`${this.gatewayUrl}/hl7`;
+
+        for (const [key, zoneName] of Object.entries(APIM_PRIVATE_ZONES)) {
+            const zone = new privatedns.PrivateZone(`${name}-dns-${key}`, {
+                privateZoneName: zoneName, resourceGroupName, location: "global", tags,
+            }, { parent: this });
+            new privatedns.VirtualNetworkLink(`${name}-dns-${key}-link`, {
+                privateZoneName: zone.name,
+                virtualNetworkLinkName: resourceName(naming, "vnetlink", `apim-${key}`),
+                resourceGroupName,
+                location: "global",
+                virtualNetwork: { id: args.vnetId },
+                registrationEnabled: false,
+                tags,
+            }, { parent: this });
+            new privatedns.PrivateRecordSet(`${name}-dns-${key}-a`, {
+                privateZoneName: zone.name,
+                resourceGroupName,
+                recordType: "A",
+                relativeRecordSetName: apimName,
+                ttl: 300,
+                aRecords: [{ ipv4Address: this.privateIp }],
+            }, { parent: this });
+        }
+
+        const apimPrincipal = this.service.identity.apply((i) => {
+            if (!i?.principalId) throw new Error(`${name}: APIM has no system-assigned principal id`);
+            return i.principalId;
+        });
+        grantRoles(`${name}-role`, [
+            // Writer covers reads too; the gateway proxies both (FHIR.Read and FHIR.Write callers).
+            { key: "fhir-writer", role: "fhirDataWriter", scope: args.fhirServiceId, principalId: apimPrincipal, principalType: "ServicePrincipal", description: "APIM calls FHIR with its own identity on behalf of authorised callers" },
+            { key: "metrics-publisher", role: "monitoringMetricsPublisher", scope: args.monitoring.appInsights.id, principalId: apimPrincipal, principalType: "ServicePrincipal", description: "APIM logger sends telemetry with Entra auth (App Insights local auth disabled)" },
+        ], args.subscriptionId, { parent: this });
+
+        const common = { resourceGroupName, serviceName: apimName };
+
+        // Logging: Application Insights through APIM's identity, and the Azure Monitor (resource log) pipeline, both
+        // limited to metadata. The connection string is an ingestion address; with local auth off it grants nothing.
+        const aiLogger = new apimanagement.Logger(`${name}-logger-appi`, {
+            ...common,
+            loggerId: "appinsights",
+            loggerType: "applicationInsights",
+            resourceId: args.monitoring.appInsights.id,
+            credentials: { connectionString: args.monitoring.appInsights.connectionString, identityClientId: "SystemAssigned" },
+            isBuffered: true,
+            description: "Entra-authenticated telemetry; no bodies, headers or query strings",
+        }, { parent: this });
+        const diagnosticDefaults = {
+            ...common,
+            alwaysLog: "allErrors",
+            logClientIp: false,
+            httpCorrelationProtocol: "W3C",
+            verbosity: "information",
+            frontend: { request: NO_PHI_MESSAGE_LOGGING, response: NO_PHI_MESSAGE_LOGGING },
+            backend: { request: NO_PHI_MESSAGE_LOGGING, response: NO_PHI_MESSAGE_LOGGING },
+        };
+        new apimanagement.Diagnostic(`${name}-diag-appi`, {
+            ...diagnosticDefaults,
+            diagnosticId: "applicationinsights",
+            loggerId: aiLogger.id,
+            // Metadata only, so full sampling is cheap and keeps every failed call traceable.
+            sampling: { samplingType: "fixed", percentage: 100 },
+            metrics: true,
+        }, { parent: this });
+        new apimanagement.Diagnostic(`${name}-diag-azuremonitor`, {
+            ...diagnosticDefaults,
+            diagnosticId: "azuremonitor",
+            // The built-in logger behind the service's diagnostic setting (GatewayLogs).
+            loggerId: pulumi.interpolate`${this.service.id}/loggers/azuremonitor`,
+            sampling: { samplingType: "fixed", percentage: 100 },
+        }, { parent: this });
+        args.monitoring.diagnostics(`${name}-service`, this.service.id, {}, { parent: this });
+        args.monitoring.diagnostics(`${name}-pip`, this.publicIp.id, {}, { parent: this });
+
+        // Backends: TLS chain and host name always validated.
+        const tls = { validateCertificateChain: true, validateCertificateName: true };
+        const fhirBackend = new apimanagement.Backend(`${name}-backend-fhir`, {
+            ...common,
+            backendId: "fhir",
+            title: "FHIR service (private endpoint)",
+            protocol: "http",
+            url: args.fhirUrl,
+            tls,
+        }, { parent: this });
+        // authLevel 'function' on the HL7 trigger: APIM presents the key; nobody else can reach the private site.
+        const hostKeys = web.listWebAppHostKeysOutput({ name: args.functionApp.name, resourceGroupName: args.functionApp.resourceGroupName }, { parent: this });
+        const functionKey = new apimanagement.NamedValue(`${name}-nv-function-key`, {
+            ...common,
+            namedValueId: "hl7-function-key",
+            displayName: "hl7-function-key",
+            secret: true,
+            value: pulumi.secret(hostKeys.apply((k) => {
+                const key = k.functionKeys?.default;
+                if (!key) throw new Error(`${name}: the ingestion Function has no default function key`);
+                return key;
+            })),
+        }, { parent: this });
+        const hl7Backend = new apimanagement.Backend(`${name}-backend-hl7`, {
+            ...common,
+            backendId: "hl7-function",
+            title: "HL7 ingestion Function (private endpoint)",
+            protocol: "http",
+            url: pulumi.interpolate`https://${args.functionApp.hostName}/api/hl7`,
+            credentials: { header: { "x-functions-key": ["{{hl7-function-key}}"] } },
+            tls,
+        }, { parent: this, dependsOn: [functionKey] });
+
+        // APIs
+        const fhirApi = new apimanagement.Api(`${name}-api-fhir`, {
+            ...common,
+            apiId: "fhir",
+            displayName: "FHIR R4",
+            path: "fhir",
+            protocols: ["https"],
+            serviceUrl: args.fhirUrl,
+            subscriptionRequired: args.subscriptionRequired,
+            apiType: "http",
+        }, { parent: this });
+        new apimanagement.ApiPolicy(`${name}-api-fhir-policy`, {
+            ...common,
+            apiId: fhirApi.name,
+            policyId: "policy",
+            format: "xml",
+            value: pulumi.all([args.fhirUrl, this.fhirBaseUrl]).apply(([fhirUrl, publicBaseUrl]) => fhirApiPolicy({
+                fhirUrl: fhirUrl.replace(/\/+$/, ""),
+                publicBaseUrl,
+                backendId: "fhir",
+                rateLimitPerMinute: args.rateLimitPerMinute,
+            })),
+        }, { parent: this, dependsOn: [fhirBackend] });
+        for (const op of fhirOperations()) {
+            this.operation(name, common, fhirApi, op, args);
+        }
+
+        const hl7Api = new apimanagement.Api(`${name}-api-hl7`, {
+            ...common,
+            apiId: "hl7",
+            displayName: "HL7 v2 ingestion",
+            path: "hl7",
+            protocols: ["https"],
+            serviceUrl: pulumi.interpolate`https://${args.functionApp.hostName}/api/hl7`,
+            subscriptionRequired: args.subscriptionRequired,
+            apiType: "http",
+        }, { parent: this });
+        new apimanagement.ApiPolicy(`${name}-api-hl7-policy`, {
+            ...common,
+            apiId: hl7Api.name,
+            policyId: "policy",
+            format: "xml",
+            value: hl7ApiPolicy({ backendId: "hl7-function", rateLimitPerMinute: args.rateLimitPerMinute }),
+        }, { parent: this, dependsOn: [hl7Backend] });
+        this.operation(name, common, hl7Api, { id: "hl7-post", method: "POST", urlTemplate: "/", role: APP_ROLES.hl7Send }, args);
+
+        this.registerOutputs({ serviceId: this.service.id, gatewayUrl: this.gatewayUrl, fhirBaseUrl: this.fhirBaseUrl, hl7Url: this.hl7Url });
+    }
+
+    private operation(
+        name: string,
+        common: { resourceGroupName: pulumi.Input<string>; serviceName: pulumi.Input<string> },
+        api: apimanagement.Api,
+        op: FhirOperation,
+        args: ApiGatewayArgs,
+    ): void {
+        const operation = new apimanagement.ApiOperation(`${name}-op-${op.id}`, {
+            ...common,
+            apiId: api.name,
+            operationId: op.id,
+            displayName: `${op.method} ${op.urlTemplate} (${op.role})`,
+            method: op.method,
+            urlTemplate: op.urlTemplate,
+        }, { parent: this });
+        new apimanagement.ApiOperationPolicy(`${name}-op-${op.id}-policy`, {
+            ...common,
+            apiId: api.name,
+            operationId: operation.name,
+            policyId: "policy",
+            format: "xml",
+            value: pulumi.all([args.tenantId, args.apiAudience]).apply(([tenantId, audience]) => operationPolicy({ tenantId, audience, requiredRole: op.role })),
+        }, { parent: this });
+    }
+}

@@ -1,0 +1,94 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+/**
+ * APIM policy documents live as XML files in `components/apim-policies/` with `{%name%}` placeholders (APIM's own
+ * `{{name}}` named-value syntax is left alone). Rendering is strict: every placeholder needs a value and every value
+ * must be used, so a renamed placeholder fails the plan instead of shipping a half-filled policy.
+ */
+export const POLICY_DIR = path.join(__dirname, "apim-policies");
+
+export type PolicyTemplate = "operation-authorize" | "fhir-api" | "hl7-api";
+
+/** App roles the platform API defines, and which one each method of each API needs. */
+export const APP_ROLES = {
+    hl7Send: "HL7.Send",
+    fhirRead: "FHIR.Read",
+    fhirWrite: "FHIR.Write",
+} as const;
+
+/** Read-only HTTP methods: FHIR.Read is enough; every other method needs FHIR.Write. */
+export const FHIR_READ_METHODS = ["GET", "HEAD"] as const;
+export const FHIR_WRITE_METHODS = ["POST", "PUT", "PATCH", "DELETE"] as const;
+
+/** The app role a call to the FHIR API needs for a method. */
+export function fhirRoleFor(method: string): string {
+    return (FHIR_READ_METHODS as readonly string[]).includes(method.toUpperCase()) ? APP_ROLES.fhirRead : APP_ROLES.fhirWrite;
+}
+
+const PLACEHOLDER = /\{%([A-Za-z][A-Za-z0-9]*)%\}/g;
+
+/** Escapes a value for use inside XML text or a double-quoted attribute. */
+export function xmlEscape(value: string): string {
+    return value.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&apos;");
+}
+
+export function loadPolicyTemplate(name: PolicyTemplate, dir = POLICY_DIR): string {
+    return fs.readFileSync(path.join(dir, `${name}.xml`), "utf8");
+}
+
+/** Fills `{%name%}` placeholders; throws naming every missing or unused value. */
+export function renderPolicy(template: string, values: Record<string, string | number>, label = "policy"): string {
+    const wanted = new Set([...template.matchAll(PLACEHOLDER)].map((m) => m[1]));
+    const missing = [...wanted].filter((k) => values[k] === undefined || values[k] === "");
+    const unused = Object.keys(values).filter((k) => !wanted.has(k));
+    if (missing.length || unused.length) {
+        throw new Error(`${label}: ${[
+            missing.length ? `no value for placeholder(s) ${missing.join(", ")}` : "",
+            unused.length ? `value(s) ${unused.join(", ")} match no placeholder` : "",
+        ].filter(Boolean).join("; ")}`);
+    }
+    // Comments explain the file to reviewers; they are not sent to APIM (the service keeps them, noise in the portal).
+    return template
+        .replace(/<!--[\s\S]*?-->\s*/g, "")
+        .replace(PLACEHOLDER, (_, key: string) => xmlEscape(String(values[key])))
+        .trim() + "\n";
+}
+
+export interface AuthorizeValues {
+    tenantId: string;
+    /** `aud` of v2 tokens for the platform API: its application (client) id. */
+    audience: string;
+    requiredRole: string;
+}
+
+/** The operation-scope policy: validate-jwt with one required app role, then the API pipeline. */
+export function operationPolicy(values: AuthorizeValues): string {
+    if (!/^[0-9a-f-]{36}$/i.test(values.tenantId)) throw new Error(`tenantId "${values.tenantId}" is not a GUID`);
+    if (!Object.values(APP_ROLES).includes(values.requiredRole as never)) throw new Error(`"${values.requiredRole}" is not a platform app role`);
+    return renderPolicy(loadPolicyTemplate("operation-authorize"), { ...values }, "operation-authorize");
+}
+
+export interface FhirApiValues {
+    fhirUrl: string;
+    /** The gateway URL callers use for FHIR (`https://<apim>.azure-api.net/fhir`). */
+    publicBaseUrl: string;
+    backendId: string;
+    rateLimitPerMinute: number;
+}
+
+export function fhirApiPolicy(values: FhirApiValues): string {
+    for (const [k, v] of [["fhirUrl", values.fhirUrl], ["publicBaseUrl", values.publicBaseUrl]] as const) {
+        if (!/^https:\/\/[^/]+/.test(v) || v.endsWith("/")) throw new Error(`${k} "${v}" must be an https URL without a trailing slash`);
+    }
+    return renderPolicy(loadPolicyTemplate("fhir-api"), { ...values }, "fhir-api");
+}
+
+export interface Hl7ApiValues {
+    backendId: string;
+    rateLimitPerMinute: number;
+}
+
+export function hl7ApiPolicy(values: Hl7ApiValues): string {
+    return renderPolicy(loadPolicyTemplate("hl7-api"), { ...values }, "hl7-api");
+}

@@ -1,0 +1,222 @@
+import { strict as assert } from "node:assert";
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import * as YAML from "yaml";
+import { ConfigValidationError, rawPlatformConfig, validatePlatformConfig } from "../../stacks/config";
+import { readStackConfig } from "../../tools/offline/plan-runner";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+
+/** The shipped stack's raw config, deep-copied so a test can break one setting. */
+function stackRaw(stack: "dev" | "prod"): Record<string, any> {
+    return JSON.parse(JSON.stringify(rawPlatformConfig(readStackConfig(stack))));
+}
+
+/** Asserts validation fails and returns its problem lines. */
+function problemsOf(raw: Record<string, unknown>): string[] {
+    try {
+        validatePlatformConfig(raw);
+    } catch (err) {
+        assert.ok(err instanceof ConfigValidationError, `expected ConfigValidationError, got ${err}`);
+        return [...err.problems];
+    }
+    assert.fail("config was accepted but should have been rejected");
+}
+
+function assertProblem(raw: Record<string, unknown>, key: string, fragment: RegExp): void {
+    const problems = problemsOf(raw);
+    assert.ok(
+        problems.some((p) => p.startsWith(`fhir-platform:${key}:`) && fragment.test(p)),
+        `expected a problem on ${key} matching ${fragment}, got:\n${problems.join("\n")}`,
+    );
+}
+
+describe("stack config validation", () => {
+    it("accepts both shipped stacks, and prod is stricter than dev", () => {
+        const dev = validatePlatformConfig(stackRaw("dev"));
+        const prod = validatePlatformConfig(stackRaw("prod"));
+        assert.equal(dev.environment, "dev");
+        assert.equal(prod.environment, "prod");
+        assert.ok(prod.monitoring.logRetentionDays > dev.monitoring.logRetentionDays);
+        assert.equal(prod.zoneRedundant, true);
+        assert.equal(prod.keyVault.sku, "premium");
+        assert.equal(prod.apim.sku, "Premium");
+        assert.ok(prod.apim.zones.length >= 2);
+        assert.notEqual(prod.storage.sku, "Standard_LRS");
+        assert.ok(prod.identity.hl7SenderSecretRotationDays < dev.identity.hl7SenderSecretRotationDays);
+        assert.ok(prod.keyVault.softDeleteRetentionDays >= dev.keyVault.softDeleteRetentionDays);
+        assert.equal(prod.tags.environment, "prod");
+    });
+
+    it("rejects a malformed CIDR", () => {
+        const raw = stackRaw("dev");
+        raw.network.addressSpace = "10.40.0.0/33";
+        assertProblem(raw, "network.addressSpace", /prefix length above 32/);
+        raw.network.addressSpace = "10.400.0.0/22";
+        assertProblem(raw, "network.addressSpace", /octet above 255/);
+        raw.network.addressSpace = "ten.forty/22";
+        assertProblem(raw, "network.addressSpace", /not an IPv4 CIDR/);
+    });
+
+    it("rejects a CIDR with host bits set", () => {
+        const raw = stackRaw("dev");
+        raw.network.subnets.apim = "10.40.2.5/27";
+        assertProblem(raw, "network.subnets.apim", /host bits set/);
+    });
+
+    it("rejects an address space outside the private ranges", () => {
+        const raw = stackRaw("dev");
+        raw.network.addressSpace = "52.10.0.0/22";
+        assertProblem(raw, "network.addressSpace", /RFC 1918/);
+    });
+
+    it("rejects overlapping subnets", () => {
+        const raw = stackRaw("dev");
+        raw.network.subnets.functionIntegration = "10.40.0.0/26";
+        assertProblem(raw, "network.subnets.functionIntegration", /overlaps network.subnets.privateEndpoints/);
+    });
+
+    it("rejects a subnet outside the address space", () => {
+        const raw = stackRaw("dev");
+        raw.network.subnets.apim = "10.41.2.0/27";
+        assertProblem(raw, "network.subnets.apim", /outside the address space 10.40.0.0\/22/);
+    });
+
+    it("rejects a subnet too small for its role", () => {
+        const raw = stackRaw("dev");
+        raw.network.subnets.functionIntegration = "10.40.1.0/28";
+        assertProblem(raw, "network.subnets.functionIntegration", /too small.*Flex Consumption/);
+    });
+
+    it("rejects a key size FHIR does not accept", () => {
+        const raw = stackRaw("prod");
+        raw.keyVault.cmkKeySize = 4096;
+        assertProblem(raw, "keyVault.cmkKeySize", /RSA 2048 or 3072/);
+    });
+
+    it("rejects rotation that would not happen before expiry", () => {
+        const raw = stackRaw("dev");
+        raw.keyVault.cmkRotateBeforeExpiryDays = 400;
+        assertProblem(raw, "keyVault.cmkRotateBeforeExpiryDays", /shorter than keyVault.cmkExpiryDays/);
+    });
+
+    it("rejects an unknown location", () => {
+        const raw = stackRaw("dev");
+        raw.location = "westeurope2";
+        assertProblem(raw, "location", /not a known Azure region/);
+    });
+
+    it("rejects a wildcard CORS origin", () => {
+        const raw = stackRaw("dev");
+        raw.fhir.corsOrigins = ["*"];
+        assertProblem(raw, "fhir.corsOrigins[0]", /wildcard/);
+        raw.fhir.corsOrigins = ["https://*.example.org"];
+        assertProblem(raw, "fhir.corsOrigins[0]", /wildcard/);
+    });
+
+    it("rejects CORS origins with a path or without https", () => {
+        const raw = stackRaw("dev");
+        raw.fhir.corsOrigins = ["https://portal.example.org/app", "http://portal.example.org"];
+        assertProblem(raw, "fhir.corsOrigins[0]", /bare origin/);
+        assertProblem(raw, "fhir.corsOrigins[1]", /must use https/);
+    });
+
+    it("allows http://localhost origins in dev but not in prod", () => {
+        const prod = stackRaw("prod");
+        prod.fhir.corsOrigins = ["http://localhost:5173"];
+        assertProblem(prod, "fhir.corsOrigins[0]", /must use https/);
+        const dev = stackRaw("dev");
+        dev.fhir.corsOrigins = ["http://localhost:5173"];
+        assert.doesNotThrow(() => validatePlatformConfig(dev));
+    });
+
+    it("enforces prod minimums (retention, zone redundancy, Premium APIM, delete lock, rotation)", () => {
+        const raw = stackRaw("prod");
+        raw.monitoring.logRetentionDays = 90;
+        raw.zoneRedundant = "false";
+        raw.apim.sku = "Developer";
+        raw.apim.zones = [];
+        raw.apim.capacity = 1;
+        raw.keyVault.deleteLock = false;
+        raw.identity.hl7SenderSecretRotationDays = 90;
+        const problems = problemsOf(raw);
+        for (const key of ["monitoring.logRetentionDays", "zoneRedundant", "apim.sku", "keyVault.deleteLock", "identity.hl7SenderSecretRotationDays"]) {
+            assert.ok(problems.some((p) => p.startsWith(`fhir-platform:${key}:`)), `no prod problem for ${key}:\n${problems.join("\n")}`);
+        }
+    });
+
+    it("rejects APIM zones on a tier without them and uneven capacity", () => {
+        const dev = stackRaw("dev");
+        dev.apim.zones = ["1", "2"];
+        assertProblem(dev, "apim.zones", /need the Premium tier/);
+        const prod = stackRaw("prod");
+        prod.apim.capacity = 4;
+        assertProblem(prod, "apim.capacity", /cannot be spread evenly over 3 zones/);
+    });
+
+    it("rejects invalid e-mail addresses, group ids and redirect URIs", () => {
+        const raw = stackRaw("prod");
+        raw.alerts.email = "not-an-address";
+        raw.identity.fhirReaderGroupObjectIds = ["clinicians"];
+        raw.identity.spaRedirectUris = ["http://portal.example.org/cb"];
+        const problems = problemsOf(raw);
+        assert.ok(problems.some((p) => p.startsWith("fhir-platform:alerts.email:")));
+        assert.ok(problems.some((p) => p.startsWith("fhir-platform:identity.fhirReaderGroupObjectIds[0]:") && /GUID/.test(p)));
+        assert.ok(problems.some((p) => p.startsWith("fhir-platform:identity.spaRedirectUris[0]:") && /https/.test(p)));
+    });
+
+    it("rejects unknown keys, so a typo is not silently ignored", () => {
+        const raw = stackRaw("dev");
+        raw.keyVault.cmkKeysize = 2048;
+        raw.monitorng = {};
+        assertProblem(raw, "keyVault.cmkKeysize", /not a known setting/);
+        assertProblem(raw, "monitorng", /not a known setting/);
+    });
+
+    it("reports missing required settings", () => {
+        const raw = stackRaw("dev");
+        delete raw.alerts;
+        delete raw.location;
+        assertProblem(raw, "alerts", /is required/);
+        assertProblem(raw, "location", /is required/);
+    });
+
+    it("lists every bad key in one error", () => {
+        const raw = stackRaw("dev");
+        raw.location = "atlantis";
+        raw.network.subnets.apim = "10.40.0.0/27";
+        raw.keyVault.cmkKeySize = 1024;
+        raw.fhir.corsOrigins = ["*"];
+        try {
+            validatePlatformConfig(raw);
+            assert.fail("accepted");
+        } catch (err) {
+            assert.ok(err instanceof ConfigValidationError);
+            assert.equal(err.problems.length, 4, err.message);
+            for (const key of ["location", "network.subnets.apim", "keyVault.cmkKeySize", "fhir.corsOrigins[0]"]) {
+                assert.match(err.message, new RegExp(`fhir-platform:${key.replace(/[.[\]]/g, "\\$&")}:`));
+            }
+        }
+    });
+
+    it("makes the offline plan exit non-zero, name every bad key, and write no plan", async function () {
+        this.timeout(60000);
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bad-config-"));
+        const doc = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8"));
+        doc.config["fhir-platform:keyVault"].cmkKeySize = 4096;
+        doc.config["fhir-platform:fhir"].corsOrigins = ["*"];
+        const configFile = path.join(dir, "Pulumi.broken.yaml");
+        fs.writeFileSync(configFile, YAML.stringify(doc));
+        const outDir = path.join(dir, "out");
+        const result = await promisify(execFile)(process.execPath, ["-r", "./tools/ts-register.js", "tools/plan.ts", "--stack", "dev", "--config", configFile, "--out", outDir], { cwd: ROOT })
+            .then(() => ({ code: 0, stderr: "" }), (err: { code: number; stderr: string }) => ({ code: err.code, stderr: err.stderr }));
+        assert.equal(result.code, 1);
+        assert.match(result.stderr, /Invalid stack configuration \(2 problems\)/);
+        assert.match(result.stderr, /fhir-platform:keyVault.cmkKeySize/);
+        assert.match(result.stderr, /fhir-platform:fhir.corsOrigins\[0\]/);
+        assert.equal(fs.existsSync(path.join(outDir, "plan-dev.json")), false);
+    });
+});

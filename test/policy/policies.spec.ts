@@ -1,0 +1,296 @@
+// Every policy: the golden stack passes it, and each listed insecure variant (one real setting changed) violates it.
+import * as assert from "assert";
+import { Policies } from "@pulumi/policy";
+import { catalogue, policies } from "../../policy/policies";
+import { Plan, PolicyPackConfigFile, runPolicyPackOnPlan } from "../../tools/policy/run";
+import { goldenPlan, mutate, without } from "./fixtures";
+
+type Case = [description: string, make: (p: Plan) => Plan, config?: PolicyPackConfigFile];
+
+const P = "Microsoft.WindowsAzure.ApiManagement.Gateway.Security.";
+const at = (name: string, edit: (i: Record<string, any>) => void) => (p: Plan) => mutate(p, name, edit);
+const setting = (name: string, value: string) => at("func", i => i.siteConfig.appSettings.push({ name, value }));
+const rule = (source: string, port: string) => at("nsg-pe", i => i.securityRules.push({ name: "bad", priority: 200, direction: "Inbound", access: "Allow", protocol: "*", sourceAddressPrefix: source, sourcePortRange: "*", destinationAddressPrefix: "*", destinationPortRange: port }));
+
+const CASES: Record<string, Case[]> = {
+    "fhir-cmk": [
+        ["no encryption block", at("fhir", i => delete i.encryption)],
+        ["key URL without a version", at("fhir", i => (i.encryption.customerManagedKeyEncryption.keyEncryptionKeyUrl = "https://kv-test.vault.azure.net/keys/fhir-cmk"))],
+    ],
+    "fhir-cmk-user-assigned-identity": [
+        ["system-assigned identity", at("fhir", i => (i.identity = { type: "SystemAssigned" }))],
+        ["no identity", at("fhir", i => delete i.identity)],
+        ["two identities", at("fhir", i => i.identity.userAssignedIdentities.push("/other"))],
+    ],
+    "fhir-cors-explicit-origins": [
+        ["wildcard origin", at("fhir", i => (i.corsConfiguration.origins = ["*"]))],
+        ["http origin", at("fhir", i => i.corsConfiguration.origins.push("http://portal.example.org"))],
+        ["origin outside the allow-list", p => p, { "fhir-cors-explicit-origins": { allowedOrigins: ["https://other.example.org"] } }],
+        ["loopback without allowLoopbackHttp", at("fhir", i => i.corsConfiguration.origins.push("http://localhost:5173"))],
+    ],
+    "fhir-authority-audience": [
+        ["authority of another IdP", at("fhir", i => (i.authenticationConfiguration.authority = "https://sts.example.org/tenant"))],
+        ["authority of another tenant", p => p, { "fhir-authority-audience": { tenantId: "00000000-0000-4000-8000-000000000001" } }],
+        ["no audience", at("fhir", i => delete i.authenticationConfiguration.audience)],
+        ["SMART proxy on", at("fhir", i => (i.authenticationConfiguration.smartProxyEnabled = true))],
+    ],
+    "fhir-kind-r4": [["STU3", at("fhir", i => (i.kind = "fhir-Stu3"))]],
+    "kv-purge-protection": [
+        ["purge protection off", at("vault", i => (i.properties.enablePurgeProtection = false))],
+        ["soft delete off", at("vault", i => (i.properties.enableSoftDelete = false))],
+    ],
+    "kv-rbac-authorization": [
+        ["access-policy mode (SDK default)", at("vault", i => delete i.properties.enableRbacAuthorization)],
+        ["access policies present", at("vault", i => (i.properties.accessPolicies = [{ objectId: "x", tenantId: "y", permissions: { keys: ["get"] } }]))],
+    ],
+    "kv-network-deny": [
+        ["public network enabled", at("vault", i => (i.properties.publicNetworkAccess = "enabled"))],
+        ["default action Allow", at("vault", i => (i.properties.networkAcls.defaultAction = "Allow"))],
+        ["no trusted-services bypass", at("vault", i => (i.properties.networkAcls.bypass = "None"))],
+        ["ip rule", at("vault", i => (i.properties.networkAcls.ipRules = [{ value: "203.0.113.0/24" }]))],
+    ],
+    "kv-key-type-size": [
+        ["EC key", at("cmk", i => (i.properties.kty = "EC"))],
+        ["4096-bit RSA (FHIR rejects it)", at("cmk", i => (i.properties.keySize = 4096))],
+        ["2048 when prod allows only 3072", at("cmk", i => (i.properties.keySize = 2048)), { "kv-key-type-size": { allowedRsaKeySizes: [3072] } }],
+    ],
+    "kv-key-expiry": [
+        ["no expiry", at("cmk", i => delete i.properties.attributes.expires)],
+        ["expiry in milliseconds", at("cmk", i => (i.properties.attributes.expires = Date.now() + 1e10))],
+        ["expiry beyond maxValidityDays", p => p, { "kv-key-expiry": { maxValidityDays: 30 } }],
+        ["expired", at("cmk", i => (i.properties.attributes.expires = Math.floor(Date.now() / 1000) - 10))],
+    ],
+    "kv-key-rotation-policy": [
+        ["no rotation policy", at("cmk", i => delete i.properties.rotationPolicy)],
+        ["notify only", at("cmk", i => (i.properties.rotationPolicy.lifetimeActions = [{ action: { type: "notify" }, trigger: { timeBeforeExpiry: "P30D" } }]))],
+        ["rotation too late", at("cmk", i => (i.properties.rotationPolicy.lifetimeActions = [{ action: { type: "rotate" }, trigger: { timeAfterCreate: "P2Y" } }]))],
+        ["no expiryTime", at("cmk", i => delete i.properties.rotationPolicy.attributes)],
+    ],
+    "kv-secret-expiry": [
+        ["no expiry", at("sender-secret", i => delete i.properties.attributes)],
+        ["beyond max validity", p => p, { "kv-secret-expiry": { maxValidityDays: 30 } }],
+    ],
+    "kv-secret-content-type": [["no content type", at("sender-secret", i => delete i.properties.contentType)]],
+    "fn-https-only": [["httpsOnly false", at("func", i => (i.httpsOnly = false))], ["httpsOnly unset", at("func", i => delete i.httpsOnly)]],
+    "fn-min-tls-1-2": [
+        ["TLS 1.0", at("func", i => (i.siteConfig.minTlsVersion = "1.0"))],
+        ["SCM TLS unset", at("func", i => delete i.siteConfig.scmMinTlsVersion)],
+    ],
+    "fn-ftps-disabled": [["FTPS only", at("func", i => (i.siteConfig.ftpsState = "FtpsOnly"))], ["all allowed", at("func", i => (i.siteConfig.ftpsState = "AllAllowed"))]],
+    "fn-remote-debugging-off": [["remote debugging on", at("func", i => (i.siteConfig.remoteDebuggingEnabled = true))]],
+    "fn-managed-identity": [["no identity", at("func", i => delete i.identity)], ["identity None", at("func", i => (i.identity = { type: "None" }))]],
+    "fn-cors-no-wildcard": [["wildcard", at("func", i => (i.siteConfig.cors.allowedOrigins = ["*"]))]],
+    "fn-public-network-disabled": [
+        ["public network enabled", at("func", i => (i.publicNetworkAccess = "Enabled"))],
+        ["unset (platform default is enabled)", at("func", i => delete i.publicNetworkAccess)],
+    ],
+    "fn-vnet-integration-route-all": [
+        ["no VNet integration", at("func", i => delete i.virtualNetworkSubnetId)],
+        ["only app traffic routed", at("func", i => (i.outboundVnetRouting = { applicationTraffic: true }))],
+    ],
+    "fn-app-settings-keyvault-references": [
+        ["storage connection string with key", setting("AzureWebJobsStorage", "DefaultEndpointsProtocol=https;AccountName=sttest;AccountKey=abcdefghijklmnopqrstuvwxyz0123456789==")],
+        ["plain secret setting", setting("FHIR_CLIENT_SECRET", "s3cr3t-value")],
+        ["literal connection string", at("func", i => (i.siteConfig.connectionStrings = [{ name: "db", type: "SQLAzure", connectionString: "Server=x;Password=y" }]))],
+    ],
+    "fn-basic-auth-publishing-off": [
+        ["FTP basic auth allowed", at("func-ftp", i => (i.allow = true))],
+        ["SCM policy resource missing", p => without(p, "func-scm")],
+    ],
+    "fn-private-endpoint": [["no sites endpoint", p => without(p, "pe-func", "pe-func-dns")]],
+    "st-https-only": [["http allowed", at("st", i => (i.enableHttpsTrafficOnly = false))]],
+    "st-min-tls-1-2": [["TLS 1.0", at("st", i => (i.minimumTlsVersion = "TLS1_0"))], ["unset", at("st", i => delete i.minimumTlsVersion)]],
+    "st-no-public-blob": [
+        ["account allows public blobs", at("st", i => (i.allowBlobPublicAccess = true))],
+        ["public container", at("deploy", i => (i.publicAccess = "Blob"))],
+    ],
+    "st-no-shared-key": [["shared key allowed", at("st", i => (i.allowSharedKeyAccess = true))], ["unset (defaults to allowed)", at("st", i => delete i.allowSharedKeyAccess)]],
+    "st-network-default-deny": [
+        ["default action Allow", at("st", i => (i.networkRuleSet.defaultAction = "Allow"))],
+        ["no network rule set", at("st", i => delete i.networkRuleSet)],
+        ["public network enabled", at("st", i => (i.publicNetworkAccess = "Enabled"))],
+        ["bypass without AzureServices", at("st", i => (i.networkRuleSet.bypass = "Logging"))],
+        ["PNA unset when required disabled", at("st", i => delete i.publicNetworkAccess), { "st-network-default-deny": { requirePublicNetworkDisabled: true } }],
+    ],
+    "st-infrastructure-encryption": [["off", at("st", i => (i.encryption.requireInfrastructureEncryption = false))]],
+    "st-no-cross-tenant-replication": [["allowed", at("st", i => (i.allowCrossTenantReplication = true))]],
+    "st-default-oauth": [["off", at("st", i => (i.defaultToOAuthAuthentication = false))]],
+    "st-private-endpoints": [["no queue endpoint", p => without(p, "pe-st-queue", "pe-st-queue-dns")]],
+    "apim-legacy-tls-disabled": [
+        ["TLS 1.0 on", at("apim", i => (i.customProperties[`${P}Protocols.Tls10`] = "true"))],
+        ["backend TLS 1.1 key missing", at("apim", i => delete i.customProperties[`${P}Backend.Protocols.Tls11`])],
+    ],
+    "apim-weak-ciphers-disabled": [["3DES on", at("apim", i => (i.customProperties[`${P}Ciphers.TripleDes168`] = "True"))]],
+    "apim-vnet-internal": [
+        ["no VNet", at("apim", i => (i.virtualNetworkType = "None"))],
+        ["External without allowExternal", at("apim", i => (i.virtualNetworkType = "External"))],
+        ["no subnet", at("apim", i => delete i.virtualNetworkConfiguration)],
+        ["Standard SKU", at("apim", i => (i.sku.name = "Standard"))],
+    ],
+    "apim-managed-identity": [["no identity", at("apim", i => delete i.identity)]],
+    "apim-public-network-disabled": [["enabled", at("apim", i => (i.publicNetworkAccess = "Enabled"))]],
+    "apim-min-api-version": [["old control-plane API", at("apim", i => (i.apiVersionConstraint.minApiVersion = "2019-01-01"))]],
+    "apim-api-https-only": [
+        ["http protocol", at("api-fhir", i => i.protocols.push("http"))],
+        ["protocols unset", at("api-fhir", i => delete i.protocols)],
+        ["http backend URL", at("api-fhir", i => (i.serviceUrl = "http://fhir.internal"))],
+    ],
+    "apim-api-policy-validates-jwt": [["no validate-jwt", at("api-fhir-policy", i => (i.value = "<policies><inbound><base /></inbound><backend><base /></backend></policies>"))]],
+    "apim-operation-policy-keeps-base": [["drops <base /> without its own check", at("op-read-policy", i => (i.value = "<policies><inbound><rate-limit calls=\"10\" renewal-period=\"60\" /></inbound></policies>"))]],
+    "apim-backend-tls-validation": [
+        ["chain validation off", at("backend-func", i => (i.tls.validateCertificateChain = false))],
+        ["name validation off", at("backend-func", i => (i.tls.validateCertificateName = false))],
+        ["http URL", at("backend-func", i => (i.url = "http://func-test.azurewebsites.net/api"))],
+    ],
+    "apim-named-value-keyvault": [
+        ["secret stored in APIM", at("nv-secret", i => {
+            delete i.keyVault;
+            i.value = "[secret]";
+        })],
+        ["credential in a plain named value", at("nv-secret", i => {
+            i.secret = false;
+            delete i.keyVault;
+            i.value = "Endpoint=sb://x/;SharedAccessKey=abc";
+        })],
+    ],
+    "apim-diagnostics-no-payload-logging": [
+        ["request bodies logged", at("api-diag", i => (i.frontend.request.body.bytes = 8192))],
+        ["Authorization header logged", at("api-diag", i => (i.backend.request.headers = ["Authorization"]))],
+    ],
+    "apim-logger-no-inline-key": [["instrumentation key inline", at("logger", i => (i.credentials = { instrumentationKey: "00000000-0000-4000-8000-000000000000" }))]],
+    "net-subnet-nsg": [
+        ["subnet without NSG", at("snet-func", i => delete i.networkSecurityGroup)],
+        ["inline subnet without NSG", at("vnet", i => (i.subnets = [{ name: "snet-extra", addressPrefix: "10.40.3.0/27" }]))],
+    ],
+    "net-gateway-subnet-no-nsg": [["GatewaySubnet with NSG", at("snet-apim", i => (i.subnetName = "GatewaySubnet"))]],
+    "net-nsg-no-internet-management-ports": [["SSH from Internet", rule("Internet", "22")], ["RDP from *", rule("*", "3380-3390")]],
+    "net-nsg-no-internet-open-ports": [["all ports from 0.0.0.0/0", rule("0.0.0.0/0", "*")], ["8080 from Internet", rule("Internet", "8080")]],
+    "net-subnet-no-default-outbound": [["default outbound on", at("snet-pe", i => (i.defaultOutboundAccess = true))]],
+    "net-pe-auto-approved": [["manual connection", at("pe-vault", i => (i.manualPrivateLinkServiceConnections = i.privateLinkServiceConnections))]],
+    "net-dns-link-no-autoregistration": [["auto-registration on", at("zone-privatelink-vaultcore-azure-net-link", i => (i.registrationEnabled = true))]],
+    "ahds-workspace-private-endpoint": [
+        ["no workspace endpoint", p => without(p, "pe-ahds", "pe-ahds-dns")],
+        ["endpoint with the wrong group id", at("pe-ahds", i => (i.privateLinkServiceConnections[0].groupIds = ["fhir"]))],
+    ],
+    "kv-private-endpoint": [["no vault endpoint", p => without(p, "pe-vault", "pe-vault-dns")]],
+    "net-pe-dns-zone-group": [
+        ["endpoint without zone group", p => without(p, "pe-vault-dns")],
+        ["AHDS zone group missing the dicom zone", p => mutate(p, "pe-ahds-dns", (i, r) => {
+            i.privateDnsZoneConfigs = i.privateDnsZoneConfigs.filter((c: { name: string }) => !c.name.includes("dicom"));
+            r.propertyDependencies!.privateDnsZoneConfigs = r.propertyDependencies!.privateDnsZoneConfigs.filter(u => !u.includes("dicom"));
+        })],
+    ],
+    "net-dns-zone-vnet-link": [["zone without VNet link", p => without(p, "zone-privatelink-blob-core-windows-net-link")]],
+    "diag-settings-required": [
+        ["APIM without diagnostics", p => without(p, "diag-apim")],
+        ["function app setting with logs disabled", at("diag-func", i => (i.logs = [{ categoryGroup: "allLogs", enabled: false }]))],
+        ["NSG without diagnostics", p => without(p, "diag-nsg-func")],
+    ],
+    "fhir-audit-logs": [
+        ["no FHIR diagnostic setting", p => without(p, "diag-fhir")],
+        ["metrics only", at("diag-fhir", i => (i.logs = []))],
+    ],
+    "kv-audit-logs": [["AuditEvent disabled", at("diag-vault", i => (i.logs = [{ category: "AzurePolicyEvaluationDetails", enabled: true }]))]],
+    "diag-setting-to-log-analytics": [
+        ["storage-only destination", at("diag-apim", i => {
+            delete i.workspaceId;
+            i.storageAccountId = "/st";
+        })],
+        ["nothing enabled", at("diag-apim", i => {
+            i.logs = [];
+            i.metrics = [];
+        })],
+    ],
+    "appi-local-auth-disabled": [["local auth on", at("appi", i => (i.disableLocalAuth = false))], ["classic component", at("appi", i => delete i.workspaceResourceId)]],
+    "log-analytics-retention": [["below prod minimum", p => p, { "log-analytics-retention": { minRetentionDays: 365 } }], ["retention unset", at("law", i => delete i.retentionInDays)]],
+    "alerts-route-to-action-group": [
+        ["metric alert without actions", at("alert-fn-failures", i => (i.actions = []))],
+        ["disabled query alert", at("alert-poison", i => (i.enabled = false))],
+        ["action group without receivers", at("ag", i => (i.emailReceivers = []))],
+    ],
+    "rbac-no-privileged-roles": [
+        ["Owner", at("ra-cmk", i => (i.roleDefinitionId = "/subscriptions/x/providers/Microsoft.Authorization/roleDefinitions/8e3af657-a8ff-443c-a75c-2fe8c4bcb635"))],
+        ["Contributor", at("ra-cmk", i => (i.roleDefinitionId = "/providers/Microsoft.Authorization/roleDefinitions/b24988ac-6180-42a0-ab88-20f7382dd24c"))],
+        ["User Access Administrator", at("ra-cmk", i => (i.roleDefinitionId = "/x/roleDefinitions/18D7D88D-D35E-4FB5-A5C3-7773C20A72D9"))],
+    ],
+    "rbac-no-subscription-scope": [
+        ["subscription scope", at("ra-cmk", i => (i.scope = "/subscriptions/5b1e2f7a-0000-4000-8000-0000000000aa"))],
+        ["management group scope", at("ra-cmk", i => (i.scope = "/providers/Microsoft.Management/managementGroups/root"))],
+    ],
+    "rbac-principal-type": [["no principal type", at("ra-cmk", i => delete i.principalType)]],
+    "aad-single-tenant": [["multi-tenant", at("api-app", i => (i.signInAudience = "AzureADMultipleOrgs"))]],
+    "aad-no-implicit-grant": [["implicit access tokens", at("spa-app", i => (i.web.implicitGrant.accessTokenIssuanceEnabled = true))]],
+    "aad-redirect-uris-https": [
+        ["http redirect", at("spa-app", i => i.singlePageApplication.redirectUris.push("http://portal.example.org/cb"))],
+        ["wildcard redirect", at("spa-app", i => i.singlePageApplication.redirectUris.push("https://*.example.org/cb"))],
+    ],
+    "aad-public-client-no-password": [
+        ["password on the SPA", p => {
+            const q = mutate(p, "sender-password", (i, r) => {
+                i.applicationId = "/applications/spa";
+                r.propertyDependencies = { applicationId: [r.urn.replace("applicationPassword:ApplicationPassword::sender-password", "application:Application::spa-app")] };
+            });
+            return q;
+        }],
+        ["inline password on a public client", at("spa-app", i => (i.password = { displayName: "x" }))],
+    ],
+    "aad-password-lifetime": [
+        ["no end date", at("sender-password", i => delete i.endDateRelative)],
+        ["two-year relative end", at("sender-password", i => (i.endDateRelative = "17520h"))],
+        ["end date too far", at("sender-password", i => {
+            delete i.endDateRelative;
+            i.endDate = "2099-01-01T00:00:00Z";
+        })],
+    ],
+    "aad-sp-assignment-required": [["assignment not required", at("api-sp", i => (i.appRoleAssignmentRequired = false))]],
+    "no-plaintext-secrets": [
+        ["account key in a tag", at("st", i => (i.tags = { note: "AccountKey=abcdefghijklmnopqrstuvwxyz0123456789ABCD==" }))],
+        ["secret value unwrapped in the plan", at("sender-secret", i => (i.properties.contentType = "client-secret; password=hunter2hunter2"))],
+        ["secret-named property in clear", at("backend-func", i => (i.credentials = { header: { "x-functions-key": ["[secret]"] }, password: "plain" }))],
+        ["app setting secret in clear", setting("SENDER_PASSWORD", "hunter2")],
+    ],
+    "secret-sources-only-to-keyvault": [
+        ["password flows into an app setting", at("func", (i) => i.siteConfig.appSettings.push({ name: "X", value: "[secret]" })),],
+    ],
+    "allowed-locations": [["region outside the allow-list", at("vault", i => (i.location = "eastus")), { "allowed-locations": { allowedLocations: ["westeurope"] } }]],
+    "random-password-strength": [["short password", at("pw", i => (i.length = 12))], ["no digits", at("pw", i => (i.numeric = false))]],
+    "unreviewed-azure-types": [["unknown type", p => ({ ...p, resources: [...p.resources, { urn: "urn:pulumi:test::fhir-platform::azure-native:compute:VirtualMachine::vm", type: "azure-native:compute:VirtualMachine", name: "vm", custom: true, inputs: {}, outputs: {}, dependencies: [], propertyDependencies: {} }] })]],
+};
+
+// The password→app-setting case needs the edge, not only the marker: wire the function app's siteConfig to the password.
+CASES["secret-sources-only-to-keyvault"][0][1] = p =>
+    mutate(p, "func", (i, r) => {
+        i.siteConfig.appSettings.push({ name: "SENDER_CREDENTIAL", value: "[secret]" });
+        r.propertyDependencies = { ...r.propertyDependencies, siteConfig: [r.urn.replace("azure-native:web:WebApp::func", "azuread:index/applicationPassword:ApplicationPassword::sender-password")] };
+    });
+
+function only(name: string): Policies {
+    const p = policies.find(x => x.name === name);
+    if (!p) throw new Error(`no policy ${name}`);
+    return [p];
+}
+
+describe("policy pack: every policy has compliant and violating cases", () => {
+    const golden = goldenPlan();
+
+    it("lists a violating case for every policy in the pack, and no unknown policy", () => {
+        assert.deepStrictEqual(Object.keys(CASES).sort(), catalogue.map(m => m.name).sort());
+    });
+
+    for (const meta of catalogue) {
+        describe(meta.name, () => {
+            it("passes the compliant golden stack", async () => {
+                const r = await runPolicyPackOnPlan(golden, {}, { policies: only(meta.name) });
+                assert.deepStrictEqual(r.violations.map(v => v.message), []);
+            });
+            for (const [description, make, config] of CASES[meta.name] ?? []) {
+                it(`rejects: ${description}`, async () => {
+                    const r = await runPolicyPackOnPlan(make(golden), config ?? {}, { policies: only(meta.name) });
+                    assert.ok(r.violations.length > 0, `expected a violation of ${meta.name}`);
+                    assert.ok(r.violations.every(v => v.policy === meta.name));
+                    assert.strictEqual(r.violations[0].level, meta.enforcementLevel === "mandatory" ? "mandatory" : "advisory");
+                });
+            }
+        });
+    }
+});

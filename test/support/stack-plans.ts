@@ -1,0 +1,33 @@
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import type { OfflinePlan } from "../../tools/offline/plan-runner";
+
+const run = promisify(execFile);
+const ROOT = path.resolve(__dirname, "..", "..");
+const cache = new Map<string, Promise<{ plan: OfflinePlan; dir: string; stdout: string }>>();
+
+/**
+ * Runs the real offline plan (`tools/plan.ts`) for a shipped stack in a child process (the Pulumi runtime is
+ * process-global, so a second program cannot run in the test process) and returns the plan file it wrote. Cached
+ * per stack for the whole mocha run.
+ */
+export function stackPlan(stack: string): Promise<{ plan: OfflinePlan; dir: string; stdout: string }> {
+    let pending = cache.get(stack);
+    if (!pending) {
+        pending = (async () => {
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), `plan-${stack}-`));
+            const { stdout } = await run(process.execPath, ["-r", "./tools/ts-register.js", "tools/plan.ts", "--stack", stack, "--out", dir], {
+                cwd: ROOT,
+                env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
+                maxBuffer: 64 * 1024 * 1024,
+            });
+            const plan = JSON.parse(fs.readFileSync(path.join(dir, `plan-${stack}.json`), "utf8")) as OfflinePlan;
+            return { plan, dir, stdout };
+        })();
+        cache.set(stack, pending);
+    }
+    return pending;
+}
