@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as apimanagement from "@pulumi/azure-native/apimanagement";
+import * as keyvault from "@pulumi/azure-native/keyvault";
 import * as network from "@pulumi/azure-native/network";
 import * as privatedns from "@pulumi/azure-native/privatedns";
 import * as web from "@pulumi/azure-native/web";
@@ -55,6 +56,11 @@ export const NO_PHI_MESSAGE_LOGGING: azureInputs.apimanagement.HttpMessageDiagno
     dataMasking: { queryParams: [{ value: "*", mode: "Hide" }], headers: [{ value: "Authorization", mode: "Hide" }] },
 };
 
+/** Expiry of the Key Vault copy of the function key: the first day of the month after next (1–2 months ahead), epoch s. */
+export function functionKeyExpiry(now: Date): number {
+    return Math.floor(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 2, 1) / 1000);
+}
+
 export interface FhirOperation {
     id: string;
     method: string;
@@ -99,6 +105,10 @@ export interface ApiGatewayArgs {
     fhirServiceId: pulumi.Input<string>;
     /** Application (client) id of the platform API registration: the `aud` of v2 tokens. */
     apiAudience: pulumi.Input<string>;
+    /** The platform vault, where the Function key is kept for APIM's named value. */
+    keyVault: { name: pulumi.Input<string>; resourceGroupName: pulumi.Input<string> };
+    /** Clock for the function-key copy's expiry (defaults to now). */
+    now?: Date;
     /** The ingestion Function: its private host name and where to read its function key. */
     functionApp: { name: pulumi.Input<string>; hostName: pulumi.Input<string>; resourceGroupName: pulumi.Input<string> };
 }
@@ -254,19 +264,38 @@ export class ApiGateway extends pulumi.ComponentResource {
             url: args.fhirUrl,
             tls,
         }, { parent: this });
-        // authLevel 'function' on the HL7 trigger: APIM presents the key; nobody else can reach the private site.
+        // authLevel 'function' on the HL7 trigger: APIM presents the key; nobody else can reach the private site. The
+        // key is copied into Key Vault and APIM reads it from there with its own identity (no secret stored in APIM).
         const hostKeys = web.listWebAppHostKeysOutput({ name: args.functionApp.name, resourceGroupName: args.functionApp.resourceGroupName }, { parent: this });
+        const keySecret = new keyvault.Secret(`${name}-function-key-secret`, {
+            vaultName: args.keyVault.name,
+            resourceGroupName: args.keyVault.resourceGroupName,
+            secretName: "hl7-function-key",
+            properties: {
+                value: pulumi.secret(hostKeys.apply((k) => {
+                    const key = k.functionKeys?.default;
+                    if (!key) throw new Error(`${name}: the ingestion Function has no default function key`);
+                    return key;
+                })),
+                contentType: "application/x-azure-functions-key",
+                // Function keys do not expire on their own; the copy does, so a stale key surfaces as a near-expiry
+                // event and is refreshed by the next `pulumi up` (the month bucket moves the expiry forward).
+                attributes: { enabled: true, expires: functionKeyExpiry(args.now ?? new Date()) },
+            },
+        }, { parent: this });
+        const kvGrant = grantRoles(`${name}-role`, [{
+            key: "function-key-reader", role: "keyVaultSecretsUser", scope: keySecret.id, principalId: apimPrincipal, principalType: "ServicePrincipal",
+            description: "APIM reads the HL7 Function key (named value) from Key Vault",
+        }], args.subscriptionId, { parent: this });
         const functionKey = new apimanagement.NamedValue(`${name}-nv-function-key`, {
             ...common,
             namedValueId: "hl7-function-key",
             displayName: "hl7-function-key",
             secret: true,
-            value: pulumi.secret(hostKeys.apply((k) => {
-                const key = k.functionKeys?.default;
-                if (!key) throw new Error(`${name}: the ingestion Function has no default function key`);
-                return key;
-            })),
-        }, { parent: this });
+            // Versionless URI: APIM picks up a refreshed key on its own (it re-reads Key Vault every 4 hours).
+            // The URI is not secret; `properties` as a whole is marked secret only because it carries the value.
+            keyVault: { secretIdentifier: pulumi.unsecret(keySecret.properties.apply((p) => p.secretUri)) },
+        }, { parent: this, dependsOn: [kvGrant["function-key-reader"]] });
         const hl7Backend = new apimanagement.Backend(`${name}-backend-hl7`, {
             ...common,
             backendId: "hl7-function",

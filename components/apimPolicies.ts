@@ -39,7 +39,9 @@ export function loadPolicyTemplate(name: PolicyTemplate, dir = POLICY_DIR): stri
 
 /** Fills `{%name%}` placeholders; throws naming every missing or unused value. */
 export function renderPolicy(template: string, values: Record<string, string | number>, label = "policy"): string {
-    const wanted = new Set([...template.matchAll(PLACEHOLDER)].map((m) => m[1]));
+    // Comments explain the file to reviewers; they are not sent to APIM (the service would keep them as noise).
+    const body = template.replace(/<!--[\s\S]*?-->\s*/g, "");
+    const wanted = new Set([...body.matchAll(PLACEHOLDER)].map((m) => m[1]));
     const missing = [...wanted].filter((k) => values[k] === undefined || values[k] === "");
     const unused = Object.keys(values).filter((k) => !wanted.has(k));
     if (missing.length || unused.length) {
@@ -48,9 +50,7 @@ export function renderPolicy(template: string, values: Record<string, string | n
             unused.length ? `value(s) ${unused.join(", ")} match no placeholder` : "",
         ].filter(Boolean).join("; ")}`);
     }
-    // Comments explain the file to reviewers; they are not sent to APIM (the service keeps them, noise in the portal).
-    return template
-        .replace(/<!--[\s\S]*?-->\s*/g, "")
+    return body
         .replace(PLACEHOLDER, (_, key: string) => xmlEscape(String(values[key])))
         .trim() + "\n";
 }

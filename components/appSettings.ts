@@ -102,7 +102,6 @@ const SECRET_VALUE: [RegExp, string][] = [
     [/SharedAccessKey=/i, "shared access key"],
     [/(^|[?&])sig=/i, "SAS signature"],
     [/-----BEGIN [A-Z ]*PRIVATE KEY-----/, "private key"],
-    [/^[A-Za-z0-9~._-]{34,}$/, "password-like token"],
     [/^eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\./, "JWT"],
 ];
 
@@ -116,9 +115,22 @@ export function findSecretLikeSettings(settings: Record<string, string>): string
         if (value.startsWith("@Microsoft.KeyVault(")) continue;
         const hit = SECRET_VALUE.find(([re]) => re.test(value));
         if (hit) problems.push(`${name} holds a ${hit[1]}`);
+        else if (looksLikeGeneratedSecret(value)) problems.push(`${name} holds a password-like token`);
         else if (SECRET_NAME.test(name) && !/_(NAME|URL|URI)$/i.test(name)) problems.push(`${name} is named like a secret but is not a Key Vault reference`);
     }
     return problems;
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * A long single token mixing upper case, lower case and digits (Entra client secrets, function keys, account keys),
+ * as opposed to identifiers: GUIDs, URLs, names, numbers.
+ */
+export function looksLikeGeneratedSecret(value: string): boolean {
+    if (value.length < 24 || GUID.test(value) || /^https?:\/\//.test(value) || /\s/.test(value)) return false;
+    if (!/^[A-Za-z0-9~._\-+/=]+$/.test(value)) return false;
+    return /[a-z]/.test(value) && /[A-Z]/.test(value) && /[0-9]/.test(value);
 }
 
 /** The `siteConfig.appSettings` list form, sorted so plans diff cleanly. */

@@ -1,9 +1,10 @@
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as managedidentity from "@pulumi/azure-native/managedidentity";
-import * as resources from "@pulumi/azure-native/resources";
 import * as storage from "@pulumi/azure-native/storage";
 import * as web from "@pulumi/azure-native/web";
 import { FhirAuthMode, ingestAppSettings, toNameValueList } from "./appSettings";
+import { FlexPackageDeployment, publishUrlFor } from "./flexDeploy";
 import { Monitoring } from "./monitoring";
 import { compactGlobalName, NamingContext, resourceName } from "./naming";
 import { readFunctionPackage } from "./packageHash";
@@ -16,12 +17,8 @@ export const POISON_QUEUE_NAME = "hl7-ingest-poison";
 export const MESSAGE_CONTAINER_NAME = "hl7-messages";
 /** Flex Consumption keeps the deployed package here (functionAppConfig.deployment.storage). */
 export const DEPLOYMENT_CONTAINER_NAME = "app-package";
-/** Build artefacts (code only, never PHI) uploaded by `pulumi up`. */
-export const RELEASE_CONTAINER_NAME = "releases";
 /** Node major the bundle targets (esbuild target in app/build.ts) and Flex runs. */
 export const NODE_RUNTIME_VERSION = "22";
-/** The read-only SAS onedeploy uses to fetch the package is valid this long after the day it is minted. */
-export const PACKAGE_SAS_VALIDITY_DAYS = 2;
 
 export interface IngestionFunctionAppArgs {
     naming: NamingContext;
@@ -57,8 +54,6 @@ export interface IngestionFunctionAppArgs {
     clientCredentials?: { clientId: pulumi.Input<string>; secretName: string };
     /** The bundle; defaults to app/dist/ingest-function.zip (override with INGEST_FUNCTION_ZIP). */
     packageZipPath?: string;
-    /** Day the package SAS is minted from (defaults to today, UTC midnight). */
-    now?: Date;
 }
 
 /**
@@ -68,11 +63,9 @@ export interface IngestionFunctionAppArgs {
 export class IngestionFunctionApp extends pulumi.ComponentResource {
     public readonly identity: managedidentity.UserAssignedIdentity;
     public readonly storageAccount: storage.StorageAccount;
-    public readonly releaseAccount: storage.StorageAccount;
     public readonly plan: web.AppServicePlan;
     public readonly site: web.WebApp;
-    public readonly packageBlob: storage.Blob;
-    public readonly deployment: resources.Resource;
+    public readonly deployment: FlexPackageDeployment;
     public readonly queues: { ingest: storage.Queue; poison: storage.Queue };
     /** `<name>.azurewebsites.net`, resolved privately through the `sites` endpoint. */
     public readonly defaultHostName: pulumi.Output<string>;
@@ -226,6 +219,7 @@ export class IngestionFunctionApp extends pulumi.ComponentResource {
             parent: this,
             // The host reads its storage at start-up: endpoints and DNS records first.
             dependsOn: storageEndpoints.map((e) => e.zoneGroup),
+            transformations: [stripClassicSiteDefaults],
         });
         this.defaultHostName = this.site.defaultHostName;
 
@@ -257,84 +251,19 @@ export class IngestionFunctionApp extends pulumi.ComponentResource {
         const roleAssignments = grantRoles(`${name}-role`, grants, args.subscriptionId, { parent: this });
 
         // --- Code deployment -----------------------------------------------------------------------------------
-        // Flex Consumption's IaC deployment path is the `onedeploy` site extension (Microsoft.Web/sites/extensions,
-        // name 'onedeploy', properties.packageUri; Microsoft Learn template reference "Microsoft.Web sites/extensions
-        // 'onedeploy'", used with remoteBuild false by the Flex Bicep samples). The platform fetches packageUri and
-        // stores it in the functionAppConfig.deployment.storage container. azure-native 3.28 has no typed resource
-        // for it, so it is declared as a generic ARM resource.
-        //
-        // The package cannot be uploaded into the host account: azure-native's Blob needs shared-key access
-        // (pulumi/pulumi-azure-native#2015) and that account is private-only. It goes to a separate release account
-        // that holds build artefacts only (no PHI), read through a short-lived, blob-scoped, read-only SAS.
-        this.releaseAccount = new storage.StorageAccount(`${name}-release`, {
-            accountName: suffix.apply((s) => compactGlobalName(naming, "strel", s)),
-            resourceGroupName,
-            location,
-            kind: "StorageV2",
-            sku: { name: "Standard_LRS" },
-            // Required by azure-native Blob uploads and service SAS signing (#2015). Holds code only.
-            allowSharedKeyAccess: true,
-            allowBlobPublicAccess: false,
-            allowCrossTenantReplication: false,
-            minimumTlsVersion: "TLS1_2",
-            enableHttpsTrafficOnly: true,
-            // The deployer and the App Service deployment service (no fixed addresses) must both reach it.
-            publicNetworkAccess: "Enabled",
-            networkRuleSet: { defaultAction: "Allow", bypass: "AzureServices" },
-            // Any SAS longer than the deployment window is logged.
-            sasPolicy: { sasExpirationPeriod: `${PACKAGE_SAS_VALIDITY_DAYS}.00:00:00`, expirationAction: "Log" },
-            encryption: {
-                keySource: "Microsoft.Storage",
-                requireInfrastructureEncryption: true,
-                services: { blob: { enabled: true, keyType: "Account" } },
-            },
-            tags: { ...tags, dataClassification: "code-artifacts" },
-        }, { parent: this });
-        const releaseContainer = new storage.BlobContainer(`${name}-releases`, {
-            accountName: this.releaseAccount.name, resourceGroupName, containerName: RELEASE_CONTAINER_NAME, publicAccess: "None",
-        }, { parent: this });
-        this.packageBlob = new storage.Blob(`${name}-package`, {
-            accountName: this.releaseAccount.name,
-            containerName: releaseContainer.name,
-            resourceGroupName,
-            blobName: pkg.blobName,
-            type: "Block",
-            contentType: "application/zip",
-            metadata: { sha256: pkg.sha256 },
-            source: new pulumi.asset.FileAsset(pkg.path),
-        }, { parent: this });
-
-        const day = startOfUtcDay(args.now ?? new Date());
-        const expiry = new Date(day.getTime() + PACKAGE_SAS_VALIDITY_DAYS * 86_400_000);
-        const sas = storage.listStorageAccountServiceSASOutput({
-            accountName: this.releaseAccount.name,
-            resourceGroupName: pulumi.output(resourceGroupName),
-            canonicalizedResource: pulumi.interpolate`/blob/${this.releaseAccount.name}/${RELEASE_CONTAINER_NAME}/${pkg.blobName}`,
-            resource: "b",
-            permissions: "r",
-            protocols: "https",
-            sharedAccessStartTime: day.toISOString(),
-            sharedAccessExpiryTime: expiry.toISOString(),
-        }, { parent: this });
-        const packageUri = pulumi.secret(pulumi.interpolate`${this.releaseAccount.primaryEndpoints.blob}${RELEASE_CONTAINER_NAME}/${pkg.blobName}?${sas.serviceSasToken}`);
-
-        // One Pulumi resource per bundle hash: a code change creates a new onedeploy PUT (a deployment); the SAS,
-        // which changes daily, is ignored afterwards; the superseded resource only leaves state (retainOnDelete),
-        // because deleting the extension would not undeploy anything.
-        this.deployment = new resources.Resource(`${name}-onedeploy-${pkg.sha256.slice(0, 12)}`, {
-            resourceGroupName,
-            resourceProviderNamespace: "Microsoft.Web",
-            parentResourcePath: pulumi.interpolate`sites/${this.site.name}`,
-            resourceType: "extensions",
-            resourceName: "onedeploy",
-            apiVersion: "2024-04-01",
-            properties: { packageUri, remoteBuild: false },
+        // Flex one deploy through the SCM endpoint (see flexDeploy.ts for the mechanism and its sources). The site is
+        // private, so `pulumi up` must run where the `sites` private endpoint resolves (a runner in or peered with the
+        // VNet, see docs/edge-and-identity.md). A new bundle hash is a new deployment.
+        const relativeZip = path.relative(path.resolve(__dirname, ".."), pkg.path);
+        this.deployment = new FlexPackageDeployment(`${name}-package`, {
+            publishUrl: this.site.defaultHostName.apply((host) => publishUrlFor(scmHostFor(host))),
+            zipPath: relativeZip.startsWith("..") ? pkg.path : relativeZip,
+            sha256: pkg.sha256,
         }, {
             parent: this,
-            ignoreChanges: ["properties.packageUri"],
-            retainOnDelete: true,
-            // The platform writes into the deployment container with the site identity, through its endpoint.
-            dependsOn: [this.packageBlob, deploymentContainer, roleAssignments["blob-owner"], ...storageEndpoints.map((e) => e.zoneGroup), ftp, scm, sitePe.zoneGroup],
+            // The platform writes the package into the deployment container with the site identity, through the
+            // storage private endpoints; the SCM name resolves through the `sites` endpoint.
+            dependsOn: [deploymentContainer, roleAssignments["blob-owner"], ...storageEndpoints.map((e) => e.zoneGroup), sitePe.zoneGroup, ftp, scm],
         });
 
         // Diagnostics: the account itself has metrics only; logs live on its services.
@@ -345,8 +274,6 @@ export class IngestionFunctionApp extends pulumi.ComponentResource {
         for (const service of ["blob", "queue", "table"]) {
             mon.diagnostics(`${name}-st-${service}`, pulumi.interpolate`${this.storageAccount.id}/${service}Services/default`, {}, { parent: this });
         }
-        mon.diagnostics(`${name}-release`, this.releaseAccount.id, { logs: { categories: [] } }, { parent: this });
-        mon.diagnostics(`${name}-release-blob`, pulumi.interpolate`${this.releaseAccount.id}/blobServices/default`, {}, { parent: this });
 
         this.registerOutputs({
             siteId: this.site.id,
@@ -358,6 +285,28 @@ export class IngestionFunctionApp extends pulumi.ComponentResource {
     }
 }
 
-function startOfUtcDay(date: Date): Date {
-    return new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate()));
+/** Site properties the azure-native SDK fills in by default that Flex Consumption rejects (pitfall 12). */
+export const FLEX_REJECTED_SITE_CONFIG = ["netFrameworkVersion", "localMySqlEnabled"] as const;
+
+/**
+ * azure-native 3.28 adds `siteConfig.netFrameworkVersion: "v4.6"` (and `localMySqlEnabled`) to every WebApp
+ * (`siteConfigArgsProvideDefaults`); Flex answers "Site.SiteConfig.NetFrameworkVersion ... for Flex Consumption sites
+ * is invalid" (pulumi/pulumi-azure-native#4168). This transformation removes them before registration.
+ */
+export function stripClassicSiteDefaults(args: pulumi.ResourceTransformationArgs): pulumi.ResourceTransformationResult | undefined {
+    if (args.type !== "azure-native:web:WebApp" || args.props.siteConfig === undefined) return undefined;
+    const siteConfig = pulumi.output(args.props.siteConfig).apply((sc: Record<string, unknown> | undefined) => {
+        if (!sc) return sc;
+        const copy = { ...sc };
+        for (const key of FLEX_REJECTED_SITE_CONFIG) delete copy[key];
+        return copy;
+    });
+    return { props: { ...args.props, siteConfig }, opts: args.opts };
+}
+
+/** `<app>.azurewebsites.net` → `<app>.scm.azurewebsites.net` (the SCM site shares the `sites` private endpoint). */
+export function scmHostFor(defaultHostName: string): string {
+    const dot = defaultHostName.indexOf(".");
+    if (dot <= 0) throw new Error(`"${defaultHostName}" is not a site host name`);
+    return `${defaultHostName.slice(0, dot)}.scm${defaultHostName.slice(dot)}`;
 }

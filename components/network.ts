@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as network from "@pulumi/azure-native/network";
 import * as privatedns from "@pulumi/azure-native/privatedns";
+import type { input } from "@pulumi/azure-native/types";
 import { NamingContext, resourceName } from "./naming";
 import { NsgRule, nsgRulesFor, SubnetRole } from "./nsgRules";
 
@@ -144,7 +145,7 @@ const SUBNET_SETTINGS: Record<SubnetRole, Partial<network.SubnetArgs>> = {
     },
 };
 
-function toSecurityRule(rule: NsgRule): network.types.input.SecurityRuleArgs {
+function toSecurityRule(rule: NsgRule): input.network.SecurityRuleArgs {
     return {
         name: rule.name,
         description: rule.description,

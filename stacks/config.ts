@@ -80,6 +80,8 @@ export interface PlatformConfig {
         publisherEmail: string;
         /** Calls per minute allowed per caller (token subject) on each API. */
         rateLimitPerMinute: number;
+        /** Also require an APIM subscription key next to the Entra token (defaults to false). */
+        subscriptionRequired: boolean;
     };
     functionApp: {
         /** Flex Consumption instance memory. */
@@ -329,7 +331,7 @@ export function validatePlatformConfig(raw: Raw): PlatformConfig {
     const corsMaxAgeSeconds = r.integer(fhir.corsMaxAgeSeconds ?? 600, "fhir.corsMaxAgeSeconds", 0, 99999);
 
     // APIM
-    const apim = r.object(raw.apim, "apim", ["sku", "capacity", "zones", "publisherName", "publisherEmail", "rateLimitPerMinute"]);
+    const apim = r.object(raw.apim, "apim", ["sku", "capacity", "zones", "publisherName", "publisherEmail", "rateLimitPerMinute", "subscriptionRequired"]);
     const apimSku = r.oneOf(apim.sku, "apim.sku", ["Developer", "Premium"] as const, "Internal VNet injection needs the classic Developer or Premium tier");
     if (isProd && apimSku !== "Premium") r.problem("apim.sku", "prod needs Premium (Developer has no SLA)");
     const capacity = r.integer(apim.capacity ?? 1, "apim.capacity", 1, 12);
@@ -342,6 +344,7 @@ export function validatePlatformConfig(raw: Raw): PlatformConfig {
     const publisherName = r.string(apim.publisherName, "apim.publisherName");
     const publisherEmail = r.string(apim.publisherEmail, "apim.publisherEmail", EMAIL, "is not an e-mail address");
     const rateLimitPerMinute = r.integer(apim.rateLimitPerMinute ?? 600, "apim.rateLimitPerMinute", 1, 100000);
+    const subscriptionRequired = r.boolean(apim.subscriptionRequired ?? false, "apim.subscriptionRequired");
 
     // Function App
     const fn = r.object(raw.functionApp, "functionApp", ["instanceMemoryMB", "maximumInstanceCount", "fhirAuthMode", "maxMessageBytes"]);
@@ -400,7 +403,7 @@ export function validatePlatformConfig(raw: Raw): PlatformConfig {
         monitoring: { logRetentionDays, dailyQuotaGb },
         keyVault: { sku: kvSku, softDeleteRetentionDays, cmkKeySize, cmkExpiryDays, cmkRotateBeforeExpiryDays, deleteLock },
         fhir: { corsOrigins, corsMaxAgeSeconds },
-        apim: { sku: apimSku, capacity, zones, publisherName, publisherEmail, rateLimitPerMinute },
+        apim: { sku: apimSku, capacity, zones, publisherName, publisherEmail, rateLimitPerMinute, subscriptionRequired },
         functionApp: { instanceMemoryMB, maximumInstanceCount, fhirAuthMode, maxMessageBytes },
         storage: { sku: storageSku },
         identity: { hl7SenderSecretRotationDays, spaRedirectUris, fhirReaderGroupObjectIds, smartUserGroupObjectIds },

@@ -2,6 +2,10 @@ import * as pulumi from "@pulumi/pulumi";
 import * as authorization from "@pulumi/azure-native/authorization";
 import * as resources from "@pulumi/azure-native/resources";
 import * as random from "@pulumi/random";
+import { ApiGateway } from "../components/apiManagement";
+import { PlatformAlerts } from "../components/alerts";
+import { PlatformIdentity } from "../components/entraId";
+import { IngestionFunctionApp, POISON_QUEUE_NAME } from "../components/functionApp";
 import { HealthDataServices } from "../components/healthData";
 import { CmkKeyVault } from "../components/keyVault";
 import { Monitoring } from "../components/monitoring";
@@ -18,6 +22,21 @@ export interface PlatformOutputs {
     cmkKeyUriWithVersion: pulumi.Output<string>;
     logAnalyticsWorkspaceId: pulumi.Output<string>;
     vnetId: pulumi.Output<string>;
+    /** Gateway URLs: the only way clients reach FHIR and the HL7 ingestion API. */
+    apimGatewayUrl: pulumi.Output<string>;
+    apimFhirBaseUrl: pulumi.Output<string>;
+    apimHl7Url: pulumi.Output<string>;
+    apimPrivateIp: pulumi.Output<string>;
+    functionAppName: pulumi.Output<string>;
+    functionPackageSha256: string;
+    /** Entra: the platform API (token audience), the HL7 sender and the public client. */
+    platformApiClientId: pulumi.Output<string>;
+    platformApiIdentifierUri: pulumi.Output<string>;
+    hl7SenderClientId: pulumi.Output<string>;
+    /** Key Vault secret holding the HL7 sender's current client secret (the URI only, never the value). */
+    hl7SenderSecretId: pulumi.Output<string>;
+    publicClientId: pulumi.Output<string>;
+    alertActionGroupId: pulumi.Output<string>;
 }
 
 /** Midnight UTC of the given day: the CMK's first expiry counts from here, so plans made the same day agree. */
@@ -92,6 +111,75 @@ export function createPlatform(config: PlatformConfig): PlatformOutputs {
         monitoring,
     });
 
+    const today = startOfUtcDay(new Date());
+
+    // Entra first: the gateway validates tokens for the API registration, and secrets go to the vault.
+    const identity = new PlatformIdentity("identity", {
+        environment: config.environment,
+        tenantId: client.tenantId,
+        subscriptionId: client.subscriptionId,
+        secretRotationDays: config.identity.hl7SenderSecretRotationDays,
+        spaRedirectUris: config.identity.spaRedirectUris,
+        fhirReaderGroupObjectIds: config.identity.fhirReaderGroupObjectIds,
+        smartUserGroupObjectIds: config.identity.smartUserGroupObjectIds,
+        fhirServiceId: healthData.fhirService.id,
+        keyVault: { name: keyVault.vault.name, resourceGroupName },
+        fhirAuthMode: config.functionApp.fhirAuthMode,
+        now: today,
+    });
+
+    const ingestion = new IngestionFunctionApp("ingestion", {
+        naming, globalSuffix, resourceGroupName, location, tags,
+        tenantId: client.tenantId,
+        subscriptionId: client.subscriptionId,
+        integrationSubnetId: net.subnets.functionIntegration.id,
+        privateEndpointSubnetId: net.subnets.privateEndpoints.id,
+        dnsZoneIds: {
+            webApps: net.dnsZoneIds.webApps,
+            storageBlob: net.dnsZoneIds.storageBlob,
+            storageQueue: net.dnsZoneIds.storageQueue,
+            storageTable: net.dnsZoneIds.storageTable,
+        },
+        monitoring,
+        fhirUrl: healthData.fhirUrl,
+        fhirServiceId: healthData.fhirService.id,
+        keyVault: { id: keyVault.vault.id, uri: keyVault.vaultUri },
+        instanceMemoryMB: config.functionApp.instanceMemoryMB,
+        maximumInstanceCount: config.functionApp.maximumInstanceCount,
+        fhirAuthMode: config.functionApp.fhirAuthMode,
+        maxMessageBytes: config.functionApp.maxMessageBytes,
+        storageSku: config.storage.sku,
+        zoneRedundant: config.zoneRedundant,
+        clientCredentials: identity.fhirClient ? { clientId: identity.fhirClient.clientId, secretName: identity.fhirClient.secretName } : undefined,
+    });
+
+    const gateway = new ApiGateway("gateway", {
+        naming, globalSuffix, resourceGroupName, location, tags,
+        tenantId: client.tenantId,
+        subscriptionId: client.subscriptionId,
+        subnetId: net.subnets.apim.id,
+        vnetId: net.vnet.id,
+        ...config.apim,
+        monitoring,
+        fhirUrl: healthData.fhirUrl,
+        fhirServiceId: healthData.fhirService.id,
+        apiAudience: identity.apiClientId,
+        keyVault: { name: keyVault.vault.name, resourceGroupName },
+        now: today,
+        functionApp: { name: ingestion.site.name, hostName: ingestion.defaultHostName, resourceGroupName },
+    }, { dependsOn: [ingestion] });
+
+    const alerts = new PlatformAlerts("alerts", {
+        naming, resourceGroupName, location, tags,
+        email: config.alerts.email,
+        monitoring,
+        keyVaultId: keyVault.vault.id,
+        functionSiteName: ingestion.site.name,
+        storageAccountName: ingestion.storageAccount.name,
+        poisonQueueName: POISON_QUEUE_NAME,
+        fhirServiceId: healthData.fhirService.id,
+    });
+
     return {
         resourceGroupName,
         fhirUrl: healthData.fhirUrl,
@@ -100,5 +188,17 @@ export function createPlatform(config: PlatformConfig): PlatformOutputs {
         cmkKeyUriWithVersion: keyVault.cmkKey.keyUriWithVersion,
         logAnalyticsWorkspaceId: monitoring.workspace.id,
         vnetId: net.vnet.id,
+        apimGatewayUrl: gateway.gatewayUrl,
+        apimFhirBaseUrl: gateway.fhirBaseUrl,
+        apimHl7Url: gateway.hl7Url,
+        apimPrivateIp: gateway.privateIp,
+        functionAppName: ingestion.site.name,
+        functionPackageSha256: ingestion.packageSha256,
+        platformApiClientId: identity.apiClientId,
+        platformApiIdentifierUri: identity.apiIdentifierUri,
+        hl7SenderClientId: identity.hl7SenderClientId,
+        hl7SenderSecretId: identity.hl7SenderSecret.secret.id,
+        publicClientId: identity.publicClientId,
+        alertActionGroupId: alerts.actionGroup.id,
     };
 }

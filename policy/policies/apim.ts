@@ -1,8 +1,9 @@
 // API Management: gateway TLS/ciphers, VNet mode, identity, HTTPS-only APIs, JWT validation in API policies, backend
 // certificate validation, Key Vault named values, and diagnostics that never log bodies or credentials (PHI).
 import * as apim from "@pulumi/azure-native/apimanagement";
-import { validateResourceOfType } from "@pulumi/policy";
-import { asArray, eqi, has, resourcePolicy } from "./framework";
+import { Unwrap } from "@pulumi/pulumi";
+import { PolicyResource, validateResourceOfType } from "@pulumi/policy";
+import { asArray, eqi, has, linksTo, peek, resourcePolicy, stackPolicy } from "./framework";
 
 const SERVICE = "azure-native:apimanagement:ApiManagementService";
 const PREFIX = "Microsoft.WindowsAzure.ApiManagement.Gateway.Security.";
@@ -155,22 +156,46 @@ export const apimApiHttps = resourcePolicy(
 
 const JWT_POLICY = /<(validate-jwt|validate-azure-ad-token)[\s>]/;
 
-export const apimApiPolicyJwt = resourcePolicy(
+/** True when `child` names `parent` by literal id in `prop` or was computed from it (propertyDependencies). */
+function refers(child: PolicyResource, parent: PolicyResource, prop: string): boolean {
+    if (linksTo(child, parent, [prop])) return true;
+    const id = peek(parent.props, prop);
+    return typeof id === "string" && peek(child.props, prop) === id && peek(child.props, "serviceName") === peek(parent.props, "serviceName");
+}
+
+export const apimApiRequiresJwt = stackPolicy(
     {
-        name: "apim-api-policy-validates-jwt",
+        name: "apim-api-validates-jwt",
         description:
-            "Every API-level policy must validate the caller's Entra token: include <validate-jwt> (or <validate-azure-ad-token>) " +
-            "in the inbound section of the ApiPolicy XML.",
+            "Every APIM API must validate the caller's Entra token: either its ApiPolicy, or the ApiOperationPolicy of every " +
+            "one of its operations, must contain <validate-jwt> (or <validate-azure-ad-token>) in the inbound section.",
         enforcementLevel: "mandatory",
         severity: "critical",
-        resourceTypes: ["azure-native:apimanagement:ApiPolicy"],
-        anchor: { derivedFrom: "issue 4 (validate-jwt on every operation); Azure Policy 8ac833bd (APIs should be authenticated)" },
+        resourceTypes: ["azure-native:apimanagement:Api", "azure-native:apimanagement:ApiPolicy", "azure-native:apimanagement:ApiOperation", "azure-native:apimanagement:ApiOperationPolicy"],
+        anchor: { derivedFrom: "issue 4 (validate-jwt on every operation); Azure Policy 8ac833bd (API endpoints should be authenticated)" },
     },
-    validateResourceOfType(apim.ApiPolicy, (pol, _a, report) => {
-        const xml = inbound(pol.value);
-        if (xml === undefined) report("the policy XML has no <inbound> section.");
-        else if (!JWT_POLICY.test(xml)) report("the inbound policy does not contain <validate-jwt> or <validate-azure-ad-token>.");
-    }),
+    (args, report) => {
+        const of = (cls: unknown) => args.resources.filter(r => r.isType(cls as never));
+        const policies = of(apim.ApiPolicy);
+        const operations = of(apim.ApiOperation);
+        const opPolicies = of(apim.ApiOperationPolicy);
+        const validates = (r: PolicyResource) => {
+            const xml = inbound(r.props.value);
+            return xml !== undefined && JWT_POLICY.test(xml);
+        };
+        for (const api of of(apim.Api)) {
+            if (policies.some(p => refers(p, api, "apiId") && validates(p))) continue;
+            const ops = operations.filter(o => refers(o, api, "apiId"));
+            if (ops.length === 0) {
+                report(`API '${api.name}' has no policy that validates the caller's token.`, api.urn);
+                continue;
+            }
+            for (const op of ops) {
+                const covered = opPolicies.some(p => refers(p, op, "operationId") && refers(p, api, "apiId") && validates(p));
+                if (!covered) report(`operation '${op.name}' of API '${api.name}' is reachable without token validation.`, op.urn);
+            }
+        }
+    },
 );
 
 export const apimOperationPolicyInherits = resourcePolicy(
@@ -239,29 +264,36 @@ export const apimNamedValueKeyVault = resourcePolicy(
 
 const SENSITIVE_HEADERS = ["authorization", "cookie", "set-cookie", "ocp-apim-subscription-key", "x-functions-key", "x-ms-client-principal"];
 
+type PipelineDiagnostics = { frontend?: Unwrap<apim.DiagnosticArgs>["frontend"]; backend?: Unwrap<apim.DiagnosticArgs>["backend"] };
+
+function payloadLogging(d: PipelineDiagnostics, report: (m: string) => void): void {
+    for (const side of ["frontend", "backend"] as const) {
+        for (const dir of ["request", "response"] as const) {
+            const msg = d[side]?.[dir];
+            if (!msg) continue;
+            if ((msg.body?.bytes ?? 0) > 0) report(`${side}.${dir}.body.bytes is ${msg.body!.bytes}; bodies may contain PHI.`);
+            for (const h of asArray(msg.headers)) {
+                if (SENSITIVE_HEADERS.includes(String(h).toLowerCase())) report(`${side}.${dir}.headers logs '${h}'.`);
+            }
+        }
+    }
+}
+
 export const apimDiagnosticsNoPhi = resourcePolicy(
     {
         name: "apim-diagnostics-no-payload-logging",
         description:
-            "APIM API diagnostics must not log request or response bodies (body.bytes 0 or unset) nor credential headers " +
-            "(Authorization, Cookie, subscription keys): FHIR payloads are PHI.",
+            "APIM diagnostics (service-level Diagnostic and ApiDiagnostic) must not log request or response bodies (body.bytes " +
+            "0 or unset) nor credential headers (Authorization, Cookie, subscription keys): FHIR payloads are PHI.",
         enforcementLevel: "mandatory",
         severity: "critical",
-        resourceTypes: ["azure-native:apimanagement:ApiDiagnostic"],
+        resourceTypes: ["azure-native:apimanagement:ApiDiagnostic", "azure-native:apimanagement:Diagnostic"],
         anchor: { derivedFrom: "HIPAA minimum necessary; issue 4 (logger never records bodies or token headers)" },
     },
-    validateResourceOfType(apim.ApiDiagnostic, (d, _a, report) => {
-        for (const side of ["frontend", "backend"] as const) {
-            for (const dir of ["request", "response"] as const) {
-                const msg = d[side]?.[dir];
-                if (!msg) continue;
-                if ((msg.body?.bytes ?? 0) > 0) report(`${side}.${dir}.body.bytes is ${msg.body!.bytes}; bodies may contain PHI.`);
-                for (const h of asArray(msg.headers)) {
-                    if (SENSITIVE_HEADERS.includes(String(h).toLowerCase())) report(`${side}.${dir}.headers logs '${h}'.`);
-                }
-            }
-        }
-    }),
+    [
+        validateResourceOfType(apim.ApiDiagnostic, (d, _a, report) => payloadLogging(d, report)),
+        validateResourceOfType(apim.Diagnostic, (d, _a, report) => payloadLogging(d, report)),
+    ],
 );
 
 export const apimLoggerCredentials = resourcePolicy(
@@ -297,7 +329,7 @@ export const apimPolicies = [
     apimPublicNetwork,
     apimMinApiVersion,
     apimApiHttps,
-    apimApiPolicyJwt,
+    apimApiRequiresJwt,
     apimOperationPolicyInherits,
     apimBackendTls,
     apimNamedValueKeyVault,

@@ -4,7 +4,7 @@ import { Application } from "@pulumi/azuread/application";
 import { ApplicationPassword } from "@pulumi/azuread/applicationPassword";
 import { ServicePrincipal } from "@pulumi/azuread/servicePrincipal";
 import { PolicyResource, validateResourceOfType } from "@pulumi/policy";
-import { asArray, linksTo, now, resourcePolicy, stackPolicy } from "./framework";
+import { asArray, linksTo, now, peek, resourcePolicy, stackPolicy } from "./framework";
 
 const APP = "azuread:index/application:Application";
 const PASSWORD = "azuread:index/applicationPassword:ApplicationPassword";
@@ -92,9 +92,9 @@ export const aadPublicClientNoPassword = stackPolicy(
         const passwords = args.resources.filter(r => r.isType(ApplicationPassword));
         for (const app of args.resources.filter(r => r.isType(Application) && isPublicClient(r))) {
             if (app.props.password !== undefined && app.props.password !== null) report(`public client '${app.name}' declares an inline password.`, app.urn);
-            const appId = app.props.id;
+            const appId = peek(app.props, "id");
             for (const pw of passwords) {
-                if (linksTo(pw, app, ["applicationId"]) || (typeof appId === "string" && pw.props.applicationId === appId)) {
+                if (linksTo(pw, app, ["applicationId"]) || (typeof appId === "string" && peek(pw.props, "applicationId") === appId)) {
                     report(`public client '${app.name}' has a password credential '${pw.name}'.`, pw.urn);
                 }
             }

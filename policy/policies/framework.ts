@@ -1,6 +1,7 @@
 // Shared plumbing for every policy in the pack: metadata (anchors), per-policy config with defaults,
 // exemptions with expiry, and helpers that respect the preview "unknown value" proxy.
 import {
+    UnknownValueError,
     EnforcementLevel,
     PolicyResource,
     ReportViolation,
@@ -292,6 +293,20 @@ export function stackPolicy(
  */
 export function has(obj: unknown, key: string): boolean {
     return obj !== null && obj !== undefined && typeof obj === "object" && key in (obj as object);
+}
+
+/**
+ * Reads an optional fallback value (a literal id used when no propertyDependencies edge exists) and returns undefined
+ * while it is unknown at preview, instead of aborting the whole stack policy. Never use it for a value a rule decides on.
+ */
+export function peek(obj: unknown, key: string): unknown {
+    if (obj === null || obj === undefined || typeof obj !== "object") return undefined;
+    try {
+        return (obj as Record<string, unknown>)[key];
+    } catch (e) {
+        if (e instanceof UnknownValueError) return undefined;
+        throw e;
+    }
 }
 
 export function eqi(a: unknown, b: string): boolean {

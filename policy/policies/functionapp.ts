@@ -4,7 +4,7 @@
 import * as web from "@pulumi/azure-native/web";
 import { Unwrap } from "@pulumi/pulumi";
 import { PolicyResource, ResourceValidationArgs, validateResourceOfType } from "@pulumi/policy";
-import { asArray, eqi, has, isFunctionAppKind, linksTo, resourcePolicy, stackPolicy } from "./framework";
+import { asArray, eqi, has, isFunctionAppKind, linksTo, peek, resourcePolicy, stackPolicy } from "./framework";
 
 const WEBAPP = "azure-native:web:WebApp";
 type WebAppProps = Unwrap<web.WebAppArgs>;
@@ -188,7 +188,8 @@ export const fnSettingsKeyVaultReferences = resourcePolicy(
 
 /** Resolves which web app a WebAppFtpAllowed/WebAppScmAllowed policy resource belongs to. */
 function publishingPolicyFor(app: PolicyResource, candidates: PolicyResource[]): PolicyResource | undefined {
-    return candidates.find(c => linksTo(c, app, ["name"]) || (typeof c.props.name === "string" && c.props.name === app.props.name));
+    const appName = peek(app.props, "name");
+    return candidates.find(c => linksTo(c, app, ["name"]) || (typeof appName === "string" && peek(c.props, "name") === appName));
 }
 
 export const fnBasicPublishingCredentials = stackPolicy(

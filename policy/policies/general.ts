@@ -2,7 +2,7 @@
 // locations, strong generated passwords, and a guard for azure-native types the pack does not know.
 import { RandomPassword } from "@pulumi/random/randomPassword";
 import { PolicyResource, ResourceValidationArgs, ReportViolation, validateResourceOfType } from "@pulumi/policy";
-import { resourcePolicy, stackPolicy } from "./framework";
+import { peek, resourcePolicy, stackPolicy } from "./framework";
 
 /** Properties a provider marks secret by design; their values are never plaintext in state. */
 const SECRET_BY_DESIGN: Record<string, string[]> = {
@@ -38,17 +38,20 @@ export function findPlaintextSecrets(type: string, value: unknown, path = ""): s
             else if (SECRET_KEY.test(key) && v.length > 0) found.push(`${p} holds a plaintext value for a secret-named property`);
             return;
         }
+        // peek: values unknown at preview are skipped (they are checked at `up`) instead of aborting the whole scan.
         if (Array.isArray(v)) {
-            v.forEach((x, i) => walk(x, `${p}[${i}]`, key));
+            for (let i = 0; i < v.length; i++) walk(peek(v, String(i)), `${p}[${i}]`, key);
             return;
         }
         if (v && typeof v === "object") {
             const o = v as Record<string, unknown>;
             // name/value pairs (app settings, env vars): the name says whether the value is a secret.
-            if (typeof o.name === "string" && typeof o.value === "string" && SECRET_SETTING_NAME.test(o.name)) {
-                if (o.value !== REDACTED && !SAFE_REFERENCE.test(o.value) && o.value.length > 0) found.push(`${p} ('${o.name}') holds a plaintext secret`);
+            const name = peek(o, "name");
+            const value = peek(o, "value");
+            if (typeof name === "string" && typeof value === "string" && SECRET_SETTING_NAME.test(name)) {
+                if (value !== REDACTED && !SAFE_REFERENCE.test(value) && value.length > 0) found.push(`${p} ('${name}') holds a plaintext secret`);
             }
-            for (const [k, x] of Object.entries(o)) walk(x, p ? `${p}.${k}` : k, k);
+            for (const k of Object.keys(o)) walk(peek(o, k), p ? `${p}.${k}` : k, k);
         }
     };
     walk(value, path, "");
@@ -118,7 +121,7 @@ export const allowedLocations = resourcePolicy(
         enforcementLevel: "mandatory",
         severity: "medium",
         resourceTypes: ["*"],
-        anchor: { azurePolicy: ["e56962a6-4747-49cd-b67b-bf8b01975c4c"], derivedFrom: "Azure Policy 'Allowed locations' built-in" },
+        anchor: { azurePolicy: ["e56962a6-4747-49cd-b67b-bf8b01975c4c"], derivedFrom: "Azure/azure-policy General/AllowedLocations_Deny.json (also skips global)" },
         settings: {
             allowedLocations: { type: "array", items: { type: "string" }, default: [] },
             ignoreLocations: { type: "array", items: { type: "string" }, default: ["global"] },
@@ -154,16 +157,16 @@ export const randomPasswordStrength = resourcePolicy(
 
 /** Every azure-native type the pack has rules for or has reviewed (issue 2 + issue 4 resources). */
 export const KNOWN_AZURE_TYPES = [
-    "resources:ResourceGroup",
-    "network:VirtualNetwork", "network:Subnet", "network:NetworkSecurityGroup", "network:SecurityRule", "network:PrivateEndpoint", "network:PrivateDnsZoneGroup",
-    "privatedns:PrivateZone", "privatedns:VirtualNetworkLink",
+    "resources:ResourceGroup", "resources:Resource",
+    "network:VirtualNetwork", "network:Subnet", "network:NetworkSecurityGroup", "network:SecurityRule", "network:PrivateEndpoint", "network:PrivateDnsZoneGroup", "network:PublicIPAddress",
+    "privatedns:PrivateZone", "privatedns:VirtualNetworkLink", "privatedns:PrivateRecordSet",
     "operationalinsights:Workspace", "applicationinsights:Component",
     "monitor:DiagnosticSetting", "monitor:ActionGroup", "monitor:MetricAlert", "monitor:ScheduledQueryRule",
     "managedidentity:UserAssignedIdentity",
     "keyvault:Vault", "keyvault:Key", "keyvault:Secret",
     "authorization:RoleAssignment", "authorization:ManagementLockByScope", "authorization:ManagementLockAtResourceGroupLevel",
     "healthcareapis:Workspace", "healthcareapis:FhirService",
-    "storage:StorageAccount", "storage:BlobContainer", "storage:Queue", "storage:Table", "storage:BlobServiceProperties", "storage:QueueServiceProperties",
+    "storage:StorageAccount", "storage:BlobContainer", "storage:Blob", "storage:Queue", "storage:Table", "storage:BlobServiceProperties", "storage:QueueServiceProperties",
     "web:AppServicePlan", "web:WebApp", "web:WebAppFtpAllowed", "web:WebAppScmAllowed", "web:WebAppApplicationSettings", "web:WebAppSwiftVirtualNetworkConnection",
     "apimanagement:ApiManagementService", "apimanagement:Api", "apimanagement:ApiPolicy", "apimanagement:ApiOperation", "apimanagement:ApiOperationPolicy",
     "apimanagement:Backend", "apimanagement:NamedValue", "apimanagement:Logger", "apimanagement:ApiDiagnostic", "apimanagement:Diagnostic", "apimanagement:Product", "apimanagement:ProductApi",

@@ -5,17 +5,17 @@ import * as applicationinsights from "@pulumi/azure-native/applicationinsights";
 import * as monitor from "@pulumi/azure-native/monitor";
 import * as operationalinsights from "@pulumi/azure-native/operationalinsights";
 import { PolicyResource, validateResourceOfType } from "@pulumi/policy";
-import { asArray, has, isFunctionAppKind, linksTo, resourcePolicy, stackPolicy } from "./framework";
+import { asArray, has, isFunctionAppKind, linksTo, peek, resourcePolicy, stackPolicy } from "./framework";
 
 const DIAG = "azure-native:monitor:DiagnosticSetting";
 
 /** Diagnostic settings that target `target`: through propertyDependencies, or a literal resourceUri under its id. */
 export function diagnosticSettingsFor(target: PolicyResource, resources: PolicyResource[]): PolicyResource[] {
-    const id = target.props.id;
+    const id = peek(target.props, "id");
     return resources.filter(r => {
         if (!r.isType(monitor.DiagnosticSetting)) return false;
         if (linksTo(r, target, ["resourceUri"])) return true;
-        const uri = r.props.resourceUri;
+        const uri = peek(r.props, "resourceUri");
         return typeof id === "string" && typeof uri === "string" && (uri === id || uri.startsWith(`${id}/`));
     });
 }

@@ -7,7 +7,7 @@ import * as privatedns from "@pulumi/azure-native/privatedns";
 import * as storage from "@pulumi/azure-native/storage";
 import * as web from "@pulumi/azure-native/web";
 import { PolicyResource, ReportViolation, validateResourceOfType } from "@pulumi/policy";
-import { Anchor, asArray, eqi, has, isFunctionAppKind, linksTo, resourcePolicy, stackPolicy } from "./framework";
+import { Anchor, asArray, eqi, has, isFunctionAppKind, linksTo, peek, resourcePolicy, stackPolicy } from "./framework";
 
 const SUBNET = "azure-native:network:Subnet";
 const VNET = "azure-native:network:VirtualNetwork";
@@ -206,11 +206,11 @@ export const netDnsLinkNoRegistration = resourcePolicy(
 
 /** Private endpoints whose connection targets `target` (through propertyDependencies, or the id when known). */
 export function endpointsFor(target: PolicyResource, resources: PolicyResource[]): PolicyResource[] {
-    const targetId = target.props.id;
+    const targetId = peek(target.props, "id");
     return resources.filter(r => {
         if (!r.isType(network.PrivateEndpoint)) return false;
         if (linksTo(r, target, ["privateLinkServiceConnections"])) return true;
-        return typeof targetId === "string" && asArray<any>(r.props.privateLinkServiceConnections).some(c => c.privateLinkServiceId === targetId);
+        return typeof targetId === "string" && asArray<any>(r.props.privateLinkServiceConnections).some(c => peek(c, "privateLinkServiceId") === targetId);
     });
 }
 
@@ -277,11 +277,11 @@ export const fnPrivateEndpoint = privateEndpointPolicy(
 
 export const stPrivateEndpoints = privateEndpointPolicy(
     "st-private-endpoints",
-    "Every storage account needs private endpoints for the sub-resources the Function runtime uses (config requiredGroupIds, " +
-        "default blob, queue and table).",
+    "Every storage account with public network access disabled needs private endpoints for the sub-resources the Function " +
+        "runtime uses (config requiredGroupIds, default blob, queue and table); public accounts are rejected by st-network-default-deny.",
     "azure-native:storage:StorageAccount",
     { azurePolicy: ["6edd7eda-6dd8-40f7-810d-67160c639cd9"], scanner: ["CKV2_AZURE_33"] },
-    r => r.isType(storage.StorageAccount),
+    r => r.isType(storage.StorageAccount) && eqi(r.props.publicNetworkAccess, "Disabled"),
     ["blob", "queue", "table"],
 );
 
@@ -297,8 +297,10 @@ export const DEFAULT_ZONES: Record<string, string[]> = {
     gateway: ["privatelink.azure-api.net"],
 };
 
-function zoneName(z: PolicyResource): string {
-    return String(z.props.privateZoneName ?? z.props.name ?? z.name).toLowerCase();
+/** The zone's DNS name, or undefined while it is unknown at preview (the name check then waits for `up`). */
+function zoneName(z: PolicyResource): string | undefined {
+    const n = peek(z.props, "privateZoneName");
+    return typeof n === "string" ? n.toLowerCase() : undefined;
 }
 
 export const netPeDnsZoneGroup = stackPolicy(
@@ -318,17 +320,20 @@ export const netPeDnsZoneGroup = stackPolicy(
         const { zonesByGroupId } = args.getConfig<{ zonesByGroupId: Record<string, string[]> }>();
         const groups = args.resources.filter(r => r.isType(network.PrivateDnsZoneGroup));
         for (const pe of args.resources.filter(r => r.isType(network.PrivateEndpoint))) {
-            const peName = pe.props.privateEndpointName ?? pe.props.name;
-            const mine = groups.filter(g => linksTo(g, pe, ["privateEndpointName"]) || (peName !== undefined && g.props.privateEndpointName === peName));
+            const peName = peek(pe.props, "privateEndpointName");
+            const mine = groups.filter(g => linksTo(g, pe, ["privateEndpointName"]) || (peName !== undefined && peek(g.props, "privateEndpointName") === peName));
             if (mine.length === 0) {
                 report(`private endpoint '${pe.name}' has no private DNS zone group.`, pe.urn);
                 continue;
             }
-            const zones = new Set(mine.flatMap(g => linked(g, "privateDnsZoneConfigs")).filter(z => z.isType(privatedns.PrivateZone)).map(zoneName));
+            const linkedZones = mine.flatMap(g => linked(g, "privateDnsZoneConfigs")).filter(z => z.isType(privatedns.PrivateZone));
+            if (linkedZones.some(z => zoneName(z) === undefined)) continue; // names unknown at preview
+            const zones = new Set(linkedZones.map(z => zoneName(z)!));
             // Zone ids may also be literal ARM ids (zones created outside the stack).
             for (const g of mine) {
                 for (const c of asArray<any>(g.props.privateDnsZoneConfigs)) {
-                    if (typeof c.privateDnsZoneId === "string") zones.add(c.privateDnsZoneId.split("/").pop()!.toLowerCase());
+                    const zoneId = peek(c, "privateDnsZoneId");
+                    if (typeof zoneId === "string") zones.add(zoneId.split("/").pop()!.toLowerCase());
                 }
             }
             for (const gid of groupIdsOf(pe)) {
@@ -355,8 +360,9 @@ export const netDnsZoneVnetLink = stackPolicy(
     },
     (args, report: ReportViolation) => {
         const links = args.resources.filter(r => r.isType(privatedns.VirtualNetworkLink));
-        for (const z of args.resources.filter(r => r.isType(privatedns.PrivateZone) && zoneName(r).startsWith("privatelink."))) {
-            const ok = links.some(l => (linksTo(l, z, ["privateZoneName"]) || l.props.privateZoneName === z.props.privateZoneName) && has(l.props, "virtualNetwork"));
+        for (const z of args.resources.filter(r => r.isType(privatedns.PrivateZone) && (zoneName(r) ?? "").startsWith("privatelink."))) {
+            const zn = peek(z.props, "privateZoneName");
+            const ok = links.some(l => (linksTo(l, z, ["privateZoneName"]) || (zn !== undefined && peek(l.props, "privateZoneName") === zn)) && has(l.props, "virtualNetwork"));
             if (!ok) report(`private DNS zone '${zoneName(z)}' is not linked to a virtual network.`, z.urn);
         }
     },

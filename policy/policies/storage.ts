@@ -74,13 +74,13 @@ export const stNetworkDeny = resourcePolicy(
         name: "st-network-default-deny",
         description:
             "Storage accounts must deny network access by default: networkRuleSet.defaultAction 'Deny' (the SDK default is " +
-            "'Allow', so a missing networkRuleSet is a violation), bypass including 'AzureServices', and publicNetworkAccess " +
-            "not 'Enabled' when config requirePublicNetworkDisabled is true.",
+            "'Allow', so a missing networkRuleSet is a violation), no allow-all IP rule, publicNetworkAccess not 'Enabled', " +
+            "and exactly 'Disabled' when config requirePublicNetworkDisabled is true.",
         enforcementLevel: "mandatory",
         severity: "high",
         resourceTypes: [ACCOUNT],
         anchor: {
-            azurePolicy: ["34c877ad-507e-4c82-993e-3452a6e0ad3c", "b2982f36-99f2-4db5-8eff-283140c09693", "c9d007d0-c057-4772-b18c-01e546713bcd"],
+            azurePolicy: ["34c877ad-507e-4c82-993e-3452a6e0ad3c", "b2982f36-99f2-4db5-8eff-283140c09693"],
             scanner: ["CKV_AZURE_35", "CKV_AZURE_59", "AZU-0012"],
             hitrust: "0866.09m3Organizational.1516-09.m",
         },
@@ -92,9 +92,6 @@ export const stNetworkDeny = resourcePolicy(
         if (!rules) report("networkRuleSet is missing; the effective default action is 'Allow'.");
         else {
             if (!eqi(rules.defaultAction, "Deny")) report(`networkRuleSet.defaultAction is '${String(rules.defaultAction)}', expected 'Deny'.`);
-            if (rules.bypass !== undefined && !String(rules.bypass).split(/,\s*/).some(b => eqi(b, "AzureServices"))) {
-                report(`networkRuleSet.bypass '${String(rules.bypass)}' does not include 'AzureServices'.`);
-            }
             if ((rules.ipRules ?? []).some(r => ["0.0.0.0/0", "*", "0.0.0.0"].includes(String(r.iPAddressOrRange)))) {
                 report("networkRuleSet.ipRules allows every address.");
             }

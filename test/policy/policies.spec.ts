@@ -109,7 +109,7 @@ const CASES: Record<string, Case[]> = {
         ["default action Allow", at("st", i => (i.networkRuleSet.defaultAction = "Allow"))],
         ["no network rule set", at("st", i => delete i.networkRuleSet)],
         ["public network enabled", at("st", i => (i.publicNetworkAccess = "Enabled"))],
-        ["bypass without AzureServices", at("st", i => (i.networkRuleSet.bypass = "Logging"))],
+        ["allow-all IP rule", at("st", i => (i.networkRuleSet.ipRules = [{ iPAddressOrRange: "0.0.0.0/0", action: "Allow" }]))],
         ["PNA unset when required disabled", at("st", i => delete i.publicNetworkAccess), { "st-network-default-deny": { requirePublicNetworkDisabled: true } }],
     ],
     "st-infrastructure-encryption": [["off", at("st", i => (i.encryption.requireInfrastructureEncryption = false))]],
@@ -135,7 +135,11 @@ const CASES: Record<string, Case[]> = {
         ["protocols unset", at("api-fhir", i => delete i.protocols)],
         ["http backend URL", at("api-fhir", i => (i.serviceUrl = "http://fhir.internal"))],
     ],
-    "apim-api-policy-validates-jwt": [["no validate-jwt", at("api-fhir-policy", i => (i.value = "<policies><inbound><base /></inbound><backend><base /></backend></policies>"))]],
+    "apim-api-validates-jwt": [
+        ["API policy without validate-jwt and an operation without its own", p =>
+            mutate(mutate(p, "api-fhir-policy", i => (i.value = "<policies><inbound><base /></inbound><backend><base /></backend></policies>")), "op-read-policy", i => (i.value = "<policies><inbound><base /></inbound></policies>"))],
+        ["API with neither policies nor operations", p => without(p, "api-fhir-policy", "op-read", "op-read-policy")],
+    ],
     "apim-operation-policy-keeps-base": [["drops <base /> without its own check", at("op-read-policy", i => (i.value = "<policies><inbound><rate-limit calls=\"10\" renewal-period=\"60\" /></inbound></policies>"))]],
     "apim-backend-tls-validation": [
         ["chain validation off", at("backend-func", i => (i.tls.validateCertificateChain = false))],
@@ -156,6 +160,7 @@ const CASES: Record<string, Case[]> = {
     "apim-diagnostics-no-payload-logging": [
         ["request bodies logged", at("api-diag", i => (i.frontend.request.body.bytes = 8192))],
         ["Authorization header logged", at("api-diag", i => (i.backend.request.headers = ["Authorization"]))],
+        ["service-level diagnostic logs bodies", p => ({ ...p, resources: [...p.resources, { ...p.resources.find(r => r.name === "api-diag")!, type: "azure-native:apimanagement:Diagnostic", name: "svc-diag", urn: "urn:pulumi:test::fhir-platform::azure-native:apimanagement:Diagnostic::svc-diag", inputs: { ...p.resources.find(r => r.name === "api-diag")!.inputs, frontend: { response: { body: { bytes: 1024 } } } } }] })],
     ],
     "apim-logger-no-inline-key": [["instrumentation key inline", at("logger", i => (i.credentials = { instrumentationKey: "00000000-0000-4000-8000-000000000000" }))]],
     "net-subnet-nsg": [

@@ -70,7 +70,8 @@ function stopChild(child: ChildProcess): Promise<void> {
 export async function startAzurite(timeoutMs = 20_000): Promise<Azurite> {
   const workdir = mkdtempSync(join(tmpdir(), 'azurite-'));
   const [blobPort, queuePort] = [await freePort(), await freePort()];
-  const common = ['--inMemoryPersistence', '--disableTelemetry', '--silent', '--loose', '--skipApiVersionCheck', '--location', workdir];
+  // --location cannot be combined with --inMemoryPersistence; cwd keeps any stray files out of the repo.
+  const common = ['--inMemoryPersistence', '--disableTelemetry', '--silent', '--loose', '--skipApiVersionCheck'];
   const start = (script: string, args: string[]): ChildProcess =>
     spawn(process.execPath, [require.resolve(`azurite/dist/src/${script}`), ...args, ...common], {
       stdio: ['ignore', 'ignore', 'pipe'],

@@ -90,6 +90,11 @@ export function armId(type: string, name: string, inputs: Inputs): string {
         return `${inputs[scoped.scopeKey]}/${scoped.path}/${leaf}`;
     }
     const rg = `/subscriptions/${MOCK_SUBSCRIPTION_ID}/resourceGroups/${inputs.resourceGroupName ?? "unknown-rg"}`;
+    if (type === "azure-native:resources:Resource") {
+        // Generic ARM resource (e.g. the Flex `onedeploy` site extension): the id comes from its path parts.
+        const parent = inputs.parentResourcePath ? `${inputs.parentResourcePath}/` : "";
+        return `${rg}/providers/${inputs.resourceProviderNamespace}/${parent}${inputs.resourceType}/${inputs.resourceName ?? name}`;
+    }
     const template = ARM_PATHS[type];
     if (!template) {
         const [, module, kind] = type.split(":");
@@ -99,6 +104,13 @@ export function armId(type: string, name: string, inputs: Inputs): string {
     const last = keys[keys.length - 1];
     const path = template.replace(/\{(\w+)\}/g, (_, key: string) => String(inputs[key] ?? (key === last ? name : `missing-${key}`)));
     return `${rg}/providers/${path}`;
+}
+
+const SECRET_ENVELOPE_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+/** The plain value inside a deserialized secret envelope (`{<sig>: <secret sig>, value}`), or the value itself. */
+function unwrapSecret(value: any): any {
+    return value && typeof value === "object" && value["4dabf18193072939515e22adb298388d"] === SECRET_ENVELOPE_SIG ? value.value : value;
 }
 
 /** The ARM name of a resource: the last segment of its id. */
@@ -128,7 +140,11 @@ function computedOutputs(type: string, name: string, inputs: Inputs, id: string)
         }
         case "azure-native:keyvault:Secret": {
             const secretUri = `https://${inputs.vaultName}.vault.azure.net/secrets/${armName}`;
-            return { properties: { ...inputs.properties, secretUri, secretUriWithVersion: `${secretUri}/${hex(`version:${id}`, 32)}` } };
+            // `properties` arrives as a secret envelope when it carries the value; answer with a plain object (the
+            // SDK keeps the secret flag on the Output) so computed fields like secretUri are visible.
+            // ARM never returns a secret's value, so it is dropped from the answer.
+            const { value: _value, ...rest } = unwrapSecret(inputs.properties) ?? {};
+            return { properties: { ...rest, secretUri, secretUriWithVersion: `${secretUri}/${hex(`version:${id}`, 32)}` } };
         }
         case "azure-native:storage:StorageAccount":
             return {
@@ -136,6 +152,8 @@ function computedOutputs(type: string, name: string, inputs: Inputs, id: string)
                     ["blob", "queue", "table", "file", "dfs", "web"].map((s) => [s, `https://${armName}.${s}.core.windows.net/`]),
                 ),
             };
+        case "azure-native:storage:Blob":
+            return { url: `https://${inputs.accountName}.blob.core.windows.net/${inputs.containerName}/${armName}` };
         case "azure-native:operationalinsights:Workspace":
             return { customerId: mockGuid(`customer:${id}`) };
         case "azure-native:applicationinsights:Component": {
@@ -185,7 +203,8 @@ export const armMocks: pulumi.runtime.Mocks = {
         if (!args.type.startsWith("azure-native:")) {
             // azuread, random and time resources have provider-specific ids.
             const state = { ...args.inputs, ...computedOutputs(args.type, args.name, args.inputs, args.name) };
-            return { id: state.objectId ?? state.id ?? mockGuid(`${args.type}:${args.name}`), state };
+            // Applications keep their `/applications/<object id>` id (what ApplicationPassword & co. expect).
+            return { id: state.id ?? state.objectId ?? mockGuid(`${args.type}:${args.name}`), state };
         }
         const id = armId(args.type, args.name, args.inputs);
         const state = { ...args.inputs, name: leafName(id), ...computedOutputs(args.type, args.name, args.inputs, id) };
@@ -195,6 +214,11 @@ export const armMocks: pulumi.runtime.Mocks = {
         switch (args.token) {
             case "azure-native:authorization:getClientConfig":
                 return { clientId: mockGuid("deployer-client"), objectId: MOCK_DEPLOYER_OBJECT_ID, subscriptionId: MOCK_SUBSCRIPTION_ID, tenantId: MOCK_TENANT_ID };
+            case "azure-native:storage:listStorageAccountServiceSAS":
+                // Shaped like a real service SAS; the signature is fake and the plan shows it as "[secret]".
+                return { serviceSasToken: `sv=2022-11-02&sr=b&sp=r&spr=https&st=${args.inputs.sharedAccessStartTime}&se=${args.inputs.sharedAccessExpiryTime}&sig=${hex(`sas:${args.inputs.canonicalizedResource}`, 43)}` };
+            case "azure-native:web:listWebAppHostKeys":
+                return { masterKey: randomText(`master:${args.inputs.name}`, 56, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"), functionKeys: { default: randomText(`fnkey:${args.inputs.name}`, 56, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") }, systemKeys: {} };
             case "azuread:index/getClientConfig:getClientConfig":
                 return { clientId: mockGuid("deployer-client"), objectId: MOCK_DEPLOYER_OBJECT_ID, tenantId: MOCK_TENANT_ID };
             default:

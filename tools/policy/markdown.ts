@@ -58,6 +58,7 @@ export function toText(r: PolicyRunResult): string {
     for (const w of r.waived) out.push(`  [waived until ${w.exemption.expires}] ${w.policy} on ${w.resourceName ?? w.urn}: ${w.exemption.reason}`);
     for (const w of r.expiredExemptions) out.push(`  [exemption expired ${w.exemption.expires}] ${w.policy} on ${w.resourceName ?? w.urn}`);
     for (const d of r.deferred) out.push(`  [deferred] ${d.resourceName ?? ""} ${d.message}`);
+    for (const e of r.unusedExemptions) out.push(`  [unused exemption] ${e.policy} for '${e.resource}' matches no resource in this plan; remove it`);
     out.push("", `${r.mandatory.length} mandatory, ${r.advisory.length} advisory, ${r.waived.length} waived, ${r.expiredExemptions.length} expired exemption(s), ${r.deferred.length} deferred`);
     return out.join("\n");
 }

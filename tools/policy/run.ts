@@ -15,8 +15,9 @@ import {
     unknownCheckingProxy,
 } from "@pulumi/policy";
 import * as fs from "fs";
+import * as path from "path";
 import { catalogue, PACK_ENFORCEMENT_LEVEL, PACK_NAME, policies as packPolicies } from "../../policy/policies";
-import { ExemptionEvent, PolicyConfigError, PolicyMeta, parseExemptions, setClock, setExemptionListener } from "../../policy/policies/framework";
+import { Exemption, ExemptionEvent, PolicyConfigError, PolicyMeta, exemptionMatches, parseExemptions, setClock, setExemptionListener } from "../../policy/policies/framework";
 
 export interface PlanResource {
     urn: string;
@@ -69,6 +70,8 @@ export interface PolicyRunResult {
     /** Exemptions that matched a violation but have expired (the violation was reported). */
     expiredExemptions: ExemptionEvent[];
     deferred: DeferredCheck[];
+    /** Configured exemptions whose resource pattern matches nothing in the plan (stale waivers to clean up). */
+    unusedExemptions: Exemption[];
     policiesRun: number;
     resourcesChecked: number;
     durationMs: number;
@@ -266,6 +269,8 @@ export async function runPolicyPackOnPlan(plan: Plan, config: PolicyPackConfigFi
         if (options.now) setClock(undefined);
     }
     const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+    const configured = Object.entries(config).flatMap(([name, entry]) => (entry && typeof entry === "object" ? parseExemptions(name, entry.exemptions) : []));
+    const unusedExemptions = configured.filter(e => !plan.resources.some(r => exemptionMatches(e, r.urn, r.name)));
     return {
         stack: plan.stack,
         violations,
@@ -274,6 +279,7 @@ export async function runPolicyPackOnPlan(plan: Plan, config: PolicyPackConfigFi
         waived,
         expiredExemptions: expired,
         deferred,
+        unusedExemptions,
         policiesRun,
         resourcesChecked: resources.length,
         durationMs,
@@ -340,6 +346,17 @@ function buildPolicyResources(planResources: PlanResource[]): PolicyResource[] {
         }
     }
     return [...out.values()];
+}
+
+/** `policy/config/<stack>.json`, the per-stack --policy-pack-config file. */
+export function policyConfigPath(stack: string, root = process.cwd()): string {
+    return path.join(root, "policy", "config", `${stack}.json`);
+}
+
+/** The gate `npm run plan` can call: the pack with the stack's own config (when that file exists). */
+export async function runPolicyGate(plan: Plan, stack = plan.stack, root = process.cwd()): Promise<PolicyRunResult> {
+    const file = policyConfigPath(stack, root);
+    return runPolicyPackOnPlan(plan, fs.existsSync(file) ? loadPolicyConfig(file) : {});
 }
 
 export { PACK_NAME, catalogue };

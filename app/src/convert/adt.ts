@@ -36,6 +36,7 @@ import {
   type EncounterStatus,
 } from "./codes";
 import {
+  code as codeOf,
   cweToConcept,
   cxToIdentifier,
   hdToSystem,
@@ -46,7 +47,7 @@ import {
   xtnToContactPoint,
   type MapContext,
 } from "./datatypes";
-import { checkOffset, toFhirDate, toFhirDateTime, toFhirInstant, type FieldRef } from "./datetime";
+import { checkOffset, checkTimeZone, toFhirDate, toFhirDateTime, toFhirInstant, type FieldRef } from "./datetime";
 import { ConversionError } from "./errors";
 import { converterValue as cv, makeId, type IdStrategy } from "./ids";
 import { validateHl7ForIngest } from "./validate";
@@ -56,6 +57,11 @@ export interface ConvertOptions {
   ids?: IdStrategy;
   /** Offset applied to HL7 times that carry none: "Z" (default) or ±hh:mm for the sending facility. */
   defaultOffset?: string;
+  /**
+   * IANA time zone of the sending facility (e.g. "America/Chicago"), applied to HL7 times without an offset with
+   * daylight saving taken into account. Takes precedence over `defaultOffset`.
+   */
+  timeZone?: string;
   /** Base URI for identifier systems built from a local assigning authority name. */
   identifierSystemBase?: string;
 }
@@ -69,8 +75,9 @@ const PERSON_ONLY = new Set(["A28", "A31", "A40"]);
 /** Collects bundle entries keyed by `Type/id`; the first writer of an id wins (same seed ⇒ same content). */
 class EntrySet {
   readonly entries = new Map<string, FhirResource>();
-  add<T extends FhirResource>(r: T): Reference {
-    const key = `${r.resourceType}/${r.id}`;
+  // Callers pass type and id read at their own (monomorphic) call site; reading them here would be megamorphic.
+  add(type: string, id: string | undefined, r: FhirResource): Reference {
+    const key = `${type}/${id as string}`;
     if (!this.entries.has(key)) this.entries.set(key, r);
     return { reference: key };
   }
@@ -89,7 +96,7 @@ class AdtConverter {
       throw new TypeError(`Invalid ids option "${String(this.ids)}": expected "stable" or "convert-data"`);
     }
     this.ctx = {
-      defaultOffset: checkOffset(opts.defaultOffset ?? "Z"),
+      defaultOffset: opts.timeZone !== undefined ? checkTimeZone(opts.timeZone) : checkOffset(opts.defaultOffset ?? "Z"),
       identifierSystemBase: opts.identifierSystemBase ?? DEFAULT_IDENTIFIER_SYSTEM_BASE,
     };
     this.msh = msg.segments[0];
@@ -235,7 +242,7 @@ class AdtConverter {
     const addresses = pid.repetitions(11).map(xadToAddress).filter(isDefined);
     if (county !== undefined) for (const a of addresses) a.district ??= county;
     if (addresses.length > 0) p.address = addresses;
-    const marital = v(pid.get(16, 1, 1));
+    const marital = codeOf(pid.get(16, 1, 1));
     if (marital !== undefined) {
       const code = MARITAL_STATUS[marital];
       p.maritalStatus =
@@ -259,7 +266,7 @@ class AdtConverter {
     // NK1 contacts are merged into the Patient, as FHIR-Converter does.
     const contacts = this.msg.segmentsNamed("NK1").map((nk1) => this.patientContact(nk1)).filter(isDefined);
     if (contacts.length > 0 && pid === this.msg.segment("PID")) p.contact = contacts;
-    return this.out.add(p);
+    return this.out.add(p.resourceType, p.id, p);
   }
 
   /** A40: the Patient named in MRG-1 is marked inactive and linked to the survivor (and vice versa). */
@@ -269,7 +276,7 @@ class AdtConverter {
     const old: Patient = { resourceType: "Patient", id, active: false, link: [{ other: survivor, type: "replaced-by" }] };
     const identifiers = reps.map((r) => cxToIdentifier(r, { segment: "MRG", field: 1 }, this.ctx)).filter(isDefined);
     if (identifiers.length > 0) old.identifier = identifiers;
-    const ref = this.out.add(old);
+    const ref = this.out.add(old.resourceType, old.id, old);
     const surv = this.out.entries.get(survivor.reference as string) as Patient;
     (surv.link ??= []).push({ other: ref, type: "replaces" });
     return ref;
@@ -410,7 +417,7 @@ class AdtConverter {
     const facility = v(pv1.get(39, 1, 1));
     if (facility !== undefined) {
       const org: Organization = { resourceType: "Organization", id: makeId("Organization", cv(facility)) as string, name: facility };
-      e.serviceProvider = this.out.add(org);
+      e.serviceProvider = this.out.add(org.resourceType, org.id, org);
     }
     const diagnoses = conditions
       .filter((c) => c.ref !== undefined)
@@ -426,7 +433,7 @@ class AdtConverter {
     if (diagnoses.length > 0) e.diagnosis = diagnoses;
     const pid = this.msg.segment("PID");
     if (pid !== undefined && v(pid.get(18, 1, 1)) !== undefined) e.account = [{ reference: `Account/${this.accountId(pid, patientId)}` }];
-    this.out.add(e);
+    this.out.add(e.resourceType, e.id, e);
   }
 
   // ---- Practitioner, Location, Organization ---------------------------------------------------------
@@ -446,7 +453,7 @@ class AdtConverter {
     if (name !== undefined) p.name = [name];
     if (p.identifier === undefined && p.name === undefined) return undefined;
     void at;
-    return this.out.add(p);
+    return this.out.add(p.resourceType, p.id, p);
   }
 
   private location(seg: Hl7Segment, field: number): Reference | undefined {
@@ -467,9 +474,9 @@ class AdtConverter {
     }
     if (facility !== undefined) {
       const org: Organization = { resourceType: "Organization", id: makeId("Organization", cv(pl.get(4))) as string, name: facility };
-      loc.managingOrganization = this.out.add(org);
+      loc.managingOrganization = this.out.add(org.resourceType, org.id, org);
     }
-    return this.out.add(loc);
+    return this.out.add(loc.resourceType, loc.id, loc);
   }
 
   /** HD field (MSH-3/4/6) → Organization; seed HD.1,HD.2 when both, else the HD text. */
@@ -486,7 +493,7 @@ class AdtConverter {
     const system = uid !== undefined ? hdToSystem(undefined, uid, v(hd.get(3)), this.ctx) : undefined;
     if (system !== undefined) org.identifier = [{ system: "urn:ietf:rfc:3986", value: system }];
     if (org.name === undefined && org.identifier === undefined) org.name = hd.value;
-    return this.out.add(org);
+    return this.out.add(org.resourceType, org.id, org);
   }
 
   /** XON (IN1-4) plus the insurer id (IN1-3) → Organization; seed as FHIR-Converter's XON rules. */
@@ -509,7 +516,7 @@ class AdtConverter {
     const ident = idRep !== undefined ? cxToIdentifier(idRep, { segment: "IN1", field: 3 }, this.ctx) : undefined;
     if (ident !== undefined) org.identifier = [ident];
     if (org.name === undefined && org.identifier === undefined) return undefined;
-    return this.out.add(org);
+    return this.out.add(org.resourceType, org.id, org);
   }
 
   // ---- Related people, clinical data, financial ---------------------------------------------------
@@ -538,7 +545,7 @@ class AdtConverter {
     if (gender !== undefined) rp.gender = gender;
     const dob = v(nk1.get(16, 1, 1));
     if (dob !== undefined) rp.birthDate = toFhirDate(dob, { segment: "NK1", field: 16 }).date;
-    this.out.add(rp);
+    this.out.add(rp.resourceType, rp.id, rp);
   }
 
   private allergy(al1: Hl7Segment, patient: Reference, patientId: string): void {
@@ -565,7 +572,7 @@ class AdtConverter {
     } else if (onsetDt !== undefined) {
       a.onsetDateTime = onsetDt;
     }
-    this.out.add(a);
+    this.out.add(a.resourceType, a.id, a);
   }
 
   private condition(dg1: Hl7Segment, patient: Reference, patientId: string, encounter: Reference | undefined): Reference {
@@ -591,7 +598,7 @@ class AdtConverter {
     if (onset !== undefined) c.onsetDateTime = toFhirDateTime(onset, { segment: "DG1", field: 5 }, this.ctx.defaultOffset);
     const recorded = v(dg1.get(19, 1, 1));
     if (recorded !== undefined) c.recordedDate = toFhirDateTime(recorded, { segment: "DG1", field: 19 }, this.ctx.defaultOffset);
-    return this.out.add(c);
+    return this.out.add(c.resourceType, c.id, c);
   }
 
   private observation(obx: Hl7Segment, patient: Reference, patientId: string, encounter: Reference | undefined): void {
@@ -618,13 +625,13 @@ class AdtConverter {
     this.observationValue(obx, o);
     const range = v(obx.get(7));
     if (range !== undefined) o.referenceRange = [{ text: range }];
-    const interp = obx.repetitions(8).map((x) => v(x.get(1))).filter(isDefined);
+    const interp = obx.repetitions(8).map((x) => codeOf(x.get(1))).filter(isDefined);
     if (interp.length > 0) {
       o.interpretation = interp.map((c) => ({ coding: [{ system: "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation", code: c }] }));
     }
     const eff = v(obx.get(14, 1, 1));
     if (eff !== undefined) o.effectiveDateTime = toFhirDateTime(eff, { segment: "OBX", field: 14 }, this.ctx.defaultOffset);
-    this.out.add(o);
+    this.out.add(o.resourceType, o.id, o);
   }
 
   private observationValue(obx: Hl7Segment, o: Observation): void {
@@ -702,7 +709,7 @@ class AdtConverter {
         if (names.length > 0) rp.name = names;
         const addresses = in1.repetitions(19).map(xadToAddress).filter(isDefined);
         if (addresses.length > 0) rp.address = addresses;
-        cov.subscriber = this.out.add(rp);
+        cov.subscriber = this.out.add(rp.resourceType, rp.id, rp);
       }
     }
     const group = v(in1.get(8, 1, 1));
@@ -722,7 +729,7 @@ class AdtConverter {
       if (start !== undefined) cov.period.start = toFhirDateTime(start, { segment: "IN1", field: 12 }, this.ctx.defaultOffset);
       if (end !== undefined) cov.period.end = toFhirDateTime(end, { segment: "IN1", field: 13 }, this.ctx.defaultOffset);
     }
-    this.out.add(cov);
+    this.out.add(cov.resourceType, cov.id, cov);
   }
 
   private accountId(pid: Hl7Segment, patientId: string): string {
@@ -741,7 +748,7 @@ class AdtConverter {
     const ident = cxToIdentifier(rep, { segment: "PID", field: 18 }, this.ctx);
     if (ident !== undefined) acc.identifier = [ident];
     if (guarantors.length > 0) acc.guarantor = guarantors.map((party) => ({ party }));
-    this.out.add(acc);
+    this.out.add(acc.resourceType, acc.id, acc);
   }
 
   /** GT1 → the guarantor: the Patient itself when GT1-11 is SEL, else a RelatedPerson. */
@@ -761,7 +768,7 @@ class AdtConverter {
     if (addresses.length > 0) rp.address = addresses;
     const telecom = gt1.repetitions(6).map((x) => xtnToContactPoint(x, "home")).filter(isDefined);
     if (telecom.length > 0) rp.telecom = telecom;
-    return this.out.add(rp);
+    return this.out.add(rp.resourceType, rp.id, rp);
   }
 
   // ---- Message-level resources ----------------------------------------------------------------------
@@ -780,7 +787,7 @@ class AdtConverter {
       eventCoding: { system: "http://terminology.hl7.org/CodeSystem/v2-0003", code: this.event },
       source: this.endpointOf(3, m3) as MessageHeader["source"],
     };
-    const processing = v(msh.get(11, 1, 1));
+    const processing = codeOf(msh.get(11, 1, 1));
     if (processing !== undefined) h.meta = { tag: [{ system: "http://terminology.hl7.org/CodeSystem/v2-0103", code: processing }] };
     if (v(msh.get(5, 1, 1)) !== undefined || receiver !== undefined) {
       const dest = this.endpointOf(5, v(msh.get(5, 1, 1))) as NonNullable<MessageHeader["destination"]>[number];
@@ -790,7 +797,7 @@ class AdtConverter {
     if (sender !== undefined) h.sender = sender;
     if (focus.length > 0) h.focus = focus;
     void m4;
-    this.out.add(h);
+    this.out.add(h.resourceType, h.id, h);
     return h;
   }
 
@@ -837,7 +844,7 @@ class AdtConverter {
       // agent is 1..*; with neither MSH-3/4 nor EVN-5 the only known party is the patient the message is about.
       p.agent.push({ type: agentType("informant", "Informant"), who: { reference: `Patient/${patientId}` } });
     }
-    this.out.add(p);
+    this.out.add(p.resourceType, p.id, p);
   }
 }
 

@@ -13,7 +13,7 @@ import { toFhirDateTime, type FieldRef } from "./datetime";
 
 /** Settings the data-type mappers need. */
 export interface MapContext {
-  /** Offset for HL7 times without one ("Z" or ±hh:mm). */
+  /** Zone for HL7 times without an offset: "Z", ±hh:mm, or an IANA time-zone name. */
   defaultOffset: string;
   /** Base of identifier systems built from a local assigning authority name (FHIR-Converter's default). */
   identifierSystemBase: string;
@@ -22,6 +22,18 @@ export interface MapContext {
 /** HL7 explicit null `""` and empty values both mean "nothing to map". */
 export function v(x: string | undefined): string | undefined {
   return x === undefined || x === '""' ? undefined : x;
+}
+
+/**
+ * A value usable as a FHIR `code` (no leading/trailing whitespace, single inner spaces), or undefined.
+ * Codes come straight from HL7 fields, where stray spaces are common.
+ */
+export function code(x: string | undefined): string | undefined {
+  const t = v(x);
+  if (t === undefined) return undefined;
+  if (!/\s/.test(t)) return t;
+  const c = t.trim().replace(/\s+/g, " ");
+  return c.length > 0 ? c : undefined;
 }
 
 function compact<T>(xs: (T | undefined)[]): T[] {
@@ -36,12 +48,16 @@ function compact<T>(xs: (T | undefined)[]): T[] {
  */
 export function hdToSystem(ns: string | undefined, uid: string | undefined, uidType: string | undefined, ctx: MapContext): string | undefined {
   const t = uidType?.toUpperCase();
-  if (uid !== undefined && (t === "ISO" || t === "CLIA" || t === "CLIP")) return `urn:oid:${uid}`;
-  if (uid !== undefined && (t === "UUID" || t === "GUID")) return `urn:uuid:${uid.toLowerCase()}`;
+  // A malformed OID/UUID would make an invalid uri; such an id falls through to the name-based system.
+  if (uid !== undefined && (t === "ISO" || t === "CLIA" || t === "CLIP") && OID_RE.test(uid)) return `urn:oid:${uid}`;
+  if (uid !== undefined && (t === "UUID" || t === "GUID") && UUID_RE.test(uid)) return `urn:uuid:${uid.toLowerCase()}`;
   const name = ns ?? uidType;
-  if (name === undefined) return undefined;
+  if (name === undefined || name.trim().length === 0) return undefined;
   return ctx.identifierSystemBase + encodeURIComponent(name.trim().replace(/\s+/g, "-"));
 }
+
+const OID_RE = /^[0-2](\.(0|[1-9]\d{0,30})){1,60}$/;
+const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 function period(start: string | undefined, end: string | undefined, at: FieldRef, ctx: MapContext): Period | undefined {
   const s = v(start);
@@ -60,7 +76,7 @@ export function cxToIdentifier(cx: Hl7Node, at: FieldRef, ctx: MapContext): Iden
   const id: Identifier = { value };
   const system = hdToSystem(v(cx.get(4, 1)), v(cx.get(4, 2)), v(cx.get(4, 3)), ctx);
   if (system !== undefined) id.system = system;
-  const type = v(cx.get(5));
+  const type = code(cx.get(5));
   if (type !== undefined) {
     const coding: Coding = { system: "http://terminology.hl7.org/CodeSystem/v2-0203", code: type };
     const display = ID_TYPE_DISPLAY[type];
@@ -97,8 +113,8 @@ export function xcnToName(x: Hl7Node): HumanName | undefined {
   const n: HumanName = {};
   if (family !== undefined) n.family = family;
   if (given.length > 0) n.given = given;
-  const suffix = v(x.get(5));
-  if (suffix !== undefined) n.suffix = [suffix];
+  const suffix = compact([v(x.get(5)), v(x.get(7))]); // suffix, then degree (e.g. MD)
+  if (suffix.length > 0) n.suffix = suffix;
   const prefix = v(x.get(6));
   if (prefix !== undefined) n.prefix = [prefix];
   return n;
@@ -169,12 +185,13 @@ function codeSystem(name: string | undefined): string | undefined {
   return m !== null ? `http://terminology.hl7.org/CodeSystem/v2-${m[1]}` : undefined;
 }
 
-function coding(code: string | undefined, display: string | undefined, system: string | undefined): Coding | undefined {
-  if (code === undefined && display === undefined) return undefined;
+function coding(rawCode: string | undefined, display: string | undefined, system: string | undefined): Coding | undefined {
+  const c0 = code(rawCode);
+  if (c0 === undefined && display === undefined) return undefined;
   const c: Coding = {};
   const sys = codeSystem(system);
   if (sys !== undefined) c.system = sys;
-  if (code !== undefined) c.code = code;
+  if (c0 !== undefined) c.code = c0;
   if (display !== undefined) c.display = display;
   return c;
 }

@@ -26,6 +26,7 @@ function parseDtm(value: string, at: FieldRef): Dtm {
   const m = value.length <= 24 ? DTM_RE.exec(value) : null;
   if (m === null) throw bad(at, "is not a valid HL7 date/time (YYYY[MM[DD[HH[MM[SS[.SSSS]]]]]][+/-ZZZZ])");
   const [, y, mo, d, h, mi, s, frac, off] = m;
+  if (y === "0000") throw bad(at, "has a year out of range");
   if (mo !== undefined && (+mo < 1 || +mo > 12)) throw bad(at, "has a month out of range");
   if (d !== undefined && (+d < 1 || +d > daysInMonth(+y, +mo))) throw bad(at, "has a day out of range");
   if (h !== undefined && +h > 23) throw bad(at, "has an hour out of range");
@@ -42,7 +43,8 @@ function parseDtm(value: string, at: FieldRef): Dtm {
 }
 
 function daysInMonth(y: number, m: number): number {
-  return new Date(Date.UTC(y, m, 0)).getUTCDate();
+  if (m === 2) return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28;
+  return m === 4 || m === 6 || m === 9 || m === 11 ? 30 : 31;
 }
 
 function bad(at: FieldRef, what: string): ConversionError {
@@ -61,7 +63,9 @@ export function toFhirDateTime(value: string, at: FieldRef, defaultOffset: strin
   if (t.d === undefined) return `${t.y}-${t.mo}`;
   const date = `${t.y}-${t.mo}-${t.d}`;
   if (t.h === undefined) return date;
-  return `${date}T${t.h}:${t.mi ?? "00"}:${t.s ?? "00"}${t.frac !== undefined ? `.${t.frac}` : ""}${t.offset ?? defaultOffset}`;
+  const mi = t.mi ?? "00";
+  const s = t.s ?? "00";
+  return `${date}T${t.h}:${mi}:${s}${t.frac !== undefined ? `.${t.frac}` : ""}${t.offset ?? zoneOffset(defaultOffset, t.y, t.mo, t.d, t.h, mi, s)}`;
 }
 
 /** HL7 DTM → FHIR date (at most day precision); also returns whether a time part was present. */
@@ -74,14 +78,67 @@ export function toFhirDate(value: string, at: FieldRef): { date: string; hasTime
 /** HL7 DTM → FHIR instant (always to the second with an offset; missing parts padded). */
 export function toFhirInstant(value: string, at: FieldRef, defaultOffset: string): string {
   const t = parseDtm(value, at);
-  return (
-    `${t.y}-${t.mo ?? "01"}-${t.d ?? "01"}T${t.h ?? "00"}:${t.mi ?? "00"}:${t.s ?? "00"}` +
-    `${t.frac !== undefined ? `.${t.frac}` : ""}${t.offset ?? defaultOffset}`
-  );
+  const [mo, d, h, mi, s] = [t.mo ?? "01", t.d ?? "01", t.h ?? "00", t.mi ?? "00", t.s ?? "00"];
+  return `${t.y}-${mo}-${d}T${h}:${mi}:${s}${t.frac !== undefined ? `.${t.frac}` : ""}${t.offset ?? zoneOffset(defaultOffset, t.y, mo, d, h, mi, s)}`;
 }
 
 /** Checks an offset option such as "Z", "+01:00" or "-05:00". */
 export function checkOffset(offset: string): string {
   if (offset === "Z" || /^[+-](0\d|1[0-4]):[0-5]\d$/.test(offset)) return offset;
   throw new TypeError(`Invalid defaultOffset "${offset}": expected "Z" or ±hh:mm`);
+}
+
+/** Checks an IANA time-zone name such as "America/New_York" (throws a TypeError naming it otherwise). */
+export function checkTimeZone(zone: string): string {
+  try {
+    formatterFor(zone);
+  } catch {
+    throw new TypeError(`Invalid timeZone "${zone}": expected an IANA time-zone name such as "Europe/Paris"`);
+  }
+  return zone;
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+function formatterFor(zone: string): Intl.DateTimeFormat {
+  let f = formatters.get(zone);
+  if (f === undefined) {
+    f = new Intl.DateTimeFormat("en-US", {
+      timeZone: zone,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "numeric",
+      day: "numeric",
+      hour: "numeric",
+      minute: "numeric",
+      second: "numeric",
+    });
+    formatters.set(zone, f);
+  }
+  return f;
+}
+
+/** Offset of `zone` (in minutes east of UTC) at the instant `utcMs`. */
+function offsetMinutesAt(zone: string, utcMs: number): number {
+  const parts = formatterFor(zone).formatToParts(new Date(utcMs));
+  const get = (type: string): number => Number(parts.find((p) => p.type === type)?.value ?? 0);
+  const asUtc = Date.UTC(get("year"), get("month") - 1, get("day"), get("hour"), get("minute"), get("second"));
+  return Math.round((asUtc - (utcMs - (utcMs % 1000))) / 60000);
+}
+
+/**
+ * Offset text for a local wall-clock time without one: `zone` is either a fixed offset ("Z", ±hh:mm) or an IANA
+ * zone, in which case the offset in force at that local time is used (daylight saving included). A wall time that
+ * does not exist (skipped by a spring-forward) or is ambiguous (repeated by a fall-back) gets the larger offset
+ * of the two, i.e. the daylight-saving one.
+ */
+function zoneOffset(zone: string, y: string, mo: string, d: string, h: string, mi: string, s: string): string {
+  const c = zone.charCodeAt(0);
+  if (c === 90 /* Z */ || c === 43 /* + */ || c === 45 /* - */) return zone;
+  const wall = Date.UTC(+y, +mo - 1, +d, +h, +mi, +s);
+  let off = offsetMinutesAt(zone, wall - offsetMinutesAt(zone, wall) * 60000);
+  const off2 = offsetMinutesAt(zone, wall - off * 60000);
+  if (off2 !== off) off = Math.max(off, off2);
+  if (off === 0) return "Z";
+  const a = Math.abs(off);
+  return `${off < 0 ? "-" : "+"}${String(Math.floor(a / 60)).padStart(2, "0")}:${String(a % 60).padStart(2, "0")}`;
 }

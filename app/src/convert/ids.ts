@@ -41,8 +41,8 @@ export function makeId(type: string, seed: string | undefined, baseId?: string):
 
 /**
  * FHIR-Converter's `.Value` of a node: the unescaped text with lower-level delimiters kept, then JSON-escaped
- * by its parser's NormalizeText (`\` → `\\`, `"` → `\"`). The JSON-escaping step is read from its code and is
- * not covered by a published sample.
+ * by its parser's NormalizeText (`\` → `\\`, `"` → `\"`). The escaping is confirmed by the MessageHeader id of
+ * its ADT04-251 sample, whose seed is the MSH line with `^~\\&` (test/app/convert-ids.spec.ts).
  */
 export function converterValue(unescaped: string | undefined): string {
   if (unescaped === undefined) return "";

@@ -2,4 +2,4 @@ export { convertAdt, DEFAULT_IDENTIFIER_SYSTEM_BASE, type ConvertOptions } from 
 export { ConversionError, UnsupportedMessageError } from "./errors";
 export { guidFromInput, idInput, makeId, type IdStrategy } from "./ids";
 export { SUPPORTED_EVENTS, validateHl7ForIngest } from "./validate";
-export { toFhirDate, toFhirDateTime, toFhirInstant } from "./datetime";
+export { checkOffset, checkTimeZone, toFhirDate, toFhirDateTime, toFhirInstant } from "./datetime";

@@ -60,8 +60,6 @@ function decodeEscape(raw: string, start: number, end: number, d: Hl7Delimiters)
   return undefined;
 }
 
-const utf8 = new TextDecoder("utf-8", { fatal: true });
-
 function decodeHex(raw: string, start: number, end: number): string | undefined {
   const bytes = new Uint8Array((end - start) / 2);
   let ascii = true;
@@ -73,12 +71,32 @@ function decodeHex(raw: string, start: number, end: number): string | undefined 
     if (b > 0x7f) ascii = false;
     bytes[k] = b;
   }
-  if (ascii) return String.fromCharCode(...bytes);
-  try {
-    return utf8.decode(bytes);
-  } catch {
-    return String.fromCharCode(...bytes); // ISO-8859-1: byte value = code point
+  if (ascii || !isUtf8(bytes)) return String.fromCharCode(...bytes); // ASCII, or ISO-8859-1: byte = code point
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("utf8");
+}
+
+/** Strict UTF-8 check (no overlongs, no surrogates), without the cost of a throwing decoder. */
+function isUtf8(b: Uint8Array): boolean {
+  let i = 0;
+  while (i < b.length) {
+    const c = b[i];
+    let n: number;
+    let min: number;
+    if (c < 0x80) { i++; continue; }
+    if (c >= 0xc2 && c <= 0xdf) { n = 1; min = 0x80; }
+    else if (c >= 0xe0 && c <= 0xef) { n = 2; min = 0x800; }
+    else if (c >= 0xf0 && c <= 0xf4) { n = 3; min = 0x10000; }
+    else return false;
+    let cp = c & (0x3f >> n);
+    for (let k = 1; k <= n; k++) {
+      const cc = b[i + k];
+      if (cc === undefined || (cc & 0xc0) !== 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    i += n + 1;
   }
+  return true;
 }
 
 function hexVal(c: number): number {

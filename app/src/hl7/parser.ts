@@ -22,6 +22,8 @@ const enum Level {
 /** One field, repetition, component or subcomponent. Indexes of `child` are 1-based. */
 export class Hl7Node {
   private kids: Hl7Node[] | undefined;
+  /** Raw components of a repetition node, split on first `get` (mappers read several components). */
+  private comps: string[] | undefined;
   constructor(
     /** Text as it appears in the message, escape sequences and lower-level delimiters included. */
     readonly raw: string,
@@ -68,8 +70,10 @@ export class Hl7Node {
   /** Raw text of component `c` (and subcomponent `s`); "" when absent. */
   getRaw(c: number, s?: number): string {
     let raw = this.raw;
-    if (this.level === Level.Field) raw = nth(raw, this.d.repetition, 1);
-    if (this.level <= Level.Repetition) raw = nth(raw, this.d.component, c);
+    if (this.level === Level.Repetition) {
+      if (this.comps === undefined) this.comps = raw.split(this.d.component);
+      raw = this.comps[c - 1] ?? "";
+    } else if (this.level === Level.Field) raw = nth(nth(raw, this.d.repetition, 1), this.d.component, c);
     else if (this.level === Level.Component) raw = nth(raw, this.d.subcomponent, c);
     else if (c !== 1) return "";
     if (s !== undefined && s > 0 && this.level <= Level.Repetition) raw = nth(raw, this.d.subcomponent, s);
@@ -103,6 +107,8 @@ export class Hl7Segment {
   private readonly parts: string[];
   private readonly isMsh: boolean;
   private fieldNodes: (Hl7Node | undefined)[] | undefined;
+  /** Components of the first repetition of each field, split on first use (converters read many of them). */
+  private comps: (string[] | undefined)[] | undefined;
 
   constructor(
     /** Segment id, e.g. "PID". */
@@ -161,8 +167,18 @@ export class Hl7Segment {
     let raw = this.fieldRaw(f);
     if (raw.length === 0) return undefined;
     if (this.isMsh && f <= 2) return r === 1 && c <= 1 && s <= 1 ? raw : undefined;
-    if (r > 1 || raw.indexOf(this.d.repetition) >= 0) raw = nth(raw, this.d.repetition, r);
-    if (c > 0) raw = nth(raw, this.d.component, c);
+    if (r === 1 && c > 0) {
+      if (this.comps === undefined) this.comps = [];
+      let comps = this.comps[f];
+      if (comps === undefined) {
+        comps = nth(raw, this.d.repetition, 1).split(this.d.component);
+        this.comps[f] = comps;
+      }
+      raw = comps[c - 1] ?? "";
+    } else {
+      if (r > 1 || raw.indexOf(this.d.repetition) >= 0) raw = nth(raw, this.d.repetition, r);
+      if (c > 0) raw = nth(raw, this.d.component, c);
+    }
     if (s > 0) raw = nth(raw, this.d.subcomponent, s);
     return raw.length === 0 ? undefined : unescapeHl7(raw, this.d);
   }

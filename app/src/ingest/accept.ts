@@ -71,7 +71,7 @@ export async function acceptOnce(
       await deps.store.remove(msg.key, etag).catch(() => false);
       throw err;
     }
-    const marked = await deps.store.setState(msg.key, 'queued', now(), etag).catch(() => undefined);
+    const marked = await deps.store.setState(msg.key, 'queued', now(), etag, hash).catch(() => undefined);
     if (marked === undefined) log.warn('hl7.mark_queued_lost', { reason: 'takeover' });
     return { kind: 'accepted', recovered };
   };
@@ -85,7 +85,7 @@ export async function acceptOnce(
     if (info.contentHash && info.contentHash !== hash) return { kind: 'conflict' };
     if (info.state === 'queued') return { kind: 'duplicate' };
     if (now() - info.claimedAt >= deps.takeoverAfterMs) {
-      const claimed = await deps.store.setState(msg.key, 'pending', now(), info.etag);
+      const claimed = await deps.store.setState(msg.key, 'pending', now(), info.etag, hash);
       if (claimed !== undefined) {
         log.warn('hl7.takeover', { reason: 'takeover' });
         return handOff(claimed, true);

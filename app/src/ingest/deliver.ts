@@ -19,7 +19,7 @@ import type { IdStrategy } from './config';
 import { EnvelopeError, parseEnvelope, type IngestEnvelope, type PoisonRecord } from './envelope';
 import { failureReason, type FhirClient } from './fhir-client';
 import { classifyError, convertMessage, parseMessage } from './hl7-bridge';
-import { contextSink, createLogger, errorFields } from './logger';
+import { contextSink, createLogger, errorFields, type LogReason } from './logger';
 import type { MessageQueue, MessageStore } from './storage';
 
 export interface DeliverDeps {
@@ -50,7 +50,7 @@ export async function handleQueueMessage(queueItem: unknown, context: Invocation
   const dequeueCount = dequeueCountOf(context);
   let log = createLogger(contextSink(context)).child({ invocationId: context.invocationId, dequeueCount });
 
-  const park = async (envelope: IngestEnvelope | null, reason: string, extra: { status?: number; hl7ErrorCode?: number } = {}, original?: string): Promise<DeliverOutcome> => {
+  const park = async (envelope: IngestEnvelope | null, reason: LogReason, extra: { status?: number; hl7ErrorCode?: number } = {}, original?: string): Promise<DeliverOutcome> => {
     const record: PoisonRecord = {
       v: 1,
       poison: { reason, ...extra, failedAt: new Date().toISOString(), dequeueCount },
@@ -59,7 +59,7 @@ export async function handleQueueMessage(queueItem: unknown, context: Invocation
     };
     // If this write fails we throw: the host retries and ultimately poisons the original itself.
     await deps.poison.send(JSON.stringify(record));
-    log.warn('deliver.poisoned', { reason: reason as never, status: extra.status, hl7ErrorCode: extra.hl7ErrorCode, durationMs: Date.now() - started });
+    log.warn('deliver.poisoned', { reason, status: extra.status, hl7ErrorCode: extra.hl7ErrorCode, durationMs: Date.now() - started });
     return 'poisoned';
   };
 
@@ -88,8 +88,9 @@ export async function handleQueueMessage(queueItem: unknown, context: Invocation
   try {
     bundle = convertMessage(parseMessage(raw), deps.idStrategy);
   } catch (err) {
+    // Parked, not retried: the same input would fail the same way (a code defect shows as internal-error).
     const c = classifyError(err);
-    return park(env, 'conversion-error', { hl7ErrorCode: c.error.code });
+    return park(env, c.reason === 'internal-error' ? 'internal-error' : 'conversion-error', { hl7ErrorCode: c.error.code });
   }
 
   const result = await deps.fhir.postBundle(bundle, log);

@@ -20,6 +20,8 @@ export interface DrainOptions {
   idleMs?: number;
   /** Hard stop. */
   deadlineMs?: number;
+  /** While this returns true the drain does not stop on idle (e.g. while messages are still arriving). */
+  keepAlive?: () => boolean;
   logSink?: LogSink;
 }
 
@@ -80,7 +82,8 @@ export async function drainQueue(o: DrainOptions): Promise<DrainStats> {
     }
     if (batch.length === 0 && inflight.size === 0) {
       idleSince ??= Date.now();
-      if (Date.now() - idleSince >= idleMs) break;
+      if (o.keepAlive?.()) idleSince = Date.now();
+      else if (Date.now() - idleSince >= idleMs) break;
       await new Promise((r) => setTimeout(r, 50));
     } else {
       idleSince = undefined;

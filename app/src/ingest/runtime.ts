@@ -35,7 +35,7 @@ export interface RuntimeOverrides {
 }
 
 async function azureCredential(clientId: string | undefined, mode: 'managed-identity' | 'default-credential'): Promise<TokenCredential> {
-  const identity = await import('@azure/identity');
+  const identity = await import('./azure-sdk');
   if (mode === 'managed-identity') {
     return clientId ? new identity.ManagedIdentityCredential({ clientId }) : new identity.ManagedIdentityCredential();
   }
@@ -43,8 +43,7 @@ async function azureCredential(clientId: string | undefined, mode: 'managed-iden
 }
 
 export async function openStorage(config: StorageConfig): Promise<Pick<Runtime, 'store' | 'ingestQueue' | 'poisonQueue'>> {
-  const { BlobServiceClient } = await import('@azure/storage-blob');
-  const { QueueServiceClient } = await import('@azure/storage-queue');
+  const { BlobServiceClient, QueueServiceClient } = await import('./azure-sdk');
   const s = config.storage;
   let blobs, queues;
   if (s.connectionString) {

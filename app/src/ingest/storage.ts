@@ -24,8 +24,11 @@ export interface MessageStore {
   /** Creates the blob only if absent; returns its etag, or undefined when it already existed. */
   create(key: string, raw: string, info: { contentHash: string; claimedAt: number }): Promise<string | undefined>;
   info(key: string): Promise<StoredInfo | undefined>;
-  /** Conditional metadata update; returns the new etag or undefined when the etag no longer matches. */
-  setState(key: string, state: MessageState, claimedAt: number, ifMatch: string): Promise<string | undefined>;
+  /**
+   * Conditional metadata update (the whole metadata set is replaced, so the content hash is passed
+   * again); returns the new etag or undefined when the etag no longer matches.
+   */
+  setState(key: string, state: MessageState, claimedAt: number, ifMatch: string, contentHash: string): Promise<string | undefined>;
   read(key: string): Promise<string | undefined>;
   /** Conditional delete (best effort); false when the etag no longer matches or the blob is gone. */
   remove(key: string, ifMatch: string): Promise<boolean>;
@@ -106,12 +109,10 @@ export class BlobMessageStore implements MessageStore {
     }
   }
 
-  async setState(key: string, state: MessageState, claimedAt: number, ifMatch: string): Promise<string | undefined> {
-    const current = await this.info(key);
-    if (!current || current.etag !== ifMatch) return undefined;
+  async setState(key: string, state: MessageState, claimedAt: number, ifMatch: string, contentHash: string): Promise<string | undefined> {
     try {
       const r = await this.blob(key).setMetadata(
-        { state, contenthash: current.contentHash, claimedat: String(claimedAt) },
+        { state, contenthash: contentHash, claimedat: String(claimedAt) },
         { conditions: { ifMatch } },
       );
       return r.etag;
@@ -205,10 +206,10 @@ export class MemoryMessageStore implements MessageStore {
     const b = this.blobs.get(key);
     return b ? { ...b.info } : undefined;
   }
-  async setState(key: string, state: MessageState, claimedAt: number, ifMatch: string): Promise<string | undefined> {
+  async setState(key: string, state: MessageState, claimedAt: number, ifMatch: string, contentHash: string): Promise<string | undefined> {
     const b = this.blobs.get(key);
     if (!b || b.info.etag !== ifMatch) return undefined;
-    b.info = { ...b.info, state, claimedAt, etag: this.nextEtag() };
+    b.info = { ...b.info, state, claimedAt, contentHash, etag: this.nextEtag() };
     return b.info.etag;
   }
   async read(key: string): Promise<string | undefined> {

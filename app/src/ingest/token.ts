@@ -93,7 +93,7 @@ export interface SecretReader {
 }
 
 export async function keyVaultSecretReader(vaultUrl: string, credential: TokenCredential): Promise<SecretReader> {
-  const { SecretClient } = await import('@azure/keyvault-secrets');
+  const { SecretClient } = await import('./azure-sdk');
   const client = new SecretClient(vaultUrl, credential);
   return {
     async getSecret(name: string) {

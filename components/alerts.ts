@@ -1,0 +1,205 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as eventgrid from "@pulumi/azure-native/eventgrid";
+import * as monitor from "@pulumi/azure-native/monitor";
+import { Monitoring } from "./monitoring";
+import { NamingContext, resourceName } from "./naming";
+
+/** Thresholds in one place so reviewers see what pages someone. */
+export const ALERT_THRESHOLDS = {
+    /** Key Vault requests refused (403) in 5 minutes: any is suspicious (or a broken CMK/secret grant). */
+    keyVaultDenied: 0,
+    /** Failed Function executions in 15 minutes. */
+    functionFailures: 5,
+    /** Messages moved to the poison queue in 15 minutes: any means data did not reach FHIR. */
+    poisonMessages: 0,
+    /** FHIR 5xx responses in 5 minutes (500 also means the CMK is unreachable, pitfall 14). */
+    fhirServerErrors: 5,
+    /** FHIR 401/403 responses in 5 minutes: a removed role assignment or a token audience mistake. */
+    fhirAuthFailures: 20,
+} as const;
+
+/** Builds the KQL of the Key Vault access-denied alert (resource-specific table or AzureDiagnostics). */
+export function keyVaultDeniedQuery(vaultId: string): string {
+    return [
+        "union isfuzzy=true",
+        "  (AZKVAuditLogs | where HttpStatusCode == 403 or ResultSignature == \"Forbidden\"),",
+        "  (AzureDiagnostics | where ResourceProvider == \"MICROSOFT.KEYVAULT\" and (httpStatusCode_d == 403 or ResultSignature == \"Forbidden\"))",
+        `| where _ResourceId =~ "${vaultId}"`,
+        "| project TimeGenerated, OperationName, CallerIpAddress, _ResourceId",
+    ].join("\n");
+}
+
+/**
+ * Messages written to the poison queue. Storage's QueueMessageCount metric is account-wide (no per-queue dimension),
+ * so the queue service's resource logs are queried instead: each PutMessage on the poison queue is one failed message.
+ */
+export function poisonQueueQuery(accountName: string, poisonQueueName: string): string {
+    return [
+        "StorageQueueLogs",
+        `| where AccountName == "${accountName}" and OperationName == "PutMessage"`,
+        `| where Uri has "/${poisonQueueName}/messages"`,
+        "| project TimeGenerated, StatusCode, Uri",
+    ].join("\n");
+}
+
+/** Failed executions of the Function (HTTP and queue triggers both surface as requests in Application Insights). */
+export function functionFailuresQuery(siteName: string): string {
+    return [
+        "requests",
+        `| where cloud_RoleName =~ "${siteName}" and success == false`,
+        "| project timestamp, operation_Name, resultCode",
+    ].join("\n");
+}
+
+export interface PlatformAlertsArgs {
+    naming: NamingContext;
+    resourceGroupName: pulumi.Input<string>;
+    location: pulumi.Input<string>;
+    tags: Record<string, string>;
+    /** Receives every alert. */
+    email: string;
+    monitoring: Monitoring;
+    keyVaultId: pulumi.Input<string>;
+    functionSiteName: pulumi.Input<string>;
+    storageAccountName: pulumi.Input<string>;
+    poisonQueueName: string;
+    fhirServiceId: pulumi.Input<string>;
+}
+
+/** The on-call surface: one action group and the alerts that mean PHI is at risk or not flowing. */
+export class PlatformAlerts extends pulumi.ComponentResource {
+    public readonly actionGroup: monitor.ActionGroup;
+    public readonly vaultEvents: eventgrid.SystemTopic;
+
+    constructor(name: string, args: PlatformAlertsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("fhirplatform:monitoring:PlatformAlerts", name, {}, opts);
+        const { naming, resourceGroupName, location, tags, monitoring } = args;
+
+        this.actionGroup = new monitor.ActionGroup(`${name}-ag`, {
+            actionGroupName: resourceName(naming, "ag"),
+            resourceGroupName,
+            location: "global",
+            enabled: true,
+            // Shown in e-mail subjects; at most 12 characters.
+            groupShortName: `${naming.prefix}-${naming.environment}`.slice(0, 12),
+            emailReceivers: [{ name: "platform-email", emailAddress: args.email, useCommonAlertSchema: true }],
+            tags,
+        }, { parent: this });
+        const actionGroups = [this.actionGroup.id];
+
+        const logAlert = (key: string, props: { description: string; severity: number; scope: pulumi.Input<string>; query: pulumi.Input<string>; threshold: number; window: string }) =>
+            new monitor.ScheduledQueryRule(`${name}-${key}`, {
+                ruleName: resourceName(naming, "alert", key),
+                resourceGroupName,
+                location,
+                kind: "LogAlert",
+                description: props.description,
+                displayName: props.description,
+                severity: props.severity,
+                enabled: true,
+                scopes: [props.scope],
+                evaluationFrequency: "PT5M",
+                windowSize: props.window,
+                criteria: {
+                    allOf: [{
+                        query: props.query,
+                        timeAggregation: "Count",
+                        operator: "GreaterThan",
+                        threshold: props.threshold,
+                        failingPeriods: { numberOfEvaluationPeriods: 1, minFailingPeriodsToAlert: 1 },
+                    }],
+                },
+                // The tables appear only once the first log arrives; validation would fail on a new workspace.
+                skipQueryValidation: true,
+                autoMitigate: true,
+                actions: { actionGroups },
+                tags,
+            }, { parent: this });
+
+        logAlert("kv-access-denied", {
+            description: "Key Vault refused a request (403): check callers and the CMK / secret role assignments",
+            severity: 1,
+            scope: monitoring.workspace.id,
+            query: pulumi.output(args.keyVaultId).apply(keyVaultDeniedQuery),
+            threshold: ALERT_THRESHOLDS.keyVaultDenied,
+            window: "PT5M",
+        });
+        logAlert("function-failures", {
+            description: "HL7 ingestion Function executions are failing",
+            severity: 2,
+            scope: monitoring.appInsights.id,
+            query: pulumi.output(args.functionSiteName).apply(functionFailuresQuery),
+            threshold: ALERT_THRESHOLDS.functionFailures,
+            window: "PT15M",
+        });
+        logAlert("poison-queue", {
+            description: "An HL7 message was moved to the poison queue (it did not reach FHIR); replay after fixing",
+            severity: 1,
+            scope: monitoring.workspace.id,
+            query: pulumi.output(args.storageAccountName).apply((account) => poisonQueueQuery(account, args.poisonQueueName)),
+            threshold: ALERT_THRESHOLDS.poisonMessages,
+            window: "PT15M",
+        });
+
+        // FHIR service metrics (Azure Monitor supported metrics, Microsoft.HealthcareApis/workspaces/fhirservices:
+        // TotalErrors / TotalRequests with StatusCode and StatusCodeClass dimensions).
+        const fhirMetricAlert = (key: string, description: string, severity: number, metricName: string, dimension: { name: string; values: string[] }, threshold: number) =>
+            new monitor.MetricAlert(`${name}-${key}`, {
+                ruleName: resourceName(naming, "alert", key),
+                resourceGroupName,
+                location: "global",
+                description,
+                severity,
+                enabled: true,
+                scopes: [args.fhirServiceId],
+                evaluationFrequency: "PT1M",
+                windowSize: "PT5M",
+                criteria: {
+                    odataType: "Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria",
+                    allOf: [{
+                        criterionType: "StaticThresholdCriterion",
+                        name: key,
+                        metricNamespace: "Microsoft.HealthcareApis/workspaces/fhirservices",
+                        metricName,
+                        dimensions: [{ name: dimension.name, operator: "Include", values: dimension.values }],
+                        operator: "GreaterThan",
+                        threshold,
+                        timeAggregation: "Total",
+                    }],
+                },
+                autoMitigate: true,
+                actions: [{ actionGroupId: this.actionGroup.id }],
+                tags,
+            }, { parent: this });
+        fhirMetricAlert("fhir-5xx", "FHIR is returning server errors (a 500 can mean the CMK is unreachable)", 1, "TotalErrors", { name: "StatusCodeClass", values: ["5xx"] }, ALERT_THRESHOLDS.fhirServerErrors);
+        fhirMetricAlert("fhir-auth-failures", "Spike of 401/403 from FHIR: check role assignments and token audiences", 2, "TotalRequests", { name: "StatusCode", values: ["401", "403"] }, ALERT_THRESHOLDS.fhirAuthFailures);
+
+        // Secret near expiry: Key Vault publishes SecretNearExpiry to Event Grid (30 days before `expires`); an Azure
+        // Monitor alert destination turns it into an alert on the same action group. That destination takes the
+        // CloudEvents schema only.
+        this.vaultEvents = new eventgrid.SystemTopic(`${name}-kv-events`, {
+            systemTopicName: resourceName(naming, "evgt", "kv"),
+            resourceGroupName,
+            location,
+            source: args.keyVaultId,
+            topicType: "Microsoft.KeyVault.vaults",
+            tags,
+        }, { parent: this });
+        new eventgrid.SystemTopicEventSubscription(`${name}-kv-secret-expiry`, {
+            systemTopicName: this.vaultEvents.name,
+            resourceGroupName,
+            eventSubscriptionName: "secret-near-expiry",
+            eventDeliverySchema: "CloudEventSchemaV1_0",
+            filter: { includedEventTypes: ["Microsoft.KeyVault.SecretNearExpiry", "Microsoft.KeyVault.SecretExpired"] },
+            destination: {
+                endpointType: "MonitorAlert",
+                severity: "Sev2",
+                actionGroups,
+                description: "A Key Vault secret (e.g. the HL7 sender client secret) is about to expire: run pulumi up to rotate",
+            },
+        }, { parent: this });
+        monitoring.diagnostics(`${name}-kv-events`, this.vaultEvents.id, {}, { parent: this });
+
+        this.registerOutputs({ actionGroupId: this.actionGroup.id });
+    }
+}

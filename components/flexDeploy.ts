@@ -1,0 +1,127 @@
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as pulumi from "@pulumi/pulumi";
+
+/**
+ * Code deployment for Flex Consumption from `pulumi up`.
+ *
+ * Flex apps take code through "one deploy": POST the zip to the app's SCM endpoint `/api/publish` with
+ * `RemoteBuild=false` and an Entra token for Azure Resource Manager (basic-auth publishing is off). The platform then
+ * stores the package in the `functionAppConfig.deployment.storage` container and restarts the app. This is what
+ * Microsoft's own deployers do for Flex: Azure/functions-action `OneDeployFlex` → `deployUsingOneDeployFlex`
+ * (`remoteBuild=…&deployer=…`) and the Azure Pipelines AzureFunctionApp task (`oneDeployFlex`).
+ *
+ * Why not ARM `Microsoft.Web/sites/extensions/onedeploy` with a `packageUri`: the package would have to sit in a blob
+ * the platform can fetch, and azure-native's `storage.Blob` needs shared-key access (pulumi/pulumi-azure-native#2015),
+ * which the platform's storage policy forbids (st-no-shared-key, st-network-default-deny).
+ */
+
+export interface PublishRequest {
+    /** `https://<app>.scm.azurewebsites.net/api/publish?...` */
+    publishUrl: string;
+    zipPath: string;
+    /** Expected SHA-256 of the zip: refuses to ship a different build than the one planned. */
+    sha256: string;
+    /** Entra access token for https://management.azure.com. */
+    token: string;
+    /** Give up polling the deployment after this long (default 15 min). */
+    timeoutMs?: number;
+    /** Poll interval for asynchronous deployments (default 5 s). */
+    pollMs?: number;
+}
+
+export interface PublishResult {
+    status: number;
+    deploymentId?: string;
+}
+
+/** The Flex one-deploy endpoint of a site's SCM host. */
+export function publishUrlFor(scmHostName: string): string {
+    if (!/^[a-z0-9-]+\.scm\.[a-z0-9.-]+$/i.test(scmHostName)) throw new Error(`"${scmHostName}" is not an SCM host name`);
+    return `https://${scmHostName}/api/publish?RemoteBuild=false&Deployer=pulumi`;
+}
+
+/** Uploads the zip and waits until the platform reports the deployment finished. */
+export async function publishZip(req: PublishRequest): Promise<PublishResult> {
+    const body = fs.readFileSync(req.zipPath);
+    const actual = createHash("sha256").update(body).digest("hex");
+    if (actual !== req.sha256) {
+        throw new Error(`${req.zipPath} changed since the plan (sha256 ${actual.slice(0, 12)}… ≠ ${req.sha256.slice(0, 12)}…): rebuild and re-run pulumi up`);
+    }
+    const headers = { Authorization: `Bearer ${req.token}` };
+    const res = await fetch(req.publishUrl, { method: "POST", headers: { ...headers, "Content-Type": "application/zip" }, body });
+    if (res.status !== 200 && res.status !== 202) {
+        const text = (await res.text()).slice(0, 300);
+        throw new Error(`one deploy to ${new URL(req.publishUrl).host} failed: HTTP ${res.status} ${text}`);
+    }
+    const location = res.headers.get("location");
+    if (res.status === 200 || !location) return { status: res.status, deploymentId: res.headers.get("scm-deployment-id") ?? undefined };
+
+    // 202: Kudu deployment record; status 4 = success, 3 = failed (Kudu DeployStatus).
+    const deadline = Date.now() + (req.timeoutMs ?? 15 * 60_000);
+    const statusUrl = new URL(location, req.publishUrl).toString();
+    for (;;) {
+        await new Promise((r) => setTimeout(r, req.pollMs ?? 5000));
+        const poll = await fetch(statusUrl, { headers });
+        if (poll.status === 200) {
+            const record = (await poll.json()) as { id?: string; status?: number; complete?: boolean; status_text?: string };
+            if (record.status === 3) throw new Error(`one deploy ${record.id ?? ""} failed: ${record.status_text ?? "see the app's deployment log"}`);
+            if (record.complete || record.status === 4) return { status: 200, deploymentId: record.id };
+        } else if (poll.status !== 202) {
+            throw new Error(`one deploy status check returned HTTP ${poll.status}`);
+        }
+        if (Date.now() > deadline) throw new Error(`one deploy did not finish within ${(req.timeoutMs ?? 900_000) / 60_000} min`);
+    }
+}
+
+interface FlexPackageState {
+    publishUrl: string;
+    zipPath: string;
+    sha256: string;
+    deploymentId?: string;
+}
+
+/** Deploys on create and whenever the package hash (or target) changes; nothing to undo on delete. */
+const flexPackageProvider: pulumi.dynamic.ResourceProvider = {
+    async diff(_id: string, olds: FlexPackageState, news: FlexPackageState) {
+        const replaces: string[] = [];
+        const changes = olds.sha256 !== news.sha256 || olds.publishUrl !== news.publishUrl;
+        return { changes, replaces, deleteBeforeReplace: false };
+    },
+    async create(inputs: FlexPackageState) {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { DefaultAzureCredential } = require("@azure/identity");
+        const token = await new DefaultAzureCredential().getToken("https://management.azure.com/.default");
+        const result = await publishZip({ publishUrl: inputs.publishUrl, zipPath: inputs.zipPath, sha256: inputs.sha256, token: token.token });
+        return { id: `${inputs.sha256.slice(0, 16)}`, outs: { ...inputs, deploymentId: result.deploymentId ?? "" } };
+    },
+    async update(_id: string, _olds: FlexPackageState, news: FlexPackageState) {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { DefaultAzureCredential } = require("@azure/identity");
+        const token = await new DefaultAzureCredential().getToken("https://management.azure.com/.default");
+        const result = await publishZip({ publishUrl: news.publishUrl, zipPath: news.zipPath, sha256: news.sha256, token: token.token });
+        return { outs: { ...news, deploymentId: result.deploymentId ?? "" } };
+    },
+    async delete() {
+        // Removing the resource from the program does not undeploy code; the app keeps its last package.
+    },
+};
+
+export interface FlexPackageDeploymentArgs {
+    /** The Flex one-deploy URL (see publishUrlFor). */
+    publishUrl: pulumi.Input<string>;
+    /** Zip path, relative to the project root (the dynamic provider runs there) or absolute. */
+    zipPath: pulumi.Input<string>;
+    /** SHA-256 of the zip; a new hash is a new deployment. */
+    sha256: pulumi.Input<string>;
+}
+
+/** One Flex one-deploy of a specific bundle (see the module comment). */
+export class FlexPackageDeployment extends pulumi.dynamic.Resource {
+    public readonly sha256!: pulumi.Output<string>;
+    public readonly deploymentId!: pulumi.Output<string>;
+
+    constructor(name: string, args: FlexPackageDeploymentArgs, opts?: pulumi.CustomResourceOptions) {
+        super(flexPackageProvider, name, { ...args, deploymentId: undefined }, opts, "fhirplatform", "FlexPackageDeployment");
+    }
+}

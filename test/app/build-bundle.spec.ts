@@ -1,0 +1,87 @@
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { unzipSync } from 'fflate';
+import { buildApp, MAX_BUNDLE_BYTES, type BuildResult } from '../../app/build';
+import { loadConfig } from '../../app/src/ingest/config';
+
+describe('build:app (esbuild bundle + deployable zip)', function () {
+  this.timeout(120_000);
+  let dirA: string;
+  let dirB: string;
+  let a: BuildResult;
+  let b: BuildResult;
+
+  before(async () => {
+    dirA = mkdtempSync(join(tmpdir(), 'ingest-build-a-'));
+    dirB = mkdtempSync(join(tmpdir(), 'ingest-build-b-'));
+    a = await buildApp({ outDir: dirA, quiet: true });
+    b = await buildApp({ outDir: dirB, quiet: true });
+  });
+  after(() => {
+    rmSync(dirA, { recursive: true, force: true });
+    rmSync(dirB, { recursive: true, force: true });
+  });
+
+  it('zips host.json, package.json, dist/main.js and the lazily loaded dist/azure-sdk.js, in that order', () => {
+    const files = unzipSync(readFileSync(a.zipPath));
+    const names = Object.keys(files);
+    assert.deepEqual(names.slice(0, 4), ['host.json', 'package.json', 'dist/main.js', 'dist/azure-sdk.js']);
+    assert.ok(names.slice(4).every((n) => /^dist\/[a-z-]+\.js\.LEGAL\.txt$/.test(n)), names.join(','));
+    assert.ok(!names.some((n) => n.startsWith('node_modules/')), 'everything is bundled');
+    const pkg = JSON.parse(Buffer.from(files['package.json']).toString('utf8'));
+    assert.equal(pkg.main, 'dist/main.js');
+    assert.equal(pkg.devDependencies, undefined);
+    assert.equal(pkg.dependencies, undefined);
+  });
+
+  it('keeps host.json consistent with the code (queue encoding and dequeue limit)', () => {
+    const host = JSON.parse(Buffer.from(unzipSync(readFileSync(a.zipPath))['host.json']).toString('utf8'));
+    assert.equal(host.version, '2.0');
+    assert.equal(host.extensionBundle.id, 'Microsoft.Azure.Functions.ExtensionBundle');
+    assert.equal(host.extensions.queues.messageEncoding, 'base64', 'StorageQueue.send base64-encodes');
+    const defaults = loadConfig({ FHIR_URL: 'https://x.fhir.azurehealthcareapis.com', AzureWebJobsStorage: 'UseDevelopmentStorage=true' });
+    assert.equal(host.extensions.queues.maxDequeueCount, defaults.maxDequeueCount, 'MAX_DEQUEUE_COUNT default must equal host.json maxDequeueCount');
+  });
+
+  it(`keeps the minified bundle within ${MAX_BUNDLE_BYTES / 1024 / 1024} MB`, () => {
+    assert.ok(a.bundleBytes <= MAX_BUNDLE_BYTES, `${a.bundleBytes} bytes`);
+    const files = unzipSync(readFileSync(a.zipPath));
+    assert.equal(files['dist/main.js'].length + files['dist/azure-sdk.js'].length, a.bundleBytes);
+    // The SDKs stay out of main.js so the worker does not parse them at start-up.
+    assert.ok(a.mainBytes < 400 * 1024, `main.js is ${a.mainBytes} bytes`);
+    assert.ok(Buffer.from(files['dist/main.js']).toString('utf8').includes('import("./azure-sdk.js")'), 'main.js loads the SDK file lazily');
+  });
+
+  it('is deterministic: two builds give byte-identical zips', () => {
+    assert.equal(a.sha256, b.sha256);
+    assert.deepEqual(readFileSync(a.zipPath), readFileSync(b.zipPath));
+  });
+
+  it('loads in a fresh node process without node_modules and registers the three functions', () => {
+    // Unpack into an empty directory so nothing can be resolved from the repo's node_modules.
+    const dir = mkdtempSync(join(tmpdir(), 'ingest-load-'));
+    try {
+      for (const [name, data] of Object.entries(unzipSync(readFileSync(a.zipPath)))) {
+        mkdirSync(join(dir, name, '..'), { recursive: true });
+        writeFileSync(join(dir, name), data);
+      }
+      const r = spawnSync(process.execPath, ['-e', "require('./dist/main.js')"], { cwd: dir, encoding: 'utf8', timeout: 30_000, env: { PATH: process.env.PATH } });
+      assert.equal(r.status, 0, r.stderr);
+      for (const fn of ['hl7', 'hl7-deliver', 'health']) assert.match(r.stderr, new RegExp(`register function "${fn}"`));
+      assert.doesNotMatch(r.stderr, /Cannot find module/);
+      const sdk = spawnSync(
+        process.execPath,
+        // Loaded the way main.js loads it: a dynamic import() of the CommonJS file.
+        ['-e', "import('./dist/azure-sdk.js').then(m=>process.stdout.write(['BlobServiceClient','QueueServiceClient','ManagedIdentityCredential','DefaultAzureCredential','SecretClient'].map(k=>typeof m[k]).join(',')))"],
+        { cwd: dir, encoding: 'utf8', timeout: 30_000, env: { PATH: process.env.PATH } },
+      );
+      assert.equal(sdk.status, 0, sdk.stderr);
+      assert.equal(sdk.stdout, 'function,function,function,function,function');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,92 @@
+import { strict as assert } from "node:assert";
+import { ALERT_THRESHOLDS, functionFailuresQuery, keyVaultDeniedQuery, PlatformAlerts, poisonQueueQuery } from "../../components/alerts";
+import { Monitoring } from "../../components/monitoring";
+import { MOCK_SUBSCRIPTION_ID } from "../../tools/offline/arm-mocks";
+import { findRegistered, registered, settle } from "../support/pulumi-mocks";
+
+const RG = "rg-al-test";
+const SUB = `/subscriptions/${MOCK_SUBSCRIPTION_ID}/resourceGroups/${RG}/providers`;
+const VAULT = `${SUB}/Microsoft.KeyVault/vaults/kv-unit-al`;
+const FHIR = `${SUB}/Microsoft.HealthcareApis/workspaces/ws/fhirservices/fhir`;
+
+describe("PlatformAlerts (under mocks)", () => {
+    before(async () => {
+        const naming = { prefix: "unit", environment: "al" };
+        const monitoring = new Monitoring("al-mon", { naming, resourceGroupName: RG, location: "westeurope", logRetentionDays: 30, dailyQuotaGb: 0, tags: {} });
+        new PlatformAlerts("al", {
+            naming, resourceGroupName: RG, location: "westeurope", tags: {}, email: "oncall@example.org", monitoring,
+            keyVaultId: VAULT, functionSiteName: "func-unit-al", storageAccountName: "stfnunital", poisonQueueName: "hl7-ingest-poison", fhirServiceId: FHIR,
+        });
+        await settle();
+    });
+    const agId = () => findRegistered("azure-native:monitor:ActionGroup", "al-ag").outputs.id as string;
+    const logAlert = (key: string) => {
+        const inputs = findRegistered("azure-native:monitor:ScheduledQueryRule", `al-${key}`).inputs as any;
+        return { ...inputs, query: inputs.criteria.allOf[0].query as string };
+    };
+
+    it("sends everything to one e-mail action group", () => {
+        const ag = findRegistered("azure-native:monitor:ActionGroup", "al-ag").inputs as any;
+        assert.deepEqual(ag.emailReceivers, [{ name: "platform-email", emailAddress: "oncall@example.org", useCommonAlertSchema: true }]);
+        assert.ok(ag.groupShortName.length <= 12);
+        assert.equal(ag.enabled, true);
+        const rules = registered().filter((r) => /^al-/.test(r.name) && /ScheduledQueryRule|MetricAlert/.test(r.type));
+        assert.equal(rules.length, 5);
+        for (const r of rules) {
+            const actions = (r.inputs as any).actions;
+            const ids = Array.isArray(actions) ? actions.map((a: any) => a.actionGroupId) : actions.actionGroups;
+            assert.deepEqual(ids, [agId()], r.name);
+        }
+    });
+
+    it("alerts on any Key Vault access denied (403 / Forbidden) for the platform vault", () => {
+        const a = logAlert("kv-access-denied");
+        assert.match(a.query, /403/);
+        assert.match(a.query, /Forbidden/);
+        assert.ok(a.query.includes(VAULT));
+        assert.equal(a.criteria.allOf[0].threshold, ALERT_THRESHOLDS.keyVaultDenied);
+        assert.equal(a.criteria.allOf[0].operator, "GreaterThan");
+        assert.equal(a.scopes[0], findRegistered("azure-native:operationalinsights:Workspace", "al-mon-law").outputs.id);
+    });
+
+    it("alerts on any message written to the poison queue, from queue service logs", () => {
+        const a = logAlert("poison-queue");
+        assert.equal(a.query, poisonQueueQuery("stfnunital", "hl7-ingest-poison"));
+        assert.match(a.query, /PutMessage/);
+        assert.match(a.query, /\/hl7-ingest-poison\/messages/);
+        assert.equal(a.criteria.allOf[0].threshold, 0);
+    });
+
+    it("alerts on failing Function executions in Application Insights", () => {
+        const a = logAlert("function-failures");
+        assert.equal(a.query, functionFailuresQuery("func-unit-al"));
+        assert.match(a.query, /success == false/);
+        assert.equal(a.scopes[0], findRegistered("azure-native:applicationinsights:Component", "al-mon-appi").outputs.id);
+    });
+
+    it("watches FHIR for 5xx and 401/403 spikes with metric alerts on the service", () => {
+        const five = findRegistered("azure-native:monitor:MetricAlert", "al-fhir-5xx").inputs as any;
+        assert.deepEqual(five.scopes, [FHIR]);
+        assert.deepEqual(five.criteria.allOf[0].dimensions, [{ name: "StatusCodeClass", operator: "Include", values: ["5xx"] }]);
+        const auth = findRegistered("azure-native:monitor:MetricAlert", "al-fhir-auth-failures").inputs as any;
+        assert.deepEqual(auth.criteria.allOf[0].dimensions[0].values, ["401", "403"]);
+        assert.equal(auth.criteria.allOf[0].threshold, ALERT_THRESHOLDS.fhirAuthFailures);
+    });
+
+    it("turns Key Vault SecretNearExpiry events into alerts via Event Grid", () => {
+        const topic = findRegistered("azure-native:eventgrid:SystemTopic", "al-kv-events").inputs as any;
+        assert.equal(topic.source, VAULT);
+        assert.equal(topic.topicType, "Microsoft.KeyVault.vaults");
+        const sub = findRegistered("azure-native:eventgrid:SystemTopicEventSubscription", "al-kv-secret-expiry").inputs as any;
+        assert.ok(sub.filter.includedEventTypes.includes("Microsoft.KeyVault.SecretNearExpiry"));
+        assert.equal(sub.destination.endpointType, "MonitorAlert");
+        assert.deepEqual(sub.destination.actionGroups, [agId()]);
+        assert.equal(sub.eventDeliverySchema, "CloudEventSchemaV1_0");
+        assert.ok(registered().some((r) => r.type === "azure-native:monitor:DiagnosticSetting" && r.name === "al-kv-events-diag"));
+    });
+
+    it("builds queries from their inputs", () => {
+        assert.notEqual(keyVaultDeniedQuery("/a"), keyVaultDeniedQuery("/b"));
+        assert.ok(poisonQueueQuery("acct", "q-poison").includes("\"acct\""));
+    });
+});

@@ -1,0 +1,183 @@
+import { strict as assert } from "node:assert";
+import * as pulumi from "@pulumi/pulumi";
+import { XMLParser } from "fast-xml-parser";
+import { APIM_PRIVATE_ZONES, APIM_SECURITY_PROPERTIES, ApiGateway, ApiGatewayArgs, fhirOperations, functionKeyExpiry } from "../../components/apiManagement";
+import { Monitoring } from "../../components/monitoring";
+import { MOCK_SUBSCRIPTION_ID, MOCK_TENANT_ID } from "../../tools/offline/arm-mocks";
+import { rawPlatformConfig, validatePlatformConfig } from "../../stacks/config";
+import { readStackConfig } from "../../tools/offline/plan-runner";
+import { findRegistered, registered, settle } from "../support/pulumi-mocks";
+
+const RG = "rg-gw-test";
+const SUB = `/subscriptions/${MOCK_SUBSCRIPTION_ID}/resourceGroups/${RG}/providers`;
+const FHIR = "https://ahdsunitgw-fhir.fhir.azurehealthcareapis.com";
+const AUDIENCE = "6c1c1c1c-0000-4000-8000-00000000a0d1";
+
+describe("ApiGateway (under mocks)", () => {
+    const now = new Date(Date.UTC(2026, 10, 22));
+    const mine = (type: string) => registered().filter((r) => r.type === `azure-native:apimanagement:${type}` && r.name.startsWith("gw-"));
+
+    before(async () => {
+        const naming = { prefix: "unit", environment: "gw" };
+        const monitoring = new Monitoring("gw-mon", { naming, resourceGroupName: RG, location: "westeurope", logRetentionDays: 30, dailyQuotaGb: 0, tags: {} });
+        const args: ApiGatewayArgs = {
+            naming, globalSuffix: pulumi.output("z9y8x"), resourceGroupName: RG, location: "westeurope", tags: { environment: "gw" },
+            tenantId: MOCK_TENANT_ID, subscriptionId: MOCK_SUBSCRIPTION_ID,
+            subnetId: `${SUB}/Microsoft.Network/virtualNetworks/vnet/subnets/snet-apim`,
+            vnetId: `${SUB}/Microsoft.Network/virtualNetworks/vnet`,
+            sku: "Premium", capacity: 3, zones: ["1", "2", "3"], publisherName: "Platform", publisherEmail: "p@example.org",
+            rateLimitPerMinute: 321, subscriptionRequired: true, monitoring,
+            fhirUrl: FHIR, fhirServiceId: `${SUB}/Microsoft.HealthcareApis/workspaces/ahdsunitgw/fhirservices/fhir`,
+            apiAudience: AUDIENCE,
+            keyVault: { name: "kv-unit-gw", resourceGroupName: RG },
+            now,
+            functionApp: { name: "func-unit-gw", hostName: "func-unit-gw.azurewebsites.net", resourceGroupName: RG },
+        };
+        new ApiGateway("gw", args);
+        await settle();
+    });
+
+    const service = () => findRegistered("azure-native:apimanagement:ApiManagementService", "gw-service");
+
+    it("is injected in its subnet in Internal mode with the configured SKU, zones, identity and a stv2 public IP", () => {
+        const s = service().inputs as any;
+        assert.deepEqual(s.sku, { name: "Premium", capacity: 3 });
+        assert.deepEqual(s.zones, ["1", "2", "3"]);
+        assert.equal(s.virtualNetworkType, "Internal");
+        assert.match(s.virtualNetworkConfiguration.subnetResourceId, /subnets\/snet-apim$/);
+        assert.deepEqual(s.identity, { type: "SystemAssigned" });
+        const pip = findRegistered("azure-native:network:PublicIPAddress", "gw-pip");
+        assert.equal(s.publicIpAddressId, pip.outputs.id);
+        assert.equal((pip.inputs as any).sku.name, "Standard");
+        assert.equal((pip.inputs as any).publicIPAllocationMethod, "Static");
+        assert.match((pip.inputs as any).dnsSettings.domainNameLabel, /^apim-unit-gw-z9y8x-mgmt$/);
+        // Must be Enabled at create (two-phase step in the docs).
+        assert.equal(s.publicNetworkAccess, "Enabled");
+        assert.equal(s.apiVersionConstraint.minApiVersion, "2021-08-01");
+    });
+
+    it("turns off SSL 3.0, TLS 1.0/1.1 (client and backend side), 3DES and the CBC / static-RSA suites", () => {
+        const props = (service().inputs as any).customProperties as Record<string, string>;
+        assert.deepEqual(props, APIM_SECURITY_PROPERTIES);
+        for (const side of ["", "Backend."]) {
+            for (const p of ["Ssl30", "Tls10", "Tls11"]) assert.equal(props[`Microsoft.WindowsAzure.ApiManagement.Gateway.Security.${side}Protocols.${p}`], "False", `${side}${p}`);
+        }
+        assert.equal(props["Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Ciphers.TripleDes168"], "False");
+        const cbc = Object.keys(props).filter((k) => /Ciphers\..*CBC/.test(k));
+        assert.ok(cbc.length >= 6 && cbc.every((k) => props[k] === "False"));
+    });
+
+    it("allows a long create (APIM takes up to 90 minutes)", () => {
+        const timeouts = service().options.customTimeouts!;
+        assert.ok(parseInt(timeouts.create!, 10) >= 120, `create timeout ${timeouts.create}`);
+        assert.ok(parseInt(timeouts.update!, 10) >= 120);
+    });
+
+    it("publishes the private VIP in the five azure-api.net zones, each linked to the VNet", () => {
+        const zones = registered().filter((r) => r.type === "azure-native:privatedns:PrivateZone" && r.name.startsWith("gw-dns-")).map((r) => (r.inputs as any).privateZoneName).sort();
+        assert.deepEqual(zones, Object.values(APIM_PRIVATE_ZONES).sort());
+        for (const key of Object.keys(APIM_PRIVATE_ZONES)) {
+            const a = findRegistered("azure-native:privatedns:PrivateRecordSet", `gw-dns-${key}-a`).inputs as any;
+            assert.equal(a.recordType, "A");
+            assert.equal(a.relativeRecordSetName, "apim-unit-gw-z9y8x");
+            assert.deepEqual(a.aRecords, [{ ipv4Address: "10.0.0.4" }], "privateIPAddresses[0]");
+            const link = findRegistered("azure-native:privatedns:VirtualNetworkLink", `gw-dns-${key}-link`).inputs as any;
+            assert.equal(link.virtualNetwork.id, `${SUB}/Microsoft.Network/virtualNetworks/vnet`);
+            assert.equal(link.registrationEnabled, false);
+        }
+    });
+
+    it("exposes /fhir and /hl7 over HTTPS only, with subscription keys as configured", () => {
+        const apis = mine("Api").map((r) => r.inputs as any);
+        assert.deepEqual(apis.map((a) => a.path).sort(), ["fhir", "hl7"]);
+        for (const a of apis) {
+            assert.deepEqual(a.protocols, ["https"]);
+            assert.equal(a.subscriptionRequired, true);
+        }
+        assert.equal(apis.find((a) => a.path === "fhir").serviceUrl, FHIR);
+    });
+
+    it("puts validate-jwt first on every operation, with the role each method needs", () => {
+        const ops = mine("ApiOperation");
+        const policies = mine("ApiOperationPolicy");
+        assert.equal(ops.length, fhirOperations().length + 1);
+        assert.equal(policies.length, ops.length, "one policy per operation");
+        for (const op of ops) {
+            const inputs = op.inputs as any;
+            const policy = policies.find((p) => p.name === `${op.name}-policy`);
+            assert.ok(policy, `${op.name} has a policy`);
+            const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: "@" }).parse((policy!.inputs as any).value);
+            const jwt = doc.policies.inbound["validate-jwt"];
+            assert.ok(jwt, `${op.name}: validate-jwt`);
+            assert.ok(Object.keys(doc.policies.inbound)[0] === "validate-jwt", `${op.name}: validate-jwt runs first`);
+            assert.equal(jwt.audiences.audience, AUDIENCE);
+            assert.equal(jwt.issuers.issuer, `https://login.microsoftonline.com/${MOCK_TENANT_ID}/v2.0`);
+            const expected = inputs.apiId === "hl7" ? "HL7.Send" : ["GET", "HEAD"].includes(inputs.method) ? "FHIR.Read" : "FHIR.Write";
+            assert.equal(jwt["required-claims"].claim.value, expected, `${inputs.method} ${inputs.urlTemplate}`);
+        }
+    });
+
+    it("calls FHIR with APIM's identity, rewrites its base URL, and rate limits per caller", () => {
+        const fhirPolicy = findRegistered("azure-native:apimanagement:ApiPolicy", "gw-api-fhir-policy").inputs as any;
+        const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: "@" }).parse(fhirPolicy.value);
+        assert.equal(doc.policies.inbound["authentication-managed-identity"]["@resource"], FHIR);
+        assert.equal(doc.policies.inbound["rate-limit-by-key"]["@calls"], "321");
+        assert.equal(doc.policies.outbound["find-and-replace"]["@from"], FHIR);
+        assert.equal(doc.policies.outbound["find-and-replace"]["@to"], "https://apim-unit-gw-z9y8x.azure-api.net/fhir");
+    });
+
+    it("validates backend TLS and reaches the Function with a Key Vault–backed key", () => {
+        const backends = mine("Backend").map((r) => r.inputs as any);
+        assert.equal(backends.length, 2);
+        for (const b of backends) assert.deepEqual(b.tls, { validateCertificateChain: true, validateCertificateName: true });
+        const hl7 = backends.find((b) => b.backendId === "hl7-function");
+        assert.equal(hl7.url, "https://func-unit-gw.azurewebsites.net/api/hl7");
+        assert.deepEqual(hl7.credentials.header, { "x-functions-key": ["{{hl7-function-key}}"] });
+        const nv = findRegistered("azure-native:apimanagement:NamedValue", "gw-nv-function-key").inputs as any;
+        assert.equal(nv.secret, true);
+        assert.equal(nv.value, undefined, "no inline secret in APIM");
+        assert.equal(nv.keyVault.secretIdentifier, "https://kv-unit-gw.vault.azure.net/secrets/hl7-function-key");
+        const secret = findRegistered("azure-native:keyvault:Secret", "gw-function-key-secret").inputs as any;
+        assert.equal(secret.properties.value, "[secret]");
+        assert.equal(secret.properties.attributes.expires, functionKeyExpiry(now));
+        assert.equal(functionKeyExpiry(now), Date.UTC(2027, 0, 1) / 1000);
+        assert.ok(secret.properties.contentType);
+    });
+
+    it("logs metadata only: no headers, no bodies, query strings masked, to App Insights with Entra auth", () => {
+        const logger = findRegistered("azure-native:apimanagement:Logger", "gw-logger-appi").inputs as any;
+        assert.equal(logger.loggerType, "applicationInsights");
+        assert.equal(logger.credentials.identityClientId, "SystemAssigned");
+        assert.ok(!("instrumentationKey" in logger.credentials), "no instrumentation key credential");
+        const diags = mine("Diagnostic").map((r) => r.inputs as any);
+        assert.deepEqual(diags.map((d) => d.diagnosticId).sort(), ["applicationinsights", "azuremonitor"]);
+        for (const d of diags) {
+            assert.equal(d.logClientIp, false);
+            for (const side of ["frontend", "backend"]) {
+                for (const dir of ["request", "response"]) {
+                    const m = d[side][dir];
+                    assert.deepEqual(m.headers, [], `${d.diagnosticId} ${side} ${dir} headers`);
+                    assert.equal(m.body.bytes, 0, `${d.diagnosticId} ${side} ${dir} body`);
+                    assert.deepEqual(m.dataMasking.queryParams, [{ value: "*", mode: "Hide" }]);
+                }
+            }
+        }
+        const diagSettings = registered().filter((r) => r.type === "azure-native:monitor:DiagnosticSetting" && r.name.startsWith("gw-")).map((r) => r.name).sort();
+        assert.deepEqual(diagSettings, ["gw-pip-diag", "gw-service-diag"]);
+    });
+});
+
+describe("apim.subscriptionRequired config", () => {
+    const raw = () => rawPlatformConfig(readStackConfig("dev")) as Record<string, any>;
+
+    it("defaults to false, is read from the stack, and rejects non-booleans naming the key", () => {
+        assert.equal(validatePlatformConfig(raw()).apim.subscriptionRequired, false);
+        assert.equal(validatePlatformConfig(rawPlatformConfig(readStackConfig("prod"))).apim.subscriptionRequired, true);
+        const unset = raw();
+        delete unset.apim.subscriptionRequired;
+        assert.equal(validatePlatformConfig(unset).apim.subscriptionRequired, false);
+        const bad = raw();
+        bad.apim.subscriptionRequired = "sometimes";
+        assert.throws(() => validatePlatformConfig(bad), /fhir-platform:apim\.subscriptionRequired: "sometimes" must be true or false/);
+    });
+});

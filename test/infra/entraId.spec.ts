@@ -1,0 +1,142 @@
+import { strict as assert } from "node:assert";
+import { appRoleId, PlatformIdentity, PLATFORM_APP_ROLES, USER_SCOPE } from "../../components/entraId";
+import { GRACE_DAYS, rotationSchedule, stableUuid } from "../../components/secretRotation";
+import { BUILT_IN_ROLES } from "../../components/roles";
+import { MOCK_SUBSCRIPTION_ID, MOCK_TENANT_ID } from "../../tools/offline/arm-mocks";
+import { findRegistered, registered, settle } from "../support/pulumi-mocks";
+
+const DAY = 86_400_000;
+const RG = "rg-id-test";
+const FHIR_ID = `/subscriptions/${MOCK_SUBSCRIPTION_ID}/resourceGroups/${RG}/providers/Microsoft.HealthcareApis/workspaces/ws/fhirservices/fhir`;
+const READERS = ["3f1c2b9e-5d47-4a61-9c0e-7b2a8d4e6f10"];
+const SMART = ["c2d9e4a8-7f16-4b3c-8e5a-9d0f1b2c3e44"];
+
+describe("secret rotation schedule (pure)", () => {
+    it("alternates two slots so the previous secret stays valid for a full period after a new one", () => {
+        for (const period of [30, 90]) {
+            let previousCurrent: string | undefined;
+            for (let day = 0; day < 4 * period; day += 7) {
+                const now = new Date(Date.UTC(2026, 0, 1) + day * DAY);
+                const s = rotationSchedule(now, period);
+                const current = s.slots[s.current];
+                const other = s.slots[s.current === "a" ? "b" : "a"];
+                assert.ok(current.issued <= now && now.getTime() < current.issued.getTime() + period * DAY, "current slot was issued this period");
+                assert.ok(other.expires.getTime() > now.getTime() + 0, "the previous secret has not expired");
+                assert.equal(current.expires.getTime() - current.issued.getTime(), (2 * period + GRACE_DAYS) * DAY);
+                // Key Vault always gets a secret valid for at least one more period.
+                assert.ok(current.expires.getTime() - now.getTime() > period * DAY);
+                if (previousCurrent && previousCurrent !== s.current) assert.notEqual(previousCurrent, s.current);
+                previousCurrent = s.current;
+            }
+        }
+    });
+
+    it("keeps keepers stable within a period and changes exactly one slot at a boundary", () => {
+        const start = new Date(Date.UTC(2026, 5, 10));
+        const a = rotationSchedule(start, 30);
+        const sameDay = rotationSchedule(new Date(start.getTime() + 3600_000), 30);
+        assert.deepEqual(a.slots, sameDay.slots);
+        const boundary = new Date((a.period + 1) * 30 * DAY);
+        const b = rotationSchedule(boundary, 30);
+        const changed = (["a", "b"] as const).filter((k) => a.slots[k].keeper !== b.slots[k].keeper);
+        assert.deepEqual(changed, [b.current]);
+        assert.throws(() => rotationSchedule(start, 0), /positive whole number/);
+        assert.equal(stableUuid("x"), stableUuid("x"));
+        assert.match(stableUuid("x"), /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    });
+});
+
+describe("PlatformIdentity (under mocks)", () => {
+    const now = new Date(Date.UTC(2026, 10, 22));
+    before(async () => {
+        new PlatformIdentity("ent", {
+            environment: "unit", tenantId: MOCK_TENANT_ID, subscriptionId: MOCK_SUBSCRIPTION_ID, secretRotationDays: 30,
+            spaRedirectUris: ["https://portal.example.org/auth/callback"], fhirReaderGroupObjectIds: READERS, smartUserGroupObjectIds: SMART,
+            fhirServiceId: FHIR_ID, keyVault: { name: "kv-unit", resourceGroupName: RG }, fhirAuthMode: "managedIdentity", now,
+        });
+        new PlatformIdentity("entcc", {
+            environment: "unitcc", tenantId: MOCK_TENANT_ID, subscriptionId: MOCK_SUBSCRIPTION_ID, secretRotationDays: 90,
+            spaRedirectUris: [], fhirReaderGroupObjectIds: [], smartUserGroupObjectIds: [],
+            fhirServiceId: FHIR_ID, keyVault: { name: "kv-unit", resourceGroupName: RG }, fhirAuthMode: "clientCredentials", now,
+        });
+        await settle();
+    });
+    const app = (name: string) => findRegistered("azuread:index/application:Application", name);
+
+    it("registers the platform API with v2 tokens, the three app roles, a user scope and an api:// identifier URI", () => {
+        const api = app("ent-api").inputs as any;
+        assert.equal(api.signInAudience, "AzureADMyOrg");
+        assert.equal(api.api.requestedAccessTokenVersion, 2);
+        assert.deepEqual(api.appRoles.map((r: any) => r.value).sort(), ["FHIR.Read", "FHIR.Write", "HL7.Send"]);
+        for (const r of api.appRoles) assert.equal(r.id, appRoleId(r.value));
+        assert.deepEqual(api.appRoles.find((r: any) => r.value === "HL7.Send").allowedMemberTypes, ["Application"]);
+        assert.deepEqual(api.api.oauth2PermissionScopes.map((s: any) => s.value), [USER_SCOPE]);
+        const uri = findRegistered("azuread:index/applicationIdentifierUri:ApplicationIdentifierUri", "ent-api-uri").inputs as any;
+        assert.equal(uri.identifierUri, `api://${app("ent-api").outputs.clientId}`);
+        assert.equal(uri.applicationId, app("ent-api").outputs.id);
+        const sp = findRegistered("azuread:index/servicePrincipal:ServicePrincipal", "ent-api-sp").inputs as any;
+        assert.equal(sp.appRoleAssignmentRequired, true);
+        assert.equal(PLATFORM_APP_ROLES.length, 3);
+    });
+
+    it("gives the HL7 sender client only HL7.Send, as an app role assignment on the API", () => {
+        const sender = app("ent-hl7-sender").inputs as any;
+        assert.deepEqual(sender.requiredResourceAccesses[0].resourceAccesses, [{ id: appRoleId("HL7.Send"), type: "Role" }]);
+        const assignment = findRegistered("azuread:index/appRoleAssignment:AppRoleAssignment", "ent-hl7-sender-role").inputs as any;
+        assert.equal(assignment.appRoleId, appRoleId("HL7.Send"));
+        assert.equal(assignment.resourceObjectId, findRegistered("azuread:index/servicePrincipal:ServicePrincipal", "ent-api-sp").outputs.objectId);
+        assert.equal(assignment.principalObjectId, findRegistered("azuread:index/servicePrincipal:ServicePrincipal", "ent-hl7-sender-sp").outputs.objectId);
+    });
+
+    it("rotates the sender's secret on the configured period and publishes the newest to Key Vault with expiry and content type", () => {
+        const schedule = rotationSchedule(now, 30);
+        for (const slot of ["a", "b"] as const) {
+            const pw = findRegistered("azuread:index/applicationPassword:ApplicationPassword", `ent-hl7-sender-secret-${slot}`);
+            const inputs = pw.inputs as any;
+            assert.deepEqual(inputs.rotateWhenChanged, { generation: schedule.slots[slot].keeper });
+            assert.equal(inputs.endDate, schedule.slots[slot].expires.toISOString());
+            assert.equal(pw.outputs.value, "[secret]", "password value is secret");
+        }
+        const kv = findRegistered("azure-native:keyvault:Secret", "ent-hl7-sender-kv-secret").inputs as any;
+        assert.equal(kv.vaultName, "kv-unit");
+        assert.equal(kv.secretName, "hl7-sender-client-secret");
+        assert.equal(kv.properties.value, "[secret]");
+        assert.ok(kv.properties.contentType);
+        assert.equal(kv.properties.attributes.expires, schedule.slots[schedule.current].expires.getTime() / 1000);
+        assert.equal(kv.tags.rotationPeriodDays, "30");
+        const cc = findRegistered("azure-native:keyvault:Secret", "entcc-hl7-sender-kv-secret").inputs as any;
+        assert.equal(cc.tags.rotationPeriodDays, "90", "the period comes from config");
+    });
+
+    it("makes the SPA a public client: PKCE redirect URIs, no password, no fallback flows, the user scope pre-consented", () => {
+        const spa = app("ent-public").inputs as any;
+        assert.deepEqual(spa.singlePageApplication.redirectUris, ["https://portal.example.org/auth/callback"]);
+        assert.equal(spa.fallbackPublicClientEnabled, false);
+        assert.equal(spa.web, undefined);
+        assert.ok(!registered().some((r) => r.type.includes("applicationPassword") && r.name.startsWith("ent-public")));
+        const grant = findRegistered("azuread:index/servicePrincipalDelegatedPermissionGrant:ServicePrincipalDelegatedPermissionGrant", "ent-public-grant").inputs as any;
+        assert.deepEqual(grant.claimValues, [USER_SCOPE]);
+    });
+
+    it("gives configured groups FHIR Data Reader / FHIR SMART User on the FHIR service (principalType Group) and FHIR.Read at the gateway", () => {
+        const reader = findRegistered("azure-native:authorization:RoleAssignment", "ent-role-reader-group-0").inputs as any;
+        assert.equal(reader.principalId, READERS[0]);
+        assert.equal(reader.principalType, "Group");
+        assert.equal(reader.scope, FHIR_ID);
+        assert.ok(reader.roleDefinitionId.endsWith(BUILT_IN_ROLES.fhirDataReader));
+        const smart = findRegistered("azure-native:authorization:RoleAssignment", "ent-role-smart-group-0").inputs as any;
+        assert.ok(smart.roleDefinitionId.endsWith(BUILT_IN_ROLES.fhirSmartUser));
+        assert.equal(smart.principalType, "Group");
+        const appRole = findRegistered("azuread:index/appRoleAssignment:AppRoleAssignment", "ent-reader-group-0").inputs as any;
+        assert.equal(appRole.appRoleId, appRoleId("FHIR.Read"));
+        assert.equal(appRole.principalObjectId, READERS[0]);
+    });
+
+    it("creates a FHIR client with its own rotating secret and FHIR Data Writer only in client-credentials mode", () => {
+        assert.ok(!registered().some((r) => r.name.startsWith("ent-fhir-client")));
+        const writer = findRegistered("azure-native:authorization:RoleAssignment", "entcc-role-fhir-client-writer").inputs as any;
+        assert.ok(writer.roleDefinitionId.endsWith(BUILT_IN_ROLES.fhirDataWriter));
+        assert.equal(writer.principalType, "ServicePrincipal");
+        assert.equal((findRegistered("azure-native:keyvault:Secret", "entcc-fhir-client-kv-secret").inputs as any).secretName, "fhir-client-secret");
+    });
+});

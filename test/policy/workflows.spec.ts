@@ -1,0 +1,104 @@
+// The user-facing GitHub workflows: schema-valid (npm-installed @action-validator/cli) and wired the way the policy
+// gate needs: offline policy + SARIF + plan diff without credentials, OIDC-only cloud jobs, the pack on every
+// preview/up, prod behind an environment, one update per stack at a time.
+import * as assert from "assert";
+import { execFile } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { promisify } from "util";
+import { parse } from "yaml";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+const WF = path.join(ROOT, ".github", "workflows");
+const validatorCli = require.resolve("@action-validator/cli/cli.mjs");
+const validate = (file: string) =>
+    promisify(execFile)(process.execPath, [validatorCli, file]).then(
+        () => ({ code: 0, out: "" }),
+        (e: { code: number; stderr: string }) => ({ code: e.code, out: e.stderr }),
+    );
+
+type Job = { if?: string; needs?: string | string[]; permissions?: Record<string, string>; environment?: string; concurrency?: { group: string; "cancel-in-progress"?: boolean }; env?: Record<string, string>; steps: Array<{ uses?: string; run?: string; with?: Record<string, unknown>; if?: string }> };
+const load = (name: string) => parse(fs.readFileSync(path.join(WF, name), "utf8")) as { on: Record<string, any>; permissions: Record<string, string>; jobs: Record<string, Job> };
+const runs = (job: Job) => job.steps.map(s => s.run ?? "").join("\n");
+const uses = (job: Job, action: string) => job.steps.filter(s => s.uses?.startsWith(action));
+
+describe("GitHub workflows", function () {
+    this.timeout(60_000);
+
+    it("pass action-validator, which rejects a broken workflow", async () => {
+        const files = fs.readdirSync(WF).filter(f => f.endsWith(".yml"));
+        assert.deepStrictEqual(files.sort(), ["deploy.yml", "pr-preview.yml"]);
+        for (const f of files) {
+            const r = await validate(path.join(WF, f));
+            assert.strictEqual(r.code, 0, `${f}: ${r.out}`);
+        }
+        const broken = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "wf-")), "broken.yml");
+        fs.writeFileSync(broken, "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n        with-typo: 1\n");
+        assert.notStrictEqual((await validate(broken)).code, 0);
+    });
+
+    it("pr-preview: tests and offline policy per stack without credentials, SARIF upload, comment with the base diff", () => {
+        const wf = load("pr-preview.yml");
+        assert.ok(wf.on.pull_request);
+        assert.deepStrictEqual(wf.permissions, { contents: "read" });
+        assert.match(runs(wf.jobs.test), /npm ci[\s\S]*npm test/);
+        const off = wf.jobs["offline-policy"];
+        assert.deepStrictEqual((off as any).strategy.matrix.stack, ["dev", "prod"]);
+        assert.match(runs(off), /npm run plan -- --stack "\$STACK"/);
+        assert.match(runs(off), /npm run policy -- --plan "out\/plan-\$STACK\.json" --config "policy\/config\/\$STACK\.json"[\s\S]*--sarif[\s\S]*--markdown/);
+        assert.match(runs(off), /npm run plan:diff -- "out\/base\/plan-\$STACK\.json" "out\/plan-\$STACK\.json"/);
+        assert.ok(off.steps.some(s => s.uses?.startsWith("actions/checkout") && String(s.with?.ref).includes("pull_request.base.sha")), "base branch checkout");
+        assert.strictEqual(uses(off, "github/codeql-action/upload-sarif").length, 1);
+        // Jobs that run PR code hold no cloud identity and no secrets.
+        for (const name of ["test", "offline-policy"]) {
+            const job = wf.jobs[name];
+            assert.ok(!job.permissions?.["id-token"], `${name} must not mint tokens`);
+            assert.ok(!JSON.stringify(job).includes("secrets."), `${name} must not read secrets`);
+        }
+        const comment = wf.jobs.comment;
+        assert.deepStrictEqual(comment.permissions, { "pull-requests": "write" });
+        assert.ok(!comment.steps.some(s => s.uses?.startsWith("actions/checkout")), "the job with a write token must not check out PR code");
+        assert.match(comment.if ?? "", /head\.repo\.full_name == github\.repository/);
+    });
+
+    it("pr-preview: pulumi preview with the policy pack only when Azure OIDC is configured, never for forks", () => {
+        const job = load("pr-preview.yml").jobs.preview;
+        assert.match(job.if ?? "", /vars\.AZURE_CLIENT_ID != ''/);
+        assert.match(job.if ?? "", /head\.repo\.full_name == github\.repository/);
+        assert.strictEqual(job.permissions?.["id-token"], "write");
+        assert.strictEqual(job.env?.ARM_USE_OIDC, "true");
+        assert.ok(!Object.keys(job.env ?? {}).some(k => k === "ARM_CLIENT_SECRET"), "OIDC only, no client secret");
+        const [pulumi] = uses(job, "pulumi/actions@");
+        assert.strictEqual(pulumi.uses, "pulumi/actions@v7");
+        assert.strictEqual(pulumi.with?.command, "preview");
+        assert.strictEqual(pulumi.with?.policyPacks, "policy");
+        assert.strictEqual(pulumi.with?.policyPackConfigs, "policy/config/${{ matrix.stack }}.json");
+        assert.strictEqual(pulumi.with?.["comment-on-pr"], true);
+    });
+
+    it("deploy: up with the policy pack to dev, then prod behind an environment, one update per stack", () => {
+        const wf = load("deploy.yml");
+        assert.deepStrictEqual(wf.on.push.branches, ["main"]);
+        const dev = wf.jobs["up-dev"];
+        const prod = wf.jobs["up-prod"];
+        assert.strictEqual(prod.needs, "up-dev");
+        assert.strictEqual(prod.environment, "prod");
+        for (const [stack, job] of [["dev", dev], ["prod", prod]] as const) {
+            assert.strictEqual(job.concurrency?.group, `pulumi-stack-${stack}`);
+            assert.strictEqual(job.concurrency?.["cancel-in-progress"], false);
+            assert.strictEqual(job.permissions?.["id-token"], "write");
+            assert.strictEqual(job.env?.ARM_USE_OIDC, "true");
+            const [pulumi] = uses(job, "pulumi/actions@v7");
+            assert.strictEqual(pulumi.with?.command, "up");
+            assert.strictEqual(pulumi.with?.policyPacks, "policy");
+            assert.strictEqual(pulumi.with?.policyPackConfigs, `policy/config/${stack}.json`);
+        }
+        assert.match(runs(wf.jobs.verify), /npm test[\s\S]*npm run policy/);
+    });
+
+    it("every policy config the workflows pass exists", () => {
+        for (const s of ["dev", "prod"]) assert.ok(fs.existsSync(path.join(ROOT, "policy", "config", `${s}.json`)));
+        assert.ok(fs.existsSync(path.join(ROOT, "policy", "PulumiPolicy.yaml")));
+    });
+});
