@@ -57,8 +57,9 @@ const stubUnusedModules: Plugin = {
 const sdkAsSeparateFile: Plugin = {
   name: 'azure-sdk-separate-file',
   setup(b) {
-    b.onResolve({ filter: /(^|\/)azure-sdk$/ }, (args) =>
-      args.importer.endsWith(join('app', 'src', 'main.ts')) || args.kind !== 'dynamic-import' ? undefined : { path: './azure-sdk.js', external: true },
+    // Only the loader's require('./azure-sdk'); type-only imports never reach the resolver.
+    b.onResolve({ filter: /^\.\/azure-sdk$/ }, (args) =>
+      args.importer.endsWith(join('ingest', 'load-sdk.ts')) ? { path: './azure-sdk.js', external: true } : undefined,
     );
   },
 };

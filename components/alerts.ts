@@ -58,11 +58,17 @@ export interface PlatformAlertsArgs {
     tags: Record<string, string>;
     /** Receives every alert. */
     email: string;
+    /** Log Analytics workspace and App Insights the log alerts query. */
     monitoring: Monitoring;
+    /** The platform vault (access-denied alert, near-expiry events). */
     keyVaultId: pulumi.Input<string>;
+    /** The ingestion Function app, as it appears in App Insights (cloud_RoleName). */
     functionSiteName: pulumi.Input<string>;
+    /** The Function's storage account (queue logs). */
     storageAccountName: pulumi.Input<string>;
+    /** Queue that receives messages the Function gave up on. */
     poisonQueueName: string;
+    /** FHIR service whose metrics are watched. */
     fhirServiceId: pulumi.Input<string>;
 }
 

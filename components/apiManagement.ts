@@ -83,25 +83,38 @@ export function fhirOperations(): FhirOperation[] {
 
 export interface ApiGatewayArgs {
     naming: NamingContext;
+    /** Stable random suffix: the service name (and `<name>.azure-api.net`) is global. */
     globalSuffix: pulumi.Input<string>;
     resourceGroupName: pulumi.Input<string>;
     location: pulumi.Input<string>;
     tags: Record<string, string>;
+    /** Entra tenant whose v2 tokens callers present. */
     tenantId: pulumi.Input<string>;
+    /** Subscription, for role definition ids. */
     subscriptionId: pulumi.Input<string>;
     /** The APIM subnet (its NSG already holds the Internal-mode rules) and the VNet the private zones link to. */
     subnetId: pulumi.Input<string>;
+    /** VNet the `azure-api.net` private zones are linked to. */
     vnetId: pulumi.Input<string>;
+    /** Classic tier that supports Internal VNet injection. */
     sku: "Developer" | "Premium";
+    /** Scale units (a multiple of the zone count). */
     capacity: number;
+    /** Availability zones (Premium only); empty for none. */
     zones: string[];
+    /** Shown in the developer portal and notification mails. */
     publisherName: string;
+    /** Receives APIM system notifications. */
     publisherEmail: string;
+    /** Calls per minute per caller on each API. */
     rateLimitPerMinute: number;
     /** Require an APIM subscription key on top of the Entra token. */
     subscriptionRequired: boolean;
+    /** App Insights (logger) and Log Analytics (diagnostic settings). */
     monitoring: Monitoring;
+    /** FHIR base URL: backend, managed-identity token audience and the URL rewritten in responses. */
     fhirUrl: pulumi.Input<string>;
+    /** Scope of APIM's FHIR Data Writer role. */
     fhirServiceId: pulumi.Input<string>;
     /** Application (client) id of the platform API registration: the `aud` of v2 tokens. */
     apiAudience: pulumi.Input<string>;
@@ -110,7 +123,13 @@ export interface ApiGatewayArgs {
     /** Clock for the function-key copy's expiry (defaults to now). */
     now?: Date;
     /** The ingestion Function: its private host name and where to read its function key. */
-    functionApp: { name: pulumi.Input<string>; hostName: pulumi.Input<string>; resourceGroupName: pulumi.Input<string> };
+    functionApp: {
+        name: pulumi.Input<string>;
+        hostName: pulumi.Input<string>;
+        resourceGroupName: pulumi.Input<string>;
+        /** Resources after which the host runs and has keys (the code deployment); only the key read waits for them. */
+        ready?: pulumi.Resource[];
+    };
 }
 
 /**
@@ -266,7 +285,10 @@ export class ApiGateway extends pulumi.ComponentResource {
         }, { parent: this });
         // authLevel 'function' on the HL7 trigger: APIM presents the key; nobody else can reach the private site. The
         // key is copied into Key Vault and APIM reads it from there with its own identity (no secret stored in APIM).
-        const hostKeys = web.listWebAppHostKeysOutput({ name: args.functionApp.name, resourceGroupName: args.functionApp.resourceGroupName }, { parent: this });
+        const hostKeys = web.listWebAppHostKeysOutput(
+            { name: args.functionApp.name, resourceGroupName: args.functionApp.resourceGroupName },
+            { parent: this, dependsOn: args.functionApp.ready ?? [] },
+        );
         const keySecret = new keyvault.Secret(`${name}-function-key-secret`, {
             vaultName: args.keyVault.name,
             resourceGroupName: args.keyVault.resourceGroupName,

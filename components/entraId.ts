@@ -8,6 +8,9 @@ import { rotationSchedule, Slot, stableUuid } from "./secretRotation";
 /** The delegated scope user-facing clients request; the user's app roles still decide what APIM lets through. */
 export const USER_SCOPE = "access_as_user";
 
+/** Entra's built-in "default access" app role id, used to assign users or groups to an app without roles. */
+export const DEFAULT_ACCESS_ROLE_ID = "00000000-0000-0000-0000-000000000000";
+
 export interface AppRoleDefinition {
     value: string;
     displayName: string;
@@ -29,7 +32,9 @@ export function appRoleId(value: string): string {
 export interface PlatformIdentityArgs {
     /** Environment name, shown in display names. */
     environment: string;
+    /** Entra tenant of the registrations. */
     tenantId: pulumi.Input<string>;
+    /** Subscription, for role definition ids. */
     subscriptionId: pulumi.Input<string>;
     /** Days between HL7 sender secret renewals (config identity.hl7SenderSecretRotationDays). */
     secretRotationDays: number;
@@ -127,7 +132,8 @@ export class PlatformIdentity extends pulumi.ComponentResource {
             preventDuplicateNames: true,
         }, { parent: this });
         this.hl7SenderClientId = this.hl7SenderApplication.clientId;
-        const senderSp = new azuread.ServicePrincipal(`${name}-hl7-sender-sp`, { clientId: this.hl7SenderApplication.clientId }, { parent: this });
+        // No user ever signs in to the sender app; requiring assignment closes that door entirely.
+        const senderSp = new azuread.ServicePrincipal(`${name}-hl7-sender-sp`, { clientId: this.hl7SenderApplication.clientId, appRoleAssignmentRequired: true }, { parent: this });
         new azuread.AppRoleAssignment(`${name}-hl7-sender-role`, {
             appRoleId: appRoleId(APP_ROLES.hl7Send),
             principalObjectId: senderSp.objectId,
@@ -149,7 +155,16 @@ export class PlatformIdentity extends pulumi.ComponentResource {
             preventDuplicateNames: true,
         }, { parent: this });
         this.publicClientId = this.publicClientApplication.clientId;
-        const publicSp = new azuread.ServicePrincipal(`${name}-public-sp`, { clientId: this.publicClientApplication.clientId }, { parent: this });
+        // Only assigned groups (clinicians, SMART users) may sign in to the portal at all.
+        const publicSp = new azuread.ServicePrincipal(`${name}-public-sp`, { clientId: this.publicClientApplication.clientId, appRoleAssignmentRequired: true }, { parent: this });
+        [...args.fhirReaderGroupObjectIds, ...args.smartUserGroupObjectIds].forEach((groupId, i) => {
+            new azuread.AppRoleAssignment(`${name}-public-access-${i}`, {
+                // The all-zero id is Entra's "default access" role for apps that define no user roles.
+                appRoleId: DEFAULT_ACCESS_ROLE_ID,
+                principalObjectId: groupId,
+                resourceObjectId: publicSp.objectId,
+            }, { parent: this });
+        });
         // Tenant-wide consent for the one delegated scope, so users are not prompted.
         new azuread.ServicePrincipalDelegatedPermissionGrant(`${name}-public-grant`, {
             servicePrincipalObjectId: publicSp.objectId,

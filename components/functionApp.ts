@@ -27,28 +27,42 @@ export interface IngestionFunctionAppArgs {
     resourceGroupName: pulumi.Input<string>;
     location: pulumi.Input<string>;
     tags: Record<string, string>;
+    /** Entra tenant (token endpoint in client-credentials mode). */
     tenantId: pulumi.Input<string>;
+    /** Subscription, for role definition ids. */
     subscriptionId: pulumi.Input<string>;
     /** Subnet delegated to Microsoft.App/environments (Flex VNet integration). */
     integrationSubnetId: pulumi.Input<string>;
+    /** Subnet of the site and storage private endpoints. */
     privateEndpointSubnetId: pulumi.Input<string>;
+    /** Private DNS zones the endpoints register in. */
     dnsZoneIds: {
         webApps: pulumi.Input<string>;
         storageBlob: pulumi.Input<string>;
         storageQueue: pulumi.Input<string>;
         storageTable: pulumi.Input<string>;
     };
+    /** App Insights (telemetry, Entra auth) and Log Analytics (diagnostic settings). */
     monitoring: Monitoring;
     /** FHIR base URL (also its token audience) and resource id, from the health-data component. */
     fhirUrl: pulumi.Input<string>;
+    /** Scope of the Function's FHIR Data Writer role. */
     fhirServiceId: pulumi.Input<string>;
     /** The platform vault; only used (and only granted) in clientCredentials mode. */
     keyVault: { id: pulumi.Input<string>; uri: pulumi.Input<string> };
+    /** Flex instance memory (512, 2048 or 4096). */
     instanceMemoryMB: number;
+    /** Flex scale-out ceiling. */
     maximumInstanceCount: number;
+    /** How the app authenticates to FHIR. */
     fhirAuthMode: FhirAuthMode;
+    /** Largest HL7 message accepted (MAX_BODY_BYTES). */
     maxMessageBytes: number;
+    /** Replication of the host storage account. */
     storageSku: "Standard_LRS" | "Standard_ZRS" | "Standard_GZRS";
+    /** Days after which raw HL7 messages (PHI) and their dedupe marks are deleted from the message container. */
+    messageRetentionDays: number;
+    /** Zone-redundant Flex plan. */
     zoneRedundant: boolean;
     /** Required in clientCredentials mode: the confidential client the Function signs in as, and its secret's name. */
     clientCredentials?: { clientId: pulumi.Input<string>; secretName: string };
@@ -125,9 +139,26 @@ export class IngestionFunctionApp extends pulumi.ComponentResource {
         const deploymentContainer = new storage.BlobContainer(`${name}-deploy`, {
             accountName, resourceGroupName, containerName: DEPLOYMENT_CONTAINER_NAME, publicAccess: "None",
         }, { parent: this });
-        new storage.BlobContainer(`${name}-messages`, {
+        const messageContainer = new storage.BlobContainer(`${name}-messages`, {
             accountName, resourceGroupName, containerName: MESSAGE_CONTAINER_NAME, publicAccess: "None",
         }, { parent: this });
+        // Raw messages are PHI and double as dedupe marks: keep them no longer than the configured window.
+        new storage.ManagementPolicy(`${name}-st-lifecycle`, {
+            accountName,
+            resourceGroupName,
+            managementPolicyName: "default",
+            policy: {
+                rules: [{
+                    name: "expire-raw-hl7-messages",
+                    enabled: true,
+                    type: "Lifecycle",
+                    definition: {
+                        filters: { blobTypes: ["blockBlob"], prefixMatch: [`${MESSAGE_CONTAINER_NAME}/`] },
+                        actions: { baseBlob: { delete: { daysAfterCreationGreaterThan: args.messageRetentionDays } } },
+                    },
+                }],
+            },
+        }, { parent: this, dependsOn: [messageContainer] });
         this.queues = {
             ingest: new storage.Queue(`${name}-q-ingest`, { accountName, resourceGroupName, queueName: INGEST_QUEUE_NAME }, { parent: this }),
             poison: new storage.Queue(`${name}-q-poison`, { accountName, resourceGroupName, queueName: POISON_QUEUE_NAME }, { parent: this }),

@@ -96,6 +96,8 @@ export interface PlatformConfig {
     storage: {
         /** Replication of the Function's storage account. */
         sku: "Standard_LRS" | "Standard_ZRS" | "Standard_GZRS";
+        /** Raw HL7 messages (PHI, and the dedupe marks) are deleted this many days after arrival. */
+        messageRetentionDays: number;
     };
     identity: {
         /** The HL7 sender's client secret is replaced after this many days. */
@@ -354,8 +356,9 @@ export function validatePlatformConfig(raw: Raw): PlatformConfig {
     const maxMessageBytes = r.integer(fn.maxMessageBytes ?? 1048576, "functionApp.maxMessageBytes", 1024, 10485760);
 
     // Storage
-    const st = r.object(raw.storage, "storage", ["sku"]);
+    const st = r.object(raw.storage, "storage", ["sku", "messageRetentionDays"]);
     const storageSku = r.oneOf(st.sku, "storage.sku", ["Standard_LRS", "Standard_ZRS", "Standard_GZRS"] as const);
+    const messageRetentionDays = r.integer(st.messageRetentionDays ?? 30, "storage.messageRetentionDays", 1, 365);
     if (zoneRedundant && storageSku === "Standard_LRS") r.problem("storage.sku", "Standard_LRS is not zone-redundant but zoneRedundant is true");
 
     // Identity
@@ -405,7 +408,7 @@ export function validatePlatformConfig(raw: Raw): PlatformConfig {
         fhir: { corsOrigins, corsMaxAgeSeconds },
         apim: { sku: apimSku, capacity, zones, publisherName, publisherEmail, rateLimitPerMinute, subscriptionRequired },
         functionApp: { instanceMemoryMB, maximumInstanceCount, fhirAuthMode, maxMessageBytes },
-        storage: { sku: storageSku },
+        storage: { sku: storageSku, messageRetentionDays },
         identity: { hl7SenderSecretRotationDays, spaRedirectUris, fhirReaderGroupObjectIds, smartUserGroupObjectIds },
         alerts: { email: alertEmail },
     };

@@ -149,6 +149,7 @@ export function createPlatform(config: PlatformConfig): PlatformOutputs {
         fhirAuthMode: config.functionApp.fhirAuthMode,
         maxMessageBytes: config.functionApp.maxMessageBytes,
         storageSku: config.storage.sku,
+        messageRetentionDays: config.storage.messageRetentionDays,
         zoneRedundant: config.zoneRedundant,
         clientCredentials: identity.fhirClient ? { clientId: identity.fhirClient.clientId, secretName: identity.fhirClient.secretName } : undefined,
     });
@@ -166,8 +167,9 @@ export function createPlatform(config: PlatformConfig): PlatformOutputs {
         apiAudience: identity.apiClientId,
         keyVault: { name: keyVault.vault.name, resourceGroupName },
         now: today,
-        functionApp: { name: ingestion.site.name, hostName: ingestion.defaultHostName, resourceGroupName },
-    }, { dependsOn: [ingestion] });
+        // Only the function-key read waits for the code deployment; APIM's long create runs in parallel with it.
+        functionApp: { name: ingestion.site.name, hostName: ingestion.defaultHostName, resourceGroupName, ready: [ingestion.deployment] },
+    });
 
     const alerts = new PlatformAlerts("alerts", {
         naming, resourceGroupName, location, tags,

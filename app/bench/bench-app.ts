@@ -37,7 +37,7 @@ function bundleLoad(bundlePath: string, runs: number, withSdk = false): { median
   const whole: number[] = [];
   const sdk = JSON.stringify(join(bundlePath, '..', 'azure-sdk.js'));
   const code = withSdk
-    ? `const t=process.hrtime.bigint();require(${JSON.stringify(bundlePath)});import(${sdk}).then(()=>process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6)))`
+    ? `const t=process.hrtime.bigint();require(${JSON.stringify(bundlePath)});require(${sdk});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`
     : `const t=process.hrtime.bigint();require(${JSON.stringify(bundlePath)});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`;
   for (let i = 0; i < runs; i++) {
     const t0 = process.hrtime.bigint();

@@ -126,7 +126,7 @@ export const apimMinApiVersion = resourcePolicy(
         name: "apim-min-api-version",
         description: "API Management should set apiVersionConstraint.minApiVersion to 2019-12-01 or later so old control-plane APIs cannot read secrets.",
         enforcementLevel: "advisory",
-        levelReason: "Azure deprecated the built-in (549814b6) because the platform now enforces it; kept as a reminder.",
+        levelReason: "Azure marks the matching built-in (549814b6) deprecated; kept as a reminder rather than a gate.",
         severity: "low",
         resourceTypes: [SERVICE],
         anchor: { azurePolicy: ["549814b6-3212-4203-bdc8-1548d342fb67"] },

@@ -133,7 +133,7 @@ export const aadPasswordLifetime = resourcePolicy(
             if (Number.isNaN(t)) report(`endDate '${pw.endDate}' is not a date.`);
             else if (t - now().getTime() > maxDays * 86400_000) report(`endDate is more than ${maxDays} days away.`);
         } else {
-            report("neither endDate nor endDateRelative is set; the provider default is two years.");
+            report("neither endDate nor endDateRelative is set; the password lifetime is left to the provider default.");
         }
     }),
 );

@@ -152,7 +152,7 @@ export const fnVnetIntegration = resourcePolicy(
 
 // App settings whose names denote credentials; APPLICATIONINSIGHTS_CONNECTION_STRING is not a credential when local
 // auth is disabled (ingestion needs Entra), and identity-based settings (`__credential`, `__clientId`) carry no secret.
-const SECRET_SETTING = /(secret|password|passwd|pwd|apikey|api_key|accountkey|connectionstring|connection_string|sas|token)/i;
+const SECRET_SETTING = /(secret|password|passwd|pwd|apikey|api_key|accountkey|connectionstring|connection_string|sas|sastoken|token)$/i;
 const CREDENTIAL_VALUE = /(AccountKey=|SharedAccessKey=|SharedAccessSignature=|Password=|sig=[A-Za-z0-9%]{20,})/i;
 const NOT_SECRET_SETTING = /^(APPLICATIONINSIGHTS_CONNECTION_STRING|APPLICATIONINSIGHTS_AUTHENTICATION_STRING)$|__(credential|clientId|serviceUri|accountName|queueServiceUri|blobServiceUri|tableServiceUri)$/i;
 const KV_REFERENCE = /^@Microsoft\.KeyVault\((SecretUri|VaultName)=/;

@@ -15,7 +15,7 @@ const SECRET_BY_DESIGN: Record<string, string[]> = {
 
 const REDACTED = "[secret]"; // what the offline plan writes for a secret value
 const SECRET_KEY = /^(password|passwd|pwd|secret|clientsecret|client_secret|accountkey|primarykey|secondarykey|sharedkey|apikey|privatekey|sastoken|primaryconnectionstring|secondaryconnectionstring)$/i;
-const SECRET_SETTING_NAME = /(secret|password|passwd|apikey|api_key|accountkey|sastoken)/i;
+const SECRET_SETTING_NAME = /(secret|password|passwd|pwd|apikey|api_key|accountkey|sastoken)$/i;
 const CREDENTIAL = [
     { what: "a storage/Service Bus key", re: /(AccountKey|SharedAccessKey)=[A-Za-z0-9+/=]{20,}/ },
     { what: "a SAS signature", re: /[?&]sig=[A-Za-z0-9%+/=]{20,}/ },
@@ -166,7 +166,7 @@ export const KNOWN_AZURE_TYPES = [
     "keyvault:Vault", "keyvault:Key", "keyvault:Secret",
     "authorization:RoleAssignment", "authorization:ManagementLockByScope", "authorization:ManagementLockAtResourceGroupLevel",
     "healthcareapis:Workspace", "healthcareapis:FhirService",
-    "storage:StorageAccount", "storage:BlobContainer", "storage:Blob", "storage:Queue", "storage:Table", "storage:BlobServiceProperties", "storage:QueueServiceProperties",
+    "storage:StorageAccount", "storage:BlobContainer", "storage:Blob", "storage:ManagementPolicy", "storage:Queue", "storage:Table", "storage:BlobServiceProperties", "storage:QueueServiceProperties",
     "web:AppServicePlan", "web:WebApp", "web:WebAppFtpAllowed", "web:WebAppScmAllowed", "web:WebAppApplicationSettings", "web:WebAppSwiftVirtualNetworkConnection",
     "apimanagement:ApiManagementService", "apimanagement:Api", "apimanagement:ApiPolicy", "apimanagement:ApiOperation", "apimanagement:ApiOperationPolicy",
     "apimanagement:Backend", "apimanagement:NamedValue", "apimanagement:Logger", "apimanagement:ApiDiagnostic", "apimanagement:Diagnostic", "apimanagement:Product", "apimanagement:ProductApi",

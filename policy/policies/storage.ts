@@ -2,7 +2,7 @@
 // from the ARM aliases Azure Policy uses (enableHttpsTrafficOnly vs supportsHttpsTrafficOnly, networkRuleSet vs networkAcls).
 import * as storage from "@pulumi/azure-native/storage";
 import { validateResourceOfType } from "@pulumi/policy";
-import { eqi, resourcePolicy } from "./framework";
+import { asArray, eqi, linksTo, peek, resourcePolicy, stackPolicy } from "./framework";
 
 const ACCOUNT = "azure-native:storage:StorageAccount";
 
@@ -147,6 +147,57 @@ export const stOAuthDefault = resourcePolicy(
     }),
 );
 
+const CONTAINER = "azure-native:storage:BlobContainer";
+const LIFECYCLE = "azure-native:storage:ManagementPolicy";
+
+/** The day count after which an enabled lifecycle rule deletes base blobs under `prefix`, if any rule does. */
+function deleteAfterDays(policy: Record<string, any>, prefix: string): number | undefined {
+    let best: number | undefined;
+    for (const rule of asArray(peek(policy, "policy") ? (policy.policy as any).rules : undefined)) {
+        if (rule?.enabled === false) continue;
+        const prefixes: string[] = asArray(rule?.definition?.filters?.prefixMatch);
+        if (prefixes.length > 0 && !prefixes.some((p) => prefix.startsWith(p))) continue;
+        const del = rule?.definition?.actions?.baseBlob?.delete ?? {};
+        const days = del.daysAfterCreationGreaterThan ?? del.daysAfterModificationGreaterThan;
+        if (typeof days === "number") best = best === undefined ? days : Math.min(best, days);
+    }
+    return best;
+}
+
+export const stPhiContainerRetention = stackPolicy(
+    {
+        name: "st-phi-container-retention",
+        description:
+            "Blob containers that hold raw PHI (default: 'hl7-messages', the ingestion app's raw messages and dedupe marks) " +
+            "need a storage.ManagementPolicy on their account that deletes those blobs within maxDays (default 90); add a " +
+            "lifecycle rule with prefixMatch '<container>/' and baseBlob.delete.daysAfterCreationGreaterThan.",
+        enforcementLevel: "mandatory",
+        severity: "high",
+        resourceTypes: [CONTAINER, LIFECYCLE],
+        anchor: { derivedFrom: "HIPAA minimum necessary / data retention (45 CFR 164.502(b)); Microsoft Learn, Blob lifecycle management" },
+        settings: {
+            phiContainers: { type: "array", items: { type: "string" }, default: ["hl7-messages"] },
+            maxDays: { type: "number", default: 90 },
+        },
+    },
+    (args, report) => {
+        const cfg = args.getConfig<{ phiContainers?: string[]; maxDays?: number }>();
+        const phi = cfg.phiContainers ?? ["hl7-messages"];
+        const maxDays = cfg.maxDays ?? 90;
+        const lifecycles = args.resources.filter((r) => r.type === LIFECYCLE);
+        for (const container of args.resources.filter((r) => r.type === CONTAINER)) {
+            const name = peek(container.props, "containerName");
+            if (typeof name !== "string" || !phi.includes(name)) continue;
+            const account = container.propertyDependencies.accountName?.[0];
+            const accountName = peek(container.props, "accountName");
+            const policies = lifecycles.filter((l) => (account && linksTo(l, account, ["accountName"])) || (typeof accountName === "string" && peek(l.props, "accountName") === accountName));
+            const days = policies.map((l) => deleteAfterDays(l.props, `${name}/`)).filter((d): d is number => d !== undefined);
+            if (days.length === 0) report(`PHI container '${name}' has no lifecycle rule deleting its blobs.`, container.urn);
+            else if (Math.min(...days) > maxDays) report(`PHI container '${name}' keeps blobs ${Math.min(...days)} days; at most ${maxDays} allowed.`, container.urn);
+        }
+    },
+);
+
 export const storagePolicies = [
     stHttpsOnly,
     stMinTls,
@@ -156,4 +207,5 @@ export const storagePolicies = [
     stInfrastructureEncryption,
     stNoCrossTenantReplication,
     stOAuthDefault,
+    stPhiContainerRetention,
 ];

@@ -52,7 +52,7 @@ describe('build:app (esbuild bundle + deployable zip)', function () {
     assert.equal(files['dist/main.js'].length + files['dist/azure-sdk.js'].length, a.bundleBytes);
     // The SDKs stay out of main.js so the worker does not parse them at start-up.
     assert.ok(a.mainBytes < 400 * 1024, `main.js is ${a.mainBytes} bytes`);
-    assert.ok(Buffer.from(files['dist/main.js']).toString('utf8').includes('import("./azure-sdk.js")'), 'main.js loads the SDK file lazily');
+    assert.ok(Buffer.from(files['dist/main.js']).toString('utf8').includes('require("./azure-sdk.js")'), 'main.js loads the SDK file lazily');
   });
 
   it('is deterministic: two builds give byte-identical zips', () => {
@@ -74,8 +74,7 @@ describe('build:app (esbuild bundle + deployable zip)', function () {
       assert.doesNotMatch(r.stderr, /Cannot find module/);
       const sdk = spawnSync(
         process.execPath,
-        // Loaded the way main.js loads it: a dynamic import() of the CommonJS file.
-        ['-e', "import('./dist/azure-sdk.js').then(m=>process.stdout.write(['BlobServiceClient','QueueServiceClient','ManagedIdentityCredential','DefaultAzureCredential','SecretClient'].map(k=>typeof m[k]).join(',')))"],
+        ['-e', "const m=require('./dist/azure-sdk.js');process.stdout.write(['BlobServiceClient','QueueServiceClient','ManagedIdentityCredential','DefaultAzureCredential','SecretClient'].map(k=>typeof m[k]).join(','))"],
         { cwd: dir, encoding: 'utf8', timeout: 30_000, env: { PATH: process.env.PATH } },
       );
       assert.equal(sdk.status, 0, sdk.stderr);

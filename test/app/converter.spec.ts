@@ -422,6 +422,7 @@ describe("ADT → FHIR R4 converter", () => {
       ["missing PV1 on A01", message("A01"), "100", "AE", /PV1: required segment missing/],
       ["missing PID-3", message("A01", [seg("PV1", { 2: "I" })]).replace("MRN-5^^^HOSP&1.2.3&ISO^MR", ""), "101", "AE", /PID-3: required field missing/],
       ["A40 without MRG", message("A40"), "100", "AE", /MRG: required segment missing/],
+      ["A40 merging a patient into itself", message("A40", [seg("MRG", { 1: "MRN-5^^^HOSP&1.2.3&ISO^MR" })]), "205", "AE", /MRG-1: prior patient identifier/],
       ["OBX without OBX-3", message("A01", [seg("PV1", { 2: "I" }), seg("OBX", { 1: "1", 2: "ST", 5: "x" })]), "101", "AE", /OBX-3: required field missing/],
     ];
     for (const [name, text, code, ack, pattern] of cases) {

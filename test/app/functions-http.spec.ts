@@ -144,6 +144,17 @@ describe('POST /api/hl7 handler (in-process)', () => {
     assert.equal(ack.err, '101');
   });
 
+  it('answers AE when the message would need a transaction larger than the FHIR service accepts', async () => {
+    const res = await handleHl7Post(post(a01), logs.context(), { ...deps, maxBundleEntries: 10 });
+    assert.equal(res.status, 400);
+    const ack = ackOf(res.body);
+    assert.equal(ack.msa1, 'AE');
+    assert.equal(ack.err, '207');
+    assert.equal(queue.items.length, 0);
+    assert.equal(logs.eventsNamed('hl7.rejected')[0].count, 28, 'the entry count is logged');
+    assert.equal((await handleHl7Post(post(a01), logs.context(), { ...deps, maxBundleEntries: 28 })).status, 200);
+  });
+
   it('acknowledges a duplicate MSH-10 without a second queue write', async () => {
     const first = await handleHl7Post(post(a01), logs.context(), deps);
     const second = await handleHl7Post(post(a01), logs.context(), deps);

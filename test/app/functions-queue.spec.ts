@@ -10,6 +10,8 @@ import { FhirClient } from '../../app/src/ingest/fhir-client';
 import { handleHealth } from '../../app/src/ingest/health';
 import { formatLogLine } from '../../app/src/ingest/logger';
 import { backoffDelay, parseRetryAfter, runWithRetry, type RetryOptions } from '../../app/src/ingest/retry';
+import { drainQueue } from '../../app/src/ingest/local-host';
+import { replayPoison } from '../../app/src/ingest/replay';
 import { MemoryMessageStore, MemoryQueue } from '../../app/src/ingest/storage';
 import { CachedTokenProvider, clientCredentialsProvider, TokenAcquisitionError, noAuthProvider, type TokenProvider } from '../../app/src/ingest/token';
 import { HttpRequest } from '@azure/functions';
@@ -315,6 +317,32 @@ describe('queue-triggered delivery and health (against the local FHIR server)', 
     for (const m of corpus) await handleQueueMessage(envelopeFor(m.text).json, ctx(), depsWith());
     assert.equal(logs.eventsNamed('deliver.done').length, corpus.length);
     assert.deepEqual(logs.findLeaks(phiNeedles(corpus.map((m) => m.text))), []);
+  });
+
+  it('host stand-in: a handler that keeps crashing is re-run maxDequeueCount times, then the host poisons the bare envelope, which replay recovers', async () => {
+    const ingest = new MemoryQueue('hl7-ingest');
+    const { json } = envelopeFor(a01);
+    await ingest.send(JSON.stringify(json));
+    const seen: number[] = [];
+    const stats = await drainQueue({
+      queue: ingest,
+      hostPoison: poison,
+      handler: async (_item, c) => {
+        seen.push(Number((c.triggerMetadata as { dequeueCount: number }).dequeueCount));
+        throw new Error('worker crashed');
+      },
+      maxDequeueCount: 5,
+      idleMs: 50,
+    });
+    assert.deepEqual(seen, [1, 2, 3, 4, 5]);
+    assert.equal(stats.hostPoisoned, 1);
+    assert.equal(ingest.items.length, 0);
+    assert.equal(poison.items.length, 1);
+    const r = await replayPoison({ poison, ingest });
+    assert.equal(r.replayed, 1);
+    const again = await drainQueue({ queue: ingest, hostPoison: poison, handler: (item, c) => handleQueueMessage(item, c, depsWith()), maxDequeueCount: 5, idleMs: 50 });
+    assert.equal(again.succeeded, 1);
+    assert.equal(poison.items.length, 0);
   });
 
   describe('GET /api/health', () => {

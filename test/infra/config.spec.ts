@@ -168,6 +168,12 @@ describe("stack config validation", () => {
         assert.ok(problems.some((p) => p.startsWith("fhir-platform:identity.spaRedirectUris[0]:") && /https/.test(p)));
     });
 
+    it("bounds how long raw HL7 messages (PHI) are kept", () => {
+        const raw = stackRaw("prod");
+        raw.storage.messageRetentionDays = 0;
+        assertProblem(raw, "storage.messageRetentionDays", /out of range \(1–365\)/);
+    });
+
     it("rejects unknown keys, so a typo is not silently ignored", () => {
         const raw = stackRaw("dev");
         raw.keyVault.cmkKeysize = 2048;

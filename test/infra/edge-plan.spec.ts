@@ -1,4 +1,6 @@
 import { strict as assert } from "node:assert";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { findSecretLikeSettings } from "../../components/appSettings";
@@ -112,12 +114,12 @@ describe("edge and identity in the offline plans (dev and prod, child processes)
         for (const plan of [dev, prod]) {
             const text = JSON.stringify(plan);
             for (const name of ["identity-hl7-sender-secret-a", "identity-hl7-sender-secret-b"]) {
-                const mock = armMocks.newResource({ type: "azuread:index/applicationPassword:ApplicationPassword", name, inputs: {}, custom: true } as never) as { state: { value: string } };
+                const mock = armMocks.newResource({ type: "azuread:index/applicationPassword:ApplicationPassword", name, inputs: {}, custom: true } as never) as unknown as { state: { value: string } };
                 assert.ok(!text.includes(mock.state.value), `${plan.stack}: ${name} value leaked`);
                 assert.equal(get(plan, name).outputs.value, "[secret]");
             }
             const site = get(plan, "ingestion-site").outputs.name as string;
-            const keys = armMocks.call({ token: "azure-native:web:listWebAppHostKeys", inputs: { name: site, resourceGroupName: "x" } } as never) as { functionKeys: { default: string } };
+            const keys = armMocks.call({ token: "azure-native:web:listWebAppHostKeys", inputs: { name: site, resourceGroupName: "x" } } as never) as unknown as { functionKeys: { default: string } };
             assert.ok(!text.includes(keys.functionKeys.default), `${plan.stack}: function key leaked`);
             for (const name of ["identity-hl7-sender-kv-secret", "gateway-function-key-secret"]) {
                 assert.equal(inputs(plan, name).properties.value, "[secret]", `${plan.stack}: ${name}`);
@@ -157,5 +159,30 @@ describe("edge and identity in the offline plans (dev and prod, child processes)
             assert.equal(plan.resources.find((r) => r.type === "pulumi:pulumi:Stack")!.outputs.functionPackageSha256, d.sha256);
             assert.match(d.publishUrl, /^https:\/\/func-fhirp-(dev|prod)-[a-z0-9]+\.scm\.azurewebsites\.net\/api\/publish\?RemoteBuild=false/);
         }
+    });
+
+    it("orders the edge: APIM is created in parallel with the Function, only the function key waits for the code", () => {
+        for (const plan of [dev, prod]) {
+            const apim = get(plan, "gateway-service");
+            assert.ok(!apim.dependencies.some((d) => d.includes("IngestionFunctionApp")), `${plan.stack}: APIM does not wait for the Function`);
+            const key = get(plan, "gateway-function-key-secret");
+            assert.ok(key.dependencies.includes(get(plan, "ingestion-package").urn), `${plan.stack}: key read after the deployment`);
+            const deploy = get(plan, "ingestion-package");
+            for (const dep of ["ingestion-site", "ingestion-role-blob-owner", "ingestion-site-dns", "ingestion-st-blob-dns"]) {
+                assert.ok(deploy.dependencies.includes(get(plan, dep).urn), `${plan.stack}: deployment waits for ${dep}`);
+            }
+        }
+    });
+
+    it("fails the plan with a message naming `npm run build:app` when the bundle is missing", async () => {
+        const root = path.resolve(__dirname, "..", "..");
+        const run = promisify(execFile);
+        const err = await run(process.execPath, ["-r", "ts-node/register/transpile-only", "tools/plan.ts", "--stack", "dev", "--out", path.join(devDir, "missing")], {
+            cwd: root,
+            env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true", INGEST_FUNCTION_ZIP: path.join(devDir, "no-such-bundle.zip") },
+        }).then(() => undefined, (e: { code: number; stderr: string }) => e);
+        assert.ok(err, "the plan must fail");
+        assert.notEqual(err.code, 0);
+        assert.match(err.stderr, /no-such-bundle\.zip not found: run `npm run build:app` first/);
     });
 });

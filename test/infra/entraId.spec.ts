@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { appRoleId, PlatformIdentity, PLATFORM_APP_ROLES, USER_SCOPE } from "../../components/entraId";
+import { appRoleId, DEFAULT_ACCESS_ROLE_ID, PlatformIdentity, PLATFORM_APP_ROLES, USER_SCOPE } from "../../components/entraId";
 import { GRACE_DAYS, rotationSchedule, stableUuid } from "../../components/secretRotation";
 import { BUILT_IN_ROLES } from "../../components/roles";
 import { MOCK_SUBSCRIPTION_ID, MOCK_TENANT_ID } from "../../tools/offline/arm-mocks";
@@ -116,6 +116,11 @@ describe("PlatformIdentity (under mocks)", () => {
         assert.ok(!registered().some((r) => r.type.includes("applicationPassword") && r.name.startsWith("ent-public")));
         const grant = findRegistered("azuread:index/servicePrincipalDelegatedPermissionGrant:ServicePrincipalDelegatedPermissionGrant", "ent-public-grant").inputs as any;
         assert.deepEqual(grant.claimValues, [USER_SCOPE]);
+        // Sign-in restricted to the configured groups.
+        assert.equal((findRegistered("azuread:index/servicePrincipal:ServicePrincipal", "ent-public-sp").inputs as any).appRoleAssignmentRequired, true);
+        const access = registered().filter((r) => r.type === "azuread:index/appRoleAssignment:AppRoleAssignment" && r.name.startsWith("ent-public-access-"));
+        assert.deepEqual(access.map((a) => (a.inputs as any).principalObjectId).sort(), [...READERS, ...SMART].sort());
+        for (const a of access) assert.equal((a.inputs as any).appRoleId, DEFAULT_ACCESS_ROLE_ID);
     });
 
     it("gives configured groups FHIR Data Reader / FHIR SMART User on the FHIR service (principalType Group) and FHIR.Read at the gateway", () => {

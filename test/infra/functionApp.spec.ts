@@ -51,6 +51,7 @@ function functionArgs(monitoring: Monitoring, zip: string, overrides: Partial<In
         fhirAuthMode: "managedIdentity",
         maxMessageBytes: 524288,
         storageSku: "Standard_ZRS",
+        messageRetentionDays: 14,
         zoneRedundant: true,
         packageZipPath: zip,
         ...overrides,
@@ -181,6 +182,15 @@ describe("IngestionFunctionApp (under mocks)", () => {
         assert.deepEqual(queues, [INGEST_QUEUE_NAME, POISON_QUEUE_NAME].sort());
         const containers = registered().filter((r) => r.type === "azure-native:storage:BlobContainer" && /^fa-(deploy|messages)$/.test(r.name));
         assert.deepEqual(containers.map((c) => (c.inputs as any).publicAccess), ["None", "None"]);
+    });
+
+    it("deletes raw HL7 messages (PHI and dedupe marks) after the configured retention", () => {
+        const policy = findRegistered("azure-native:storage:ManagementPolicy", "fa-st-lifecycle").inputs as any;
+        assert.equal(policy.accountName, findRegistered("azure-native:storage:StorageAccount", "fa-st").outputs.name);
+        const rule = policy.policy.rules[0];
+        assert.equal(rule.enabled, true);
+        assert.deepEqual(rule.definition.filters.prefixMatch, ["hl7-messages/"]);
+        assert.equal(rule.definition.actions.baseBlob.delete.daysAfterCreationGreaterThan, 14);
     });
 
     it("deploys the bundle from pulumi up: one deployment per content hash, to the site's SCM one-deploy endpoint", () => {

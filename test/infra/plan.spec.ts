@@ -118,6 +118,21 @@ for (const stack of ["dev", "prod"]) {
     });
 }
 
+describe("offline plan: program failures", () => {
+    it("fails with the program's own message when an input cannot be resolved, instead of hanging", async function () {
+        this.timeout(60000);
+        const { execFile } = await import("node:child_process");
+        const script = `require("./tools/offline/plan-runner").runOfflinePlan("dev", ${JSON.stringify(path.resolve(__dirname, "..", "fixtures", "failing-program"))})
+            .then(() => console.log("planned"), (e) => { console.error(e.message); process.exitCode = 1; });`;
+        const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+            const child = execFile(process.execPath, ["-r", "./tools/ts-register.js", "-e", script], { cwd: path.resolve(__dirname, "..", ".."), timeout: 50000 }, (_err, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }));
+        });
+        assert.equal(result.code, 1);
+        assert.doesNotMatch(result.stdout, /planned/);
+        assert.match(result.stderr, /the program failed: .*subnet prefix 10\.0\.0\.0\/33 cannot be split/);
+    });
+});
+
 describe("offline plan: secrets", () => {
     it("replaces secret inputs with the placeholder and keeps the rest", async () => {
         new keyvault.Secret("plan-secret-probe", {

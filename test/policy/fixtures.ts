@@ -54,6 +54,7 @@ const T = {
     fhir: "azure-native:healthcareapis:FhirService",
     sa: "azure-native:storage:StorageAccount",
     container: "azure-native:storage:BlobContainer",
+    lifecycle: "azure-native:storage:ManagementPolicy",
     queue: "azure-native:storage:Queue",
     plan: "azure-native:web:AppServicePlan",
     webapp: "azure-native:web:WebApp",
@@ -83,7 +84,7 @@ const NAMES: Array<[string, string]> = [
     [T.rg, "rg"], [T.vnet, "vnet"], [T.subnet, "snet-pe"], [T.subnet, "snet-func"], [T.subnet, "snet-apim"],
     [T.nsg, "nsg-pe"], [T.nsg, "nsg-func"], [T.nsg, "nsg-apim"], [T.law, "law"], [T.appi, "appi"], [T.uami, "uami-fhir"],
     [T.vault, "vault"], [T.key, "cmk"], [T.secret, "sender-secret"], [T.ra, "ra-cmk"], [T.ahds, "ahds"], [T.fhir, "fhir"],
-    [T.sa, "st"], [T.container, "deploy"], [T.queue, "ingest"], [T.plan, "plan"], [T.webapp, "func"], [T.ftp, "func-ftp"], [T.scm, "func-scm"],
+    [T.sa, "st"], [T.container, "deploy"], [T.container, "messages"], [T.lifecycle, "st-lifecycle"], [T.queue, "ingest"], [T.plan, "plan"], [T.webapp, "func"], [T.ftp, "func-ftp"], [T.scm, "func-scm"],
     [T.apim, "apim"], [T.api, "api-fhir"], [T.apiPolicy, "api-fhir-policy"], [T.op, "op-read"], [T.opPolicy, "op-read-policy"],
     [T.backend, "backend-func"], [T.nv, "nv-secret"], [T.logger, "logger"], [T.apiDiag, "api-diag"], [T.topic, "kv-topic"], [T.eventSub, "kv-near-expiry"],
     [T.ag, "ag"], [T.metricAlert, "alert-fn-failures"], [T.sqr, "alert-poison"], [T.app, "api-app"], [T.app, "spa-app"], [T.app, "sender-app"],
@@ -169,6 +170,11 @@ export function goldenResources(nowSeconds = Math.floor(Date.now() / 1000)): Pla
         encryption: { keySource: "Microsoft.Storage", requireInfrastructureEncryption: true, services: { blob: { enabled: true }, queue: { enabled: true, keyType: "Account" } } },
     }, { outputs: { id: id("Microsoft.Storage/storageAccounts", "sttest") } }));
     add(res(T.container, "deploy", { accountName: "sttest", resourceGroupName: "rg-test", publicAccess: "None" }, { props: { accountName: ["st"] } }));
+    add(res(T.container, "messages", { accountName: "sttest", resourceGroupName: "rg-test", containerName: "hl7-messages", publicAccess: "None" }, { props: { accountName: ["st"] } }));
+    add(res(T.lifecycle, "st-lifecycle", {
+        accountName: "sttest", resourceGroupName: "rg-test", managementPolicyName: "default",
+        policy: { rules: [{ name: "expire-raw-hl7-messages", enabled: true, type: "Lifecycle", definition: { filters: { blobTypes: ["blockBlob"], prefixMatch: ["hl7-messages/"] }, actions: { baseBlob: { delete: { daysAfterCreationGreaterThan: 30 } } } } }] },
+    }, { props: { accountName: ["st"] }, deps: ["messages"] }));
     add(res(T.queue, "ingest", { accountName: "sttest", resourceGroupName: "rg-test", queueName: "hl7-ingest" }, { props: { accountName: ["st"] } }));
     add(res(T.plan, "plan", { location: "westeurope", resourceGroupName: "rg-test", kind: "functionapp", reserved: true, sku: { name: "FC1", tier: "FlexConsumption" } }, { outputs: { id: id("Microsoft.Web/serverfarms", "plan") } }));
     add(res(T.webapp, "func", {

@@ -115,6 +115,13 @@ const CASES: Record<string, Case[]> = {
     "st-infrastructure-encryption": [["off", at("st", i => (i.encryption.requireInfrastructureEncryption = false))]],
     "st-no-cross-tenant-replication": [["allowed", at("st", i => (i.allowCrossTenantReplication = true))]],
     "st-default-oauth": [["off", at("st", i => (i.defaultToOAuthAuthentication = false))]],
+    "st-phi-container-retention": [
+        ["no lifecycle policy", p => without(p, "st-lifecycle")],
+        ["retention longer than allowed", at("st-lifecycle", i => (i.policy.rules[0].definition.actions.baseBlob.delete.daysAfterCreationGreaterThan = 365))],
+        ["rule disabled", at("st-lifecycle", i => (i.policy.rules[0].enabled = false))],
+        ["rule for another prefix", at("st-lifecycle", i => (i.policy.rules[0].definition.filters.prefixMatch = ["app-package/"]))],
+        ["stricter configured maximum", p => p, { "st-phi-container-retention": { maxDays: 7 } }],
+    ],
     "st-private-endpoints": [["no queue endpoint", p => without(p, "pe-st-queue", "pe-st-queue-dns")]],
     "apim-legacy-tls-disabled": [
         ["TLS 1.0 on", at("apim", i => (i.customProperties[`${P}Protocols.Tls10`] = "true"))],
@@ -255,19 +262,17 @@ const CASES: Record<string, Case[]> = {
         ["app setting secret in clear", setting("SENDER_PASSWORD", "hunter2")],
     ],
     "secret-sources-only-to-keyvault": [
-        ["password flows into an app setting", at("func", (i) => i.siteConfig.appSettings.push({ name: "X", value: "[secret]" })),],
+        // The edge matters, not the marker: the function app's siteConfig is computed from the client password.
+        ["password flows into an app setting", p =>
+            mutate(p, "func", (i, r) => {
+                i.siteConfig.appSettings.push({ name: "SENDER_CREDENTIAL", value: "[secret]" });
+                r.propertyDependencies = { ...r.propertyDependencies, siteConfig: [r.urn.replace("azure-native:web:WebApp::func", "azuread:index/applicationPassword:ApplicationPassword::sender-password")] };
+            })],
     ],
     "allowed-locations": [["region outside the allow-list", at("vault", i => (i.location = "eastus")), { "allowed-locations": { allowedLocations: ["westeurope"] } }]],
     "random-password-strength": [["short password", at("pw", i => (i.length = 12))], ["no digits", at("pw", i => (i.numeric = false))]],
     "unreviewed-azure-types": [["unknown type", p => ({ ...p, resources: [...p.resources, { urn: "urn:pulumi:test::fhir-platform::azure-native:compute:VirtualMachine::vm", type: "azure-native:compute:VirtualMachine", name: "vm", custom: true, inputs: {}, outputs: {}, dependencies: [], propertyDependencies: {} }] })]],
 };
-
-// The password→app-setting case needs the edge, not only the marker: wire the function app's siteConfig to the password.
-CASES["secret-sources-only-to-keyvault"][0][1] = p =>
-    mutate(p, "func", (i, r) => {
-        i.siteConfig.appSettings.push({ name: "SENDER_CREDENTIAL", value: "[secret]" });
-        r.propertyDependencies = { ...r.propertyDependencies, siteConfig: [r.urn.replace("azure-native:web:WebApp::func", "azuread:index/applicationPassword:ApplicationPassword::sender-password")] };
-    });
 
 function only(name: string): Policies {
     const p = policies.find(x => x.name === name);

@@ -51,6 +51,7 @@ const ARM_PATHS: Record<string, string> = {
     "azure-native:healthcareapis:FhirService": "Microsoft.HealthcareApis/workspaces/{workspaceName}/fhirservices/{fhirServiceName}",
     "azure-native:storage:StorageAccount": "Microsoft.Storage/storageAccounts/{accountName}",
     "azure-native:storage:BlobContainer": "Microsoft.Storage/storageAccounts/{accountName}/blobServices/default/containers/{containerName}",
+    "azure-native:storage:ManagementPolicy": "Microsoft.Storage/storageAccounts/{accountName}/managementPolicies/{managementPolicyName}",
     "azure-native:storage:Queue": "Microsoft.Storage/storageAccounts/{accountName}/queueServices/default/queues/{queueName}",
     "azure-native:storage:Blob": "Microsoft.Storage/storageAccounts/{accountName}/blobServices/default/containers/{containerName}/blobs/{blobName}",
     "azure-native:web:AppServicePlan": "Microsoft.Web/serverfarms/{name}",
@@ -214,9 +215,6 @@ export const armMocks: pulumi.runtime.Mocks = {
         switch (args.token) {
             case "azure-native:authorization:getClientConfig":
                 return { clientId: mockGuid("deployer-client"), objectId: MOCK_DEPLOYER_OBJECT_ID, subscriptionId: MOCK_SUBSCRIPTION_ID, tenantId: MOCK_TENANT_ID };
-            case "azure-native:storage:listStorageAccountServiceSAS":
-                // Shaped like a real service SAS; the signature is fake and the plan shows it as "[secret]".
-                return { serviceSasToken: `sv=2022-11-02&sr=b&sp=r&spr=https&st=${args.inputs.sharedAccessStartTime}&se=${args.inputs.sharedAccessExpiryTime}&sig=${hex(`sas:${args.inputs.canonicalizedResource}`, 43)}` };
             case "azure-native:web:listWebAppHostKeys":
                 return { masterKey: randomText(`master:${args.inputs.name}`, 56, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"), functionKeys: { default: randomText(`fnkey:${args.inputs.name}`, 56, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") }, systemKeys: {} };
             case "azuread:index/getClientConfig:getClientConfig":

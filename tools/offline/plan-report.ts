@@ -63,8 +63,9 @@ function stringsIn(value: unknown, out: string[] = []): string[] {
 export function dataPaths(plan: OfflinePlan): { nodes: Map<string, string>; edges: Edge[] } {
     const nodes = new Map<string, string>();
     const edges: Edge[] = [];
+    // The first, most specific label wins (a Web App is "Ingestion Function", not "web:WebApp").
     const node = (r: PlanResource, label: string) => {
-        nodes.set(mermaidId(r.urn), label);
+        if (!nodes.has(mermaidId(r.urn))) nodes.set(mermaidId(r.urn), label);
         return mermaidId(r.urn);
     };
     const byId = new Map(plan.resources.filter((r) => typeof r.outputs.id === "string").map((r) => [r.outputs.id as string, r]));

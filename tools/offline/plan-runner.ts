@@ -20,6 +20,9 @@ export type PlanResource = PlannedResource;
 
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
 
+/** A plan of this program takes seconds; anything near this means an Output never resolved. */
+const PLAN_TIMEOUT_MS = 120_000;
+
 /** Reads the project name from Pulumi.yaml. */
 export function readProjectName(root = REPO_ROOT): string {
     const doc = YAML.parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as { name?: string };
@@ -58,21 +61,32 @@ export async function runOfflinePlan(stack: string, root = REPO_ROOT, configFile
     const monitor = installRecordingMonitor(armMocks, project, stack);
     pulumi.runtime.setAllConfig(config);
 
-    const unhandled: unknown[] = [];
-    const onRejection = (reason: unknown) => unhandled.push(reason);
-    process.on("unhandledRejection", onRejection);
+    // A throw inside an apply surfaces as an unhandled rejection, not as a rejection of the program; a never-resolving
+    // Output would hang. Either way the plan must fail with the program's own message.
+    let failWith: (reason: unknown) => void = () => undefined;
+    const failure = new Promise<never>((_, reject) => (failWith = reject));
+    const onFailure = (reason: unknown) => failWith(reason);
+    process.on("unhandledRejection", onFailure);
+    process.on("uncaughtException", onFailure);
+    const timer = setTimeout(() => failWith(new Error(`the program did not finish within ${PLAN_TIMEOUT_MS / 1000} s (an Output that never resolves?)`)), PLAN_TIMEOUT_MS);
     try {
-        await pulumi.runtime.runInPulumiStack(async () => require(path.join(root, "stacks", "index.ts")));
-        await pulumi.runtime.disconnect();
+        await Promise.race([
+            (async () => {
+                await pulumi.runtime.runInPulumiStack(async () => require(path.join(root, "stacks", "index.ts")));
+                await pulumi.runtime.disconnect();
+            })(),
+            failure,
+        ]);
+    } catch (err) {
+        throw new Error(`the program failed: ${err instanceof Error ? err.message : String(err)}`);
     } finally {
-        process.off("unhandledRejection", onRejection);
+        clearTimeout(timer);
+        // Late rejections of the same failure are expected once the run is over; keep swallowing them.
+        process.off("uncaughtException", onFailure);
     }
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const store = require("@pulumi/pulumi/runtime/state").getStore();
-    if (unhandled.length > 0 || store.logErrorCount > 0) {
-        const first = unhandled[0] instanceof Error ? (unhandled[0] as Error).message : String(unhandled[0] ?? "see errors above");
-        throw new Error(`the program failed while resolving resources: ${first}`);
-    }
+    if (store.logErrorCount > 0) throw new Error("the program logged errors while resolving resources (see above)");
 
     return { project, stack, resources: monitor.plannedResources() };
 }

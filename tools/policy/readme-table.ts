@@ -1,5 +1,5 @@
 // Prints the policy table for policy/README.md from the pack's own metadata (run after adding a policy):
-//   node -r ts-node/register/transpile-only tools/policy/readme-table.ts
+//   node -r ./tools/ts-register.js tools/policy/readme-table.ts
 import { catalogue, policies } from "../../policy/policies";
 import { anchorText } from "./sarif";
 

@@ -24,12 +24,40 @@ export interface PlanResource {
     type: string;
     name: string;
     custom?: boolean;
-    parent?: string;
-    provider?: string;
+    parent?: string | null;
+    provider?: string | null;
     inputs: Record<string, any>;
     outputs?: Record<string, any>;
     dependencies?: string[];
     propertyDependencies?: Record<string, string[]>;
+    /** Resource options recorded by the offline plan (ignoreChanges, protect, customTimeouts as "120m"). */
+    options?: { ignoreChanges?: string[]; protect?: boolean; customTimeouts?: Record<string, string>; additionalSecretOutputs?: string[] };
+}
+
+/** "120m", "2h", "90s", "1h30m" → seconds, as the engine reports custom timeouts to policies. */
+export function durationSeconds(text: string | undefined): number {
+    if (!text) return 0;
+    let total = 0;
+    for (const [, n, unit] of text.matchAll(/(\d+(?:\.\d+)?)(h|m|s)/g)) total += Number(n) * (unit === "h" ? 3600 : unit === "m" ? 60 : 1);
+    return total;
+}
+
+/** The `opts` argument the CLI would pass a policy for this resource. */
+function policyOptions(r: PlanResource) {
+    const o = r.options ?? {};
+    return {
+        protect: o.protect ?? false,
+        ignoreChanges: o.ignoreChanges ?? [],
+        aliases: [],
+        customTimeouts: {
+            createSeconds: durationSeconds(o.customTimeouts?.create),
+            updateSeconds: durationSeconds(o.customTimeouts?.update),
+            deleteSeconds: durationSeconds(o.customTimeouts?.delete),
+        },
+        additionalSecretOutputs: o.additionalSecretOutputs ?? [],
+        ...(r.parent ? { parent: r.parent } : {}),
+        ...(r.provider ? { provider: r.provider } : {}),
+    };
 }
 
 export interface Plan {
@@ -52,6 +80,12 @@ export interface Violation {
     description: string;
 }
 
+/** An exemption event as the runner records it: with the policy's effective level and the resource's type. */
+export interface RecordedExemption extends ExemptionEvent {
+    level: "mandatory" | "advisory";
+    resourceType?: string;
+}
+
 export interface DeferredCheck {
     policy: string;
     urn?: string;
@@ -66,9 +100,9 @@ export interface PolicyRunResult {
     mandatory: Violation[];
     advisory: Violation[];
     /** Violations an active exemption waived. */
-    waived: ExemptionEvent[];
+    waived: RecordedExemption[];
     /** Exemptions that matched a violation but have expired (the violation was reported). */
-    expiredExemptions: ExemptionEvent[];
+    expiredExemptions: RecordedExemption[];
     deferred: DeferredCheck[];
     /** Configured exemptions whose resource pattern matches nothing in the plan (stale waivers to clean up). */
     unusedExemptions: Exemption[];
@@ -215,21 +249,25 @@ export async function runPolicyPackOnPlan(plan: Plan, config: PolicyPackConfigFi
     const byUrn = new Map(plan.resources.map(r => [r.urn, r]));
     const violations: Violation[] = [];
     const deferred: DeferredCheck[] = [];
-    const waived: ExemptionEvent[] = [];
-    const expired: ExemptionEvent[] = [];
-    setExemptionListener(e => (e.kind === "waived" ? waived : expired).push(e));
+    const waived: RecordedExemption[] = [];
+    const expired: RecordedExemption[] = [];
     if (options.now) {
         const fixed = options.now;
         setClock(() => fixed);
     }
     let policiesRun = 0;
     const resources = plan.resources.filter(r => r.custom !== false);
+    // Converted once per run; every validation still gets its own proxy, as the engine deserializes per call.
+    const converted = new Map(resources.map(r => [r.urn, toUnknowns(r.inputs ?? {})]));
+    let stackResources: PolicyResource[] | undefined;
     try {
         for (const p of policies) {
             const level = effectiveLevel(p.name, p.enforcementLevel, config);
             if (level === "disabled") continue;
             policiesRun++;
             const settings = policyConfig(p.name, config);
+            const recordedLevel = level === "advisory" ? "advisory" : "mandatory";
+            setExemptionListener(e => (e.kind === "waived" ? waived : expired).push({ ...e, level: recordedLevel, resourceType: e.urn ? byUrn.get(e.urn)?.type : undefined }));
             const record = (message: string, urn?: string) => {
                 const r = urn ? byUrn.get(urn) : undefined;
                 violations.push({
@@ -248,10 +286,10 @@ export async function runPolicyPackOnPlan(plan: Plan, config: PolicyPackConfigFi
                 deferred.push({ policy: p.name, urn, resourceName: r?.name, message: `can't run policy '${p.name}' during preview: ${e.message}` });
             };
             if ("validateResource" in p && p.validateResource) {
-                await runResourcePolicy(p as ResourceValidationPolicy, resources, settings, record, defer);
+                await runResourcePolicy(p as ResourceValidationPolicy, resources, converted, settings, record, defer);
             } else if ("validateStack" in p) {
                 const args: StackValidationArgs = {
-                    resources: buildPolicyResources(plan.resources),
+                    resources: (stackResources ??= buildPolicyResources(plan.resources)),
                     stackTags: new Map(),
                     getConfig: <T extends object>() => settings as T,
                     notApplicable: throwNotApplicable,
@@ -289,6 +327,7 @@ export async function runPolicyPackOnPlan(plan: Plan, config: PolicyPackConfigFi
 async function runResourcePolicy(
     p: ResourceValidationPolicy,
     resources: PlanResource[],
+    converted: Map<string, Record<string, any>>,
     settings: Record<string, any>,
     record: (m: string, urn?: string) => void,
     defer: (e: UnknownValueError, urn?: string) => void,
@@ -298,13 +337,13 @@ async function runResourcePolicy(
     for (const r of resources) {
         if (fastType && r.type !== fastType) continue; // the engine's __pulumiType short-cut
         for (const validation of validations) {
-            const props = unknownCheckingProxy(toUnknowns(r.inputs ?? {}));
+            const props = unknownCheckingProxy(converted.get(r.urn)!);
             const args: ResourceValidationArgs = {
                 type: r.type,
                 props,
                 urn: r.urn,
                 name: r.name,
-                opts: { protect: false, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [], ...(r.parent ? { parent: r.parent } : {}) },
+                opts: policyOptions(r),
                 stackTags: new Map(),
                 isType: cls => isTypeOf(r.type, cls),
                 asType: (cls: any) => (isTypeOf(r.type, cls) ? (props as any) : undefined),
@@ -330,7 +369,7 @@ function buildPolicyResources(planResources: PlanResource[]): PolicyResource[] {
             props,
             urn: r.urn,
             name: r.name,
-            opts: { protect: false, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [], ...(r.parent ? { parent: r.parent } : {}) },
+            opts: policyOptions(r),
             dependencies: [],
             propertyDependencies: {},
             isType: cls => isTypeOf(r.type, cls),

@@ -65,7 +65,7 @@ export function toSarif(results: PolicyRunResult[], metas: PolicyMeta[], opts: {
         for (const v of r.violations) out.push(result(r.stack, v, ruleIndex, location));
         for (const w of r.waived) {
             out.push({
-                ...result(r.stack, { policy: w.policy, level: "mandatory", message: w.message, urn: w.urn, resourceName: w.resourceName, description: "" }, ruleIndex, location),
+                ...result(r.stack, { policy: w.policy, level: w.level, message: w.message, urn: w.urn, resourceName: w.resourceName, resourceType: w.resourceType, description: "" }, ruleIndex, location),
                 suppressions: [{ kind: "external", status: "accepted", justification: `${w.exemption.reason} (until ${w.exemption.expires})` }],
             });
         }

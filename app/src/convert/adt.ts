@@ -273,6 +273,9 @@ class AdtConverter {
   private mergedPatient(mrg: Hl7Segment, survivor: Reference): Reference {
     const reps = mrg.repetitions(1);
     const id = this.patientIdFor(reps, { segment: "MRG", field: 1 });
+    if (`Patient/${id}` === survivor.reference) {
+      throw new ConversionError("prior patient identifier is the surviving patient's identifier", { code: "205", segment: "MRG", field: 1 });
+    }
     const old: Patient = { resourceType: "Patient", id, active: false, link: [{ other: survivor, type: "replaced-by" }] };
     const identifiers = reps.map((r) => cxToIdentifier(r, { segment: "MRG", field: 1 }, this.ctx)).filter(isDefined);
     if (identifiers.length > 0) old.identifier = identifiers;
@@ -383,7 +386,7 @@ class AdtConverter {
       [17, "ADM", "admitter"],
     ] as const) {
       for (const xcn of pv1.repetitions(field)) {
-        const who = this.practitioner(xcn, at(field));
+        const who = this.practitioner(xcn);
         if (who === undefined) continue;
         participants.push({
           type: [{ coding: [{ system: "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", code, display }] }],
@@ -438,7 +441,7 @@ class AdtConverter {
 
   // ---- Practitioner, Location, Organization ---------------------------------------------------------
 
-  private practitioner(xcn: Hl7Node, at: FieldRef): Reference | undefined {
+  private practitioner(xcn: Hl7Node): Reference | undefined {
     const idValue = v(xcn.get(1));
     const auth = v(xcn.get(9));
     const seed = idValue !== undefined && auth !== undefined ? `${cv(idValue)},${cv(auth)}` : cv(xcn.value);
@@ -452,7 +455,6 @@ class AdtConverter {
     const name = xcnToName(xcn);
     if (name !== undefined) p.name = [name];
     if (p.identifier === undefined && p.name === undefined) return undefined;
-    void at;
     return this.out.add(p.resourceType, p.id, p);
   }
 
@@ -776,7 +778,6 @@ class AdtConverter {
   private messageHeader(sender: Reference | undefined, receiver: Reference | undefined, focus: Reference[]): MessageHeader {
     const msh = this.msh;
     const m3 = v(msh.get(3, 1, 1));
-    const m4 = v(msh.get(4, 1, 1));
     const m10 = v(msh.get(10));
     const seed = msh.field(3) !== undefined && msh.field(4) !== undefined && m10 !== undefined
       ? `${cv(msh.field(3)?.value)},${cv(msh.field(4)?.value)},${cv(m10)}`
@@ -796,7 +797,6 @@ class AdtConverter {
     }
     if (sender !== undefined) h.sender = sender;
     if (focus.length > 0) h.focus = focus;
-    void m4;
     this.out.add(h.resourceType, h.id, h);
     return h;
   }
@@ -838,7 +838,7 @@ class AdtConverter {
     });
     if (sender !== undefined) p.agent.push({ type: agentType("author", "Author"), who: sender });
     const operator = evn?.repetitions(5)[0];
-    const op = operator !== undefined ? this.practitioner(operator, at(5)) : undefined;
+    const op = operator !== undefined ? this.practitioner(operator) : undefined;
     if (op !== undefined) p.agent.push({ type: agentType("enterer", "Enterer"), who: op });
     if (p.agent.length === 0) {
       // agent is 1..*; with neither MSH-3/4 nor EVN-5 the only known party is the patient the message is about.

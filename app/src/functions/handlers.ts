@@ -14,7 +14,9 @@ import type { Runtime } from '../ingest/runtime';
  * Memoises start-up. A failed start-up is logged (class and code only) and retried on a later
  * invocation rather than cached, so a transient Key Vault or storage outage heals itself.
  */
-export function memoisedRuntime(create: () => Promise<Runtime>): (context: InvocationContext) => Promise<Runtime> {
+export type LogTarget = Pick<InvocationContext, 'debug' | 'info' | 'warn' | 'error'>;
+
+export function memoisedRuntime(create: () => Promise<Runtime>): (context: LogTarget) => Promise<Runtime> {
   let pending: Promise<Runtime> | undefined;
   return (context) => {
     pending ??= create().catch((err: unknown) => {
@@ -32,7 +34,7 @@ export interface FunctionHandlers {
   health(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit>;
 }
 
-export function createFunctionHandlers(getRuntime: (context: InvocationContext) => Promise<Runtime>): FunctionHandlers {
+export function createFunctionHandlers(getRuntime: (context: LogTarget) => Promise<Runtime>): FunctionHandlers {
   return {
     async hl7(request, context) {
       let rt: Runtime;
@@ -51,6 +53,7 @@ export function createFunctionHandlers(getRuntime: (context: InvocationContext) 
         queue: rt.ingestQueue,
         takeoverAfterMs: rt.config.takeoverAfterMs,
         maxBodyBytes: rt.config.maxBodyBytes,
+        maxBundleEntries: rt.config.maxBundleEntries,
         idStrategy: rt.config.idStrategy,
       });
     },

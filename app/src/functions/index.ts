@@ -6,7 +6,13 @@ import { app } from '@azure/functions';
 import { createRuntime } from '../ingest/runtime';
 import { createFunctionHandlers, memoisedRuntime } from './handlers';
 
-const handlers = createFunctionHandlers(memoisedRuntime(() => createRuntime()));
+const getRuntime = memoisedRuntime(() => createRuntime());
+const handlers = createFunctionHandlers(getRuntime);
+
+// Inside the Functions host (which sets FUNCTIONS_WORKER_RUNTIME), build the runtime as the worker loads:
+// configuration and the Key Vault secret are then validated at start-up and a failure shows in the logs
+// at once. Not done elsewhere, so loading the bundle in tests has no side effects.
+if (process.env.FUNCTIONS_WORKER_RUNTIME) void getRuntime(console).catch(() => undefined);
 
 app.http('hl7', {
   route: 'hl7',

@@ -5,50 +5,189 @@ import { encodingCharacters, type Hl7Delimiters } from "./types";
 /**
  * Zero-dependency HL7 v2 parser.
  *
- * Segments and their fields are split eagerly (one native `split` per segment); repetitions, components and
- * subcomponents are split lazily, and unescaping happens on the value that is read, so a converter that reads
- * 60 fields of a 2 KB message does not pay for the hundreds it never looks at. Every node keeps its raw
- * (still escaped) text, which FHIR-Converter-compatible id seeds need.
+ * `parseHl7` splits the text into segments. The first access to a segment's fields scans that segment once,
+ * left to right, and records where every field, repetition, component and subcomponent starts and ends in a
+ * few flat integer arrays (`SegmentLayout`). Every accessor afterwards is index arithmetic plus one `slice`
+ * of the value read: nothing is split twice, and no object is created per value. Values are unescaped when
+ * read, and only in segments that contain the escape character at all, so a plain value costs nothing extra.
+ * Every node keeps its raw (still escaped) text, which FHIR-Converter-compatible id seeds need.
  */
 
-/** Level of a node below a field: a repetition splits into components, a component into subcomponents. */
+/** Level of a node: a field holds repetitions, a repetition components, a component subcomponents. */
 const enum Level {
   Field = 0,
   Repetition = 1,
   Component = 2,
   Subcomponent = 3,
+  /** MSH-1 and MSH-2: the delimiters themselves, never split or unescaped. */
+  Literal = 4,
+}
+
+/**
+ * Positions of one segment's values, filled by a single scan (compressed-sparse-row style):
+ * field `f` owns repetitions `repStart[f] .. repStart[f+1]-1`, repetition `r` owns components
+ * `compStart[r] .. compStart[r+1]-1`, component `c` owns leaves `subStart[c] .. subStart[c+1]-1`, and leaf `k`
+ * is `text.slice(bound[k] + 1, bound[k + 1])` (`bound[k]` is the delimiter before it). Each array ends with a
+ * sentinel, so the text of any node is one slice between two bounds.
+ */
+class SegmentLayout {
+  readonly repStart: number[] = [];
+  readonly compStart: number[] = [0];
+  readonly subStart: number[] = [0];
+  readonly bound: number[];
+  /** Whether the escape character occurs in the scanned fields; when not, values are returned as sliced. */
+  readonly hasEscape: boolean;
+
+  constructor(
+    readonly text: string,
+    readonly d: Hl7Delimiters,
+    /** Offset of the field separator before the first scanned field, or -1 when there is none. */
+    first: number,
+    /** Number of that field (1, or 3 in MSH whose fields 1 and 2 are the delimiters). */
+    firstField: number,
+  ) {
+    const { repStart, compStart, subStart } = this;
+    for (let f = 0; f <= firstField; f++) repStart.push(0);
+    this.bound = [first];
+    if (first < 0) {
+      // No data fields: every field up to firstField-1 is empty, and the sentinel closes the list.
+      repStart.length = firstField;
+      repStart.push(0);
+      this.hasEscape = false;
+      return;
+    }
+    const bound = this.bound;
+    const F = d.field.charCodeAt(0);
+    const C = d.component.charCodeAt(0);
+    const R = d.repetition.charCodeAt(0);
+    const S = d.subcomponent.charCodeAt(0);
+    const E = d.escape.charCodeAt(0);
+    let escape = false;
+    const len = text.length;
+    for (let i = first + 1; i <= len; i++) {
+      // The end of the text closes the last field like a field separator would.
+      const ch = i < len ? text.charCodeAt(i) : F;
+      if (ch !== F && ch !== C && ch !== R && ch !== S) {
+        if (ch === E) escape = true;
+        continue;
+      }
+      bound.push(i);
+      if (ch === S) continue;
+      subStart.push(bound.length - 1);
+      if (ch === C) continue;
+      compStart.push(subStart.length - 1);
+      if (ch === R) continue;
+      repStart.push(compStart.length - 1);
+    }
+    this.hasEscape = escape;
+  }
+
+  /** Highest field number present. */
+  get fieldCount(): number {
+    return this.repStart.length - 2;
+  }
+
+  /** First and one-past-last leaf of node `index` at `level`. */
+  leafRange(level: Level, index: number): [number, number] {
+    switch (level) {
+      case Level.Field:
+        return [this.subStart[this.compStart[this.repStart[index]]], this.subStart[this.compStart[this.repStart[index + 1]]]];
+      case Level.Repetition:
+        return [this.subStart[this.compStart[index]], this.subStart[this.compStart[index + 1]]];
+      case Level.Component:
+        return [this.subStart[index], this.subStart[index + 1]];
+      default:
+        return [index, index + 1];
+    }
+  }
+
+  /** Raw text spanning leaves `from .. to-1` (with the delimiters between them). */
+  span(from: number, to: number): string {
+    return this.text.slice(this.bound[from] + 1, this.bound[to]);
+  }
+
+  /** Raw text of leaf `k`. */
+  leaf(k: number): string {
+    return this.text.slice(this.bound[k] + 1, this.bound[k + 1]);
+  }
+
+  /** Unescaped form of a raw value from this segment. */
+  unescape(raw: string): string {
+    return this.hasEscape ? unescapeHl7(raw, this.d) : raw;
+  }
+
+  /** Index of repetition `r` (1-based) of field `f`, or -1 when absent. */
+  rep(f: number, r: number): number {
+    if (!(f >= 1 && f <= this.fieldCount)) return -1;
+    const i = this.repStart[f] + r - 1;
+    return i < this.repStart[f + 1] ? i : -1;
+  }
+
+  /** Index of component `c` (1-based) of repetition index `ri`, or -1 when absent. */
+  comp(ri: number, c: number): number {
+    const i = this.compStart[ri] + c - 1;
+    return c >= 1 && i < this.compStart[ri + 1] ? i : -1;
+  }
+
+  /** Raw text of subcomponent `s` (1-based) of component index `ci`; "" when absent. */
+  sub(ci: number, s: number): string {
+    const k = this.subStart[ci] + s - 1;
+    return s >= 1 && k < this.subStart[ci + 1] ? this.leaf(k) : "";
+  }
 }
 
 /** One field, repetition, component or subcomponent. Indexes of `child` are 1-based. */
 export class Hl7Node {
+  private text: string | undefined;
   private kids: Hl7Node[] | undefined;
-  /** Raw components of a repetition node, split on first `get` (mappers read several components). */
-  private comps: string[] | undefined;
+
+  /** @internal Nodes are made by Hl7Segment; `index` is the node's position in its layout's table for `level`. */
   constructor(
-    /** Text as it appears in the message, escape sequences and lower-level delimiters included. */
-    readonly raw: string,
+    private readonly lay: SegmentLayout,
     private readonly level: Level,
-    private readonly d: Hl7Delimiters,
-  ) {}
+    private readonly index: number,
+    literal?: string,
+  ) {
+    this.text = literal;
+  }
+
+  /** Text as it appears in the message, escape sequences and lower-level delimiters included. */
+  get raw(): string {
+    if (this.text === undefined) {
+      const [from, to] = this.lay.leafRange(this.level, this.index);
+      this.text = this.lay.span(from, to);
+    }
+    return this.text;
+  }
 
   /** Unescaped text. Lower-level delimiters stay in place (FHIR-Converter's `.Value`). */
   get value(): string {
-    return unescapeHl7(this.raw, this.d);
+    return this.level === Level.Literal ? this.raw : this.lay.unescape(this.raw);
   }
 
   get isEmpty(): boolean {
-    return this.raw.length === 0;
+    if (this.text !== undefined) return this.text.length === 0;
+    const [from, to] = this.lay.leafRange(this.level, this.index);
+    const bound = this.lay.bound;
+    return bound[to] - bound[from] === 1;
   }
 
   /** Repetitions of a field, components of a repetition, subcomponents of a component. */
   get children(): readonly Hl7Node[] {
     if (this.kids === undefined) {
-      const sep = this.separator();
-      if (sep === undefined) this.kids = [];
-      else {
-        const next = (this.level + 1) as Level;
-        this.kids = this.raw.split(sep).map((r) => new Hl7Node(r, next, this.d));
+      const lay = this.lay;
+      let from = 0;
+      let to = 0;
+      switch (this.level) {
+        case Level.Field: from = lay.repStart[this.index]; to = lay.repStart[this.index + 1]; break;
+        case Level.Repetition: from = lay.compStart[this.index]; to = lay.compStart[this.index + 1]; break;
+        case Level.Component: from = lay.subStart[this.index]; to = lay.subStart[this.index + 1]; break;
+        default: break;
       }
+      const next = (this.level + 1) as Level;
+      const kids: Hl7Node[] = [];
+      for (let i = from; i < to; i++) kids.push(new Hl7Node(lay, next, i));
+      this.kids = kids;
     }
     return this.kids;
   }
@@ -64,31 +203,182 @@ export class Hl7Node {
    */
   get(c: number, s?: number): string | undefined {
     const raw = this.getRaw(c, s);
-    return raw.length === 0 ? undefined : unescapeHl7(raw, this.d);
+    return raw.length === 0 ? undefined : this.level === Level.Literal ? raw : this.lay.unescape(raw);
   }
 
   /** Raw text of component `c` (and subcomponent `s`); "" when absent. */
   getRaw(c: number, s?: number): string {
-    let raw = this.raw;
-    if (this.level === Level.Repetition) {
-      if (this.comps === undefined) this.comps = raw.split(this.d.component);
-      raw = this.comps[c - 1] ?? "";
-    } else if (this.level === Level.Field) raw = nth(nth(raw, this.d.repetition, 1), this.d.component, c);
-    else if (this.level === Level.Component) raw = nth(raw, this.d.subcomponent, c);
-    else if (c !== 1) return "";
-    if (s !== undefined && s > 0 && this.level <= Level.Repetition) raw = nth(raw, this.d.subcomponent, s);
-    return raw;
-  }
-
-  private separator(): string | undefined {
+    const lay = this.lay;
+    let ci: number;
     switch (this.level) {
-      case Level.Field: return this.d.repetition;
-      case Level.Repetition: return this.d.component;
-      case Level.Component: return this.d.subcomponent;
-      default: return undefined;
+      case Level.Field:
+        // First repetition; a component number below 1 reads the first component.
+        ci = lay.comp(lay.repStart[this.index], c < 1 ? 1 : c);
+        break;
+      case Level.Repetition:
+        ci = lay.comp(this.index, c);
+        break;
+      case Level.Component:
+        return lay.sub(this.index, c < 1 ? 1 : c);
+      default:
+        return c === 1 ? this.raw : "";
     }
+    if (ci < 0) return "";
+    if (s !== undefined && s > 0) return lay.sub(ci, s);
+    return lay.span(lay.subStart[ci], lay.subStart[ci + 1]);
   }
 }
+
+export class Hl7Segment {
+  private lay: SegmentLayout | undefined;
+  private readonly isMsh: boolean;
+  /** Field nodes and lists of non-empty repetitions, made on first request. */
+  private fieldNodes: (Hl7Node | undefined)[] | undefined;
+  private repLists: (readonly Hl7Node[] | undefined)[] | undefined;
+
+  constructor(
+    /** Segment id, e.g. "PID". */
+    readonly name: string,
+    /** Whole segment line as received (no terminator). */
+    readonly raw: string,
+    /** 1-based position of the segment in the message. */
+    readonly ordinal: number,
+    private readonly d: Hl7Delimiters,
+  ) {
+    this.isMsh = name === "MSH";
+  }
+
+  /** The segment's value positions, from one scan on first use. */
+  private get layout(): SegmentLayout {
+    if (this.lay === undefined) {
+      const fs = this.raw.indexOf(this.d.field);
+      if (this.isMsh) {
+        // MSH-1 is the separator at offset 3 and MSH-2 runs to the next one; MSH-3 onwards are scanned.
+        const second = fs < 0 ? -1 : this.raw.indexOf(this.d.field, fs + 1);
+        this.lay = new SegmentLayout(this.raw, this.d, second, 3);
+      } else {
+        this.lay = new SegmentLayout(this.raw, this.d, fs, 1);
+      }
+    }
+    return this.lay;
+  }
+
+  /** Highest field number present. */
+  get fieldCount(): number {
+    if (this.isMsh) {
+      const n = this.layout.fieldCount;
+      // Without a separator after MSH-2 the layout holds no data field; MSH-1 and MSH-2 are still present.
+      return this.raw.indexOf(this.d.field) < 0 ? 1 : n;
+    }
+    return this.layout.fieldCount;
+  }
+
+  /** Raw text of field `n` (1-based); "" when absent. MSH-1 is the field separator, MSH-2 the encoding characters. */
+  fieldRaw(n: number): string {
+    if (this.isMsh && n <= 2) return n === 1 ? this.d.field : n === 2 ? this.encodingField() : "";
+    const lay = this.layout;
+    if (!(n >= 1 && n <= lay.fieldCount)) return "";
+    const [from, to] = lay.leafRange(Level.Field, n);
+    return lay.span(from, to);
+  }
+
+  /** MSH-2 as written: the text between the first and second field separators. */
+  private encodingField(): string {
+    const fs = this.raw.indexOf(this.d.field);
+    if (fs < 0) return "";
+    const second = this.raw.indexOf(this.d.field, fs + 1);
+    return second < 0 ? this.raw.slice(fs + 1) : this.raw.slice(fs + 1, second);
+  }
+
+  /** Field `n` as a node (repetitions are its children); undefined when the field is absent or empty. */
+  field(n: number): Hl7Node | undefined {
+    this.fieldNodes ??= [];
+    let node = this.fieldNodes[n];
+    if (node === undefined) {
+      if (this.isMsh && n <= 2) {
+        const raw = this.fieldRaw(n);
+        if (raw.length === 0) return undefined;
+        node = new Hl7Node(this.layout, Level.Literal, -1, raw);
+      } else {
+        const lay = this.layout;
+        if (!(n >= 1 && n <= lay.fieldCount)) return undefined;
+        const [from, to] = lay.leafRange(Level.Field, n);
+        if (lay.bound[to] - lay.bound[from] === 1) return undefined; // empty field
+        node = new Hl7Node(lay, Level.Field, n);
+      }
+      this.fieldNodes[n] = node;
+    }
+    return node;
+  }
+
+  /** Non-empty repetitions of field `n`. */
+  repetitions(n: number): readonly Hl7Node[] {
+    this.repLists ??= [];
+    let list = this.repLists[n];
+    if (list === undefined) {
+      const f = this.field(n);
+      if (f === undefined) list = [];
+      else if (this.isMsh && n <= 2) {
+        // MSH-1 is one repetition holding the separator; MSH-2 lists the repetition separator, so it has none.
+        list = n === 1 ? [new Hl7Node(new SegmentLayout(`\u0000${f.raw}`, UNSPLIT, 0, 1), Level.Repetition, 0)] : [];
+      } else list = f.children.filter((r) => !r.isEmpty);
+      this.repLists[n] = list;
+    }
+    return list;
+  }
+
+  /** Number of repetitions of field `n` (empty ones included); 0 when the field is absent. */
+  repetitionCount(n: number): number {
+    if (this.isMsh && n <= 2) return this.fieldRaw(n).length > 0 ? 1 : 0;
+    const lay = this.layout;
+    return n >= 1 && n <= lay.fieldCount ? lay.repStart[n + 1] - lay.repStart[n] : 0;
+  }
+
+  /** Number of components of repetition `r` of field `n`; 0 when absent. */
+  componentCount(n: number, r = 1): number {
+    if (this.isMsh && n <= 2) return this.repetitionCount(n) > 0 && r === 1 ? 1 : 0;
+    const lay = this.layout;
+    const ri = lay.rep(n, r);
+    return ri < 0 ? 0 : lay.compStart[ri + 1] - lay.compStart[ri];
+  }
+
+  /** Number of subcomponents of component `c` of repetition `r` of field `n`; 0 when absent. */
+  subcomponentCount(n: number, r = 1, c = 1): number {
+    if (this.isMsh && n <= 2) return this.componentCount(n, r) > 0 && c === 1 ? 1 : 0;
+    const lay = this.layout;
+    const ri = lay.rep(n, r);
+    const ci = ri < 0 ? -1 : lay.comp(ri, c);
+    return ci < 0 ? 0 : lay.subStart[ci + 1] - lay.subStart[ci];
+  }
+
+  /**
+   * Unescaped value at field `f`, repetition `r` (1-based, default 1), component `c`, subcomponent `s`;
+   * undefined when empty. Without `c` the whole repetition is returned (lower delimiters kept).
+   */
+  get(f: number, r = 1, c = 0, s = 0): string | undefined {
+    if (this.isMsh && f <= 2) {
+      const raw = this.fieldRaw(f);
+      return raw.length > 0 && r === 1 && c <= 1 && s <= 1 ? raw : undefined;
+    }
+    const lay = this.layout;
+    const ri = lay.rep(f, r < 1 ? 1 : r);
+    if (ri < 0) return undefined;
+    let raw: string;
+    if (c > 0) {
+      const ci = lay.comp(ri, c);
+      if (ci < 0) return undefined;
+      raw = s > 0 ? lay.sub(ci, s) : lay.span(lay.subStart[ci], lay.subStart[ci + 1]);
+    } else {
+      raw = lay.span(lay.subStart[lay.compStart[ri]], lay.subStart[lay.compStart[ri + 1]]);
+      // A subcomponent without a component splits the whole repetition on the subcomponent separator.
+      if (s > 0) raw = nth(raw, this.d.subcomponent, s);
+    }
+    return raw.length === 0 ? undefined : lay.unescape(raw);
+  }
+}
+
+/** Delimiters that never occur in parsed text (C0 controls are rejected as binary data), for values kept whole. */
+const UNSPLIT: Hl7Delimiters = { field: "\u0001", component: "\u0002", repetition: "\u0003", escape: "\u0004", subcomponent: "\u0005" };
 
 /** n-th (1-based) piece of `s` split on `sep`, without allocating the other pieces. */
 function nth(s: string, sep: string, n: number): string {
@@ -101,91 +391,6 @@ function nth(s: string, sep: string, n: number): string {
   const end = s.indexOf(sep, start);
   return end < 0 ? (start === 0 ? s : s.slice(start)) : s.slice(start, end);
 }
-
-export class Hl7Segment {
-  /** Raw field texts; for MSH, index 1 is MSH-2 (the encoding characters) and MSH-n sits at index n-1. */
-  private readonly parts: string[];
-  private readonly isMsh: boolean;
-  private fieldNodes: (Hl7Node | undefined)[] | undefined;
-  /** Components of the first repetition of each field, split on first use (converters read many of them). */
-  private comps: (string[] | undefined)[] | undefined;
-
-  constructor(
-    /** Segment id, e.g. "PID". */
-    readonly name: string,
-    /** Whole segment line as received (no terminator). */
-    readonly raw: string,
-    /** 1-based position of the segment in the message. */
-    readonly ordinal: number,
-    private readonly d: Hl7Delimiters,
-  ) {
-    this.parts = raw.split(d.field);
-    this.isMsh = name === "MSH";
-  }
-
-  /** Highest field number present. */
-  get fieldCount(): number {
-    return this.isMsh ? this.parts.length : this.parts.length - 1;
-  }
-
-  /** Raw text of field `n` (1-based); "" when absent. MSH-1 is the field separator, MSH-2 the encoding characters. */
-  fieldRaw(n: number): string {
-    if (this.isMsh) {
-      if (n === 1) return this.d.field;
-      return this.parts[n - 1] ?? "";
-    }
-    return n >= 1 ? (this.parts[n] ?? "") : "";
-  }
-
-  /** Field `n` as a node (repetitions are its children); undefined when the field is absent or empty. */
-  field(n: number): Hl7Node | undefined {
-    const raw = this.fieldRaw(n);
-    if (raw.length === 0) return undefined;
-    if (this.fieldNodes === undefined) this.fieldNodes = [];
-    let node = this.fieldNodes[n];
-    if (node === undefined) {
-      // MSH-1 and MSH-2 hold delimiters; they are never split or unescaped.
-      node = new Hl7Node(raw, this.isMsh && n <= 2 ? Level.Subcomponent : Level.Field, this.isMsh && n <= 2 ? LITERAL : this.d);
-      this.fieldNodes[n] = node;
-    }
-    return node;
-  }
-
-  /** Non-empty repetitions of field `n`. */
-  repetitions(n: number): readonly Hl7Node[] {
-    const f = this.field(n);
-    if (f === undefined) return [];
-    if (f.raw.indexOf(this.d.repetition) < 0) return [new Hl7Node(f.raw, Level.Repetition, this.d)];
-    return f.children.filter((r) => !r.isEmpty);
-  }
-
-  /**
-   * Unescaped value at field `f`, repetition `r` (1-based, default 1), component `c`, subcomponent `s`;
-   * undefined when empty. Without `c` the whole repetition is returned (lower delimiters kept).
-   */
-  get(f: number, r = 1, c = 0, s = 0): string | undefined {
-    let raw = this.fieldRaw(f);
-    if (raw.length === 0) return undefined;
-    if (this.isMsh && f <= 2) return r === 1 && c <= 1 && s <= 1 ? raw : undefined;
-    if (r === 1 && c > 0) {
-      if (this.comps === undefined) this.comps = [];
-      let comps = this.comps[f];
-      if (comps === undefined) {
-        comps = nth(raw, this.d.repetition, 1).split(this.d.component);
-        this.comps[f] = comps;
-      }
-      raw = comps[c - 1] ?? "";
-    } else {
-      if (r > 1 || raw.indexOf(this.d.repetition) >= 0) raw = nth(raw, this.d.repetition, r);
-      if (c > 0) raw = nth(raw, this.d.component, c);
-    }
-    if (s > 0) raw = nth(raw, this.d.subcomponent, s);
-    return raw.length === 0 ? undefined : unescapeHl7(raw, this.d);
-  }
-}
-
-/** Delimiters that never match, used for MSH-1/MSH-2 so their text is returned untouched. */
-const LITERAL: Hl7Delimiters = { field: "\u0000f", component: "\u0000c", repetition: "\u0000r", escape: "\u0000e", subcomponent: "\u0000s" };
 
 interface ParsedPath {
   seg: string;

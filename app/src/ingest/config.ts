@@ -31,6 +31,8 @@ export interface IngestConfig extends StorageConfig {
   azureClientId?: string;
   oauth?: { tokenUrl: string; clientId: string; scope?: string; vaultUrl: string; secretName: string };
   maxBodyBytes: number;
+  /** Largest transaction accepted; AHDS refuses bundles over 500 entries (shared reference, section 6). */
+  maxBundleEntries: number;
   maxDequeueCount: number;
   /** How long a duplicate waits for an in-flight first copy before taking over its hand-off. */
   takeoverAfterMs: number;
@@ -185,6 +187,7 @@ export function loadConfig(env: Env = process.env): IngestConfig {
     oauth,
     ...storageConfig,
     maxBodyBytes: int(env, 'MAX_BODY_BYTES', 1_048_576, 1024, 100 * 1_048_576),
+    maxBundleEntries: int(env, 'MAX_BUNDLE_ENTRIES', 500, 1, 100_000),
     maxDequeueCount: int(env, 'MAX_DEQUEUE_COUNT', 5, 1, 100),
     takeoverAfterMs: int(env, 'DEDUPE_TAKEOVER_MS', 15_000, 10, 600_000),
     idStrategy,

@@ -16,6 +16,8 @@ export const ACCEPTED_MEDIA_TYPES = ['application/hl7-v2', 'x-application/hl7-v2
 export interface HttpIngestDeps extends AcceptDeps {
   maxBodyBytes: number;
   idStrategy: IdStrategy;
+  /** Messages whose transaction would exceed this many entries get an AE (default 500, the AHDS limit). */
+  maxBundleEntries?: number;
 }
 
 interface MediaType {
@@ -121,17 +123,22 @@ async function ingest(request: HttpRequest, deps: HttpIngestDeps, log: Logger, s
     return reject(undefined, c.ackCode, c.error, { reason: c.reason });
   }
   const h = headerOf(msg);
-  // Only the header's shape is logged until it has been validated (see logger: unvalidated ids are hashed).
+  // MSH-10 is logged only once the message has validated; until then only codes and sizes are.
   if (!h.controlId) {
     return reject(msg, 'AR', { code: 101, text: 'Required field missing', segment: 'MSH', field: 10 }, { reason: 'missing-control-id' });
   }
+  let entries: number;
   try {
     validateForIngest(msg);
     // Converting here (cheap, about 0.1 ms) turns content problems into an AE now instead of a poison message later.
-    convertMessage(msg, deps.idStrategy);
+    entries = convertMessage(msg, deps.idStrategy).entry?.length ?? 0;
   } catch (err) {
     const c = classifyError(err);
     return reject(msg, c.ackCode, c.error, { reason: c.reason, messageType: h.messageType, triggerEvent: h.triggerEvent });
+  }
+  if (entries > (deps.maxBundleEntries ?? 500)) {
+    // A transaction must stay atomic, so it is not split; the sender has to send smaller messages.
+    return reject(msg, 'AE', { code: 207, text: 'Message yields more FHIR resources than one transaction may hold' }, { reason: 'validation-error', count: entries, messageType: h.messageType, triggerEvent: h.triggerEvent });
   }
 
   const ids = { controlId: h.controlId, messageType: h.messageType, triggerEvent: h.triggerEvent };

@@ -6,6 +6,7 @@
 import type { TokenCredential } from '@azure/identity';
 import { loadConfig, type IngestConfig, type StorageConfig } from './config';
 import { FhirClient } from './fhir-client';
+import { loadAzureSdk } from './load-sdk';
 import { BlobMessageStore, StorageQueue, type MessageQueue, type MessageStore } from './storage';
 import {
   clientCredentialsProvider,
@@ -35,7 +36,7 @@ export interface RuntimeOverrides {
 }
 
 async function azureCredential(clientId: string | undefined, mode: 'managed-identity' | 'default-credential'): Promise<TokenCredential> {
-  const identity = await import('./azure-sdk');
+  const identity = loadAzureSdk();
   if (mode === 'managed-identity') {
     return clientId ? new identity.ManagedIdentityCredential({ clientId }) : new identity.ManagedIdentityCredential();
   }
@@ -43,7 +44,7 @@ async function azureCredential(clientId: string | undefined, mode: 'managed-iden
 }
 
 export async function openStorage(config: StorageConfig): Promise<Pick<Runtime, 'store' | 'ingestQueue' | 'poisonQueue'>> {
-  const { BlobServiceClient, QueueServiceClient } = await import('./azure-sdk');
+  const { BlobServiceClient, QueueServiceClient } = loadAzureSdk();
   const s = config.storage;
   let blobs, queues;
   if (s.connectionString) {

@@ -8,6 +8,7 @@
  * by default, the margin the azure-health-data-services-toolkit BearerTokenHandler uses).
  */
 import type { TokenCredential } from '@azure/identity';
+import { loadAzureSdk } from './load-sdk';
 
 export interface AccessTokenLike {
   token: string;
@@ -93,7 +94,7 @@ export interface SecretReader {
 }
 
 export async function keyVaultSecretReader(vaultUrl: string, credential: TokenCredential): Promise<SecretReader> {
-  const { SecretClient } = await import('./azure-sdk');
+  const { SecretClient } = loadAzureSdk();
   const client = new SecretClient(vaultUrl, credential);
   return {
     async getSecret(name: string) {
