@@ -284,7 +284,7 @@ export class IngestionFunctionApp extends pulumi.ComponentResource {
         // --- Code deployment -----------------------------------------------------------------------------------
         // Flex one deploy through the SCM endpoint (see flexDeploy.ts for the mechanism and its sources). The site is
         // private, so `pulumi up` must run where the `sites` private endpoint resolves (a runner in or peered with the
-        // VNet, see docs/edge-and-identity.md). A new bundle hash is a new deployment.
+        // VNet, see README "How `pulumi up` deploys the code"). A new bundle hash is a new deployment.
         const relativeZip = path.relative(path.resolve(__dirname, ".."), pkg.path);
         this.deployment = new FlexPackageDeployment(`${name}-package`, {
             publishUrl: this.site.defaultHostName.apply((host) => publishUrlFor(scmHostFor(host))),

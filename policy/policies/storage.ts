@@ -153,7 +153,7 @@ const LIFECYCLE = "azure-native:storage:ManagementPolicy";
 /** The day count after which an enabled lifecycle rule deletes base blobs under `prefix`, if any rule does. */
 function deleteAfterDays(policy: Record<string, any>, prefix: string): number | undefined {
     let best: number | undefined;
-    for (const rule of asArray(peek(policy, "policy") ? (policy.policy as any).rules : undefined)) {
+    for (const rule of asArray<any>(peek(policy, "policy") ? (policy.policy as any).rules : undefined)) {
         if (rule?.enabled === false) continue;
         const prefixes: string[] = asArray(rule?.definition?.filters?.prefixMatch);
         if (prefixes.length > 0 && !prefixes.some((p) => prefix.startsWith(p))) continue;

@@ -19,6 +19,7 @@ import {
   SUPPORTED_EVENTS,
   UnsupportedMessageError,
   convertAdt,
+  toFhirDateTime,
   validateHl7ForIngest,
 } from "../../app/src/convert";
 import { parseHl7 } from "../../app/src/hl7";
@@ -383,6 +384,50 @@ describe("ADT → FHIR R4 converter", () => {
         "2026-01-01T00:00:00+05:30",
       );
       assert.throws(() => convertAdt(message("A28"), { timeZone: "Mars/Olympus" }), /Invalid timeZone "Mars\/Olympus"/);
+    });
+
+    it("reads exactly the HL7 DTM grammar, keeping precision, fraction and offset", () => {
+      const at = { segment: "PV1", field: 44 };
+      const table: [string, string][] = [
+        ["2026", "2026"],
+        ["202602", "2026-02"],
+        ["20240229", "2024-02-29"],
+        ["2026021509", "2026-02-15T09:00:00Z"],
+        ["202602150930", "2026-02-15T09:30:00Z"],
+        ["20260215093015.5", "2026-02-15T09:30:15.5Z"],
+        ["20260215093015.1234-0500", "2026-02-15T09:30:15.1234-05:00"],
+        ["2026021509+0000", "2026-02-15T09:00:00Z"],
+        ["2026+0100", "2026"],
+      ];
+      for (const [hl7, fhir] of table) assert.equal(toFhirDateTime(hl7, at, "Z"), fhir, hl7);
+      // Grammar oracle: YYYY[MM[DD[HH[MM[SS[.S{1,4}]]]]]][+/-ZZZZ]; anything else is "not a valid HL7 date/time".
+      const grammar = /^\d{4}(\d{2}(\d{2}(\d{2}(\d{2}(\d{2}(\.\d{1,4})?)?)?)?)?)?([+-]\d{4})?$/;
+      const pieces = ["2", "0", "1", "9", "12", "59", ".", "+", "-", "+0100", "x", " ", "\u0663"];
+      let seed = 11;
+      const rnd = (n: number): number => {
+        seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+        return seed % n;
+      };
+      let valid = 0;
+      for (let i = 0; i < 5000; i++) {
+        let v = i % 2 === 0 ? "20240229135959" : "";
+        for (let e = rnd(6); e >= 0; e--) {
+          const p = rnd(v.length + 1);
+          v = v.slice(0, p) + pieces[rnd(pieces.length)] + v.slice(p + (rnd(3) === 0 ? 1 : 0));
+        }
+        let outcome: string;
+        try {
+          toFhirDateTime(v, at, "Z");
+          outcome = "ok";
+          valid++;
+        } catch (err) {
+          assert.ok(err instanceof ConversionError);
+          outcome = /not a valid HL7 date\/time/.test(err.message) ? "syntax" : "range";
+        }
+        const syntaxOk = v.length <= 24 && grammar.test(v);
+        assert.equal(outcome === "syntax", !syntaxOk, `${JSON.stringify(v)}: ${outcome}`);
+      }
+      assert.ok(valid > 50 && valid < 4900, `both outcomes exercised (${valid} of 5000 valid)`);
     });
 
     it("rejects invalid timestamps with a ConversionError naming the field (never the value)", () => {

@@ -120,6 +120,110 @@ describe("HL7 v2 parser", () => {
       assert.throws(() => msg.get("PID.3"), /Invalid HL7 path "PID.3"/);
       assert.throws(() => msg.get("PID-0"), /1-based/);
     });
+
+    it("counts repetitions, components and subcomponents, empty ones included", () => {
+      const pid = msg.segment("PID");
+      assert.ok(pid);
+      assert.equal(pid.fieldCount, 8);
+      assert.equal(pid.repetitionCount(3), 2);
+      assert.equal(pid.componentCount(3, 2), 5);
+      assert.equal(pid.subcomponentCount(3, 2, 4), 3);
+      assert.equal(pid.get(3, 2, 4, 2), "9.9.9");
+      assert.equal(pid.repetitionCount(2), 1); // an empty field still has one (empty) repetition
+      assert.equal(pid.get(2), undefined);
+      assert.equal(pid.repetitionCount(9), 0); // beyond the last field
+      assert.equal(pid.componentCount(3, 3), 0);
+      assert.equal(pid.subcomponentCount(3, 1, 9), 0);
+      const msh = msg.segment("MSH");
+      assert.ok(msh);
+      assert.equal(msh.fieldCount, 12);
+      assert.equal(msh.repetitionCount(2), 1);
+      assert.equal(msh.get(3, 1, 2), "1.2.3");
+    });
+
+    it("visits every value once with its position, unescaped, in message order", () => {
+      const pid = msg.segment("PID");
+      assert.ok(pid);
+      const seen: [string, number, number, number, number][] = [];
+      pid.forEachValue((value, f, r, c, sub) => seen.push([value, f, r, c, sub]));
+      assert.deepEqual(seen.slice(0, 4), [["1", 1, 1, 1, 1], ["", 2, 1, 1, 1], ["ID-1", 3, 1, 1, 1], ["", 3, 1, 2, 1]]);
+      assert.ok(seen.some(([v, f, r, c, sub]) => v === "9.9.9" && f === 3 && r === 2 && c === 4 && sub === 2));
+      assert.ok(seen.some(([v, f, r, c]) => v === "Ann|Marie" && f === 5 && r === 1 && c === 2));
+      for (const [value, f, r, c, sub] of seen) assert.equal(pid.get(f, r, c, sub) ?? "", value);
+      const mshValues: number[] = [];
+      msg.segments[0].forEachValue((_v, f) => mshValues.push(f));
+      assert.equal(Math.min(...mshValues), 3, "MSH-1 and MSH-2 are delimiters, not values");
+    });
+
+    it("splits a field once: repeated reads return the same nodes", () => {
+      const m = parseHl7(SAMPLE);
+      const pid = m.segment("PID");
+      assert.ok(pid);
+      assert.strictEqual(pid.repetitions(3), pid.repetitions(3));
+      assert.strictEqual(pid.field(5), pid.field(5));
+      assert.strictEqual(pid.field(3)?.children, pid.field(3)?.children);
+      assert.strictEqual(pid.repetitions(3)[1], pid.field(3)?.child(2));
+    });
+
+    it("handles segments without fields, trailing separators and empty values", () => {
+      const m = parseHl7("MSH|^~\\&|A|B|||||ADT^A01|1|P|2.5\rPID\rPV1|\rNK1|1||x^^~^y&&|");
+      const [, pid, pv1, nk1] = m.segments;
+      assert.equal(pid.fieldCount, 0);
+      assert.equal(pid.get(1), undefined);
+      assert.deepEqual(pid.repetitions(1), []);
+      assert.equal(pv1.fieldCount, 1);
+      assert.equal(pv1.fieldRaw(1), "");
+      assert.equal(pv1.field(1), undefined);
+      assert.equal(nk1.fieldCount, 4);
+      assert.equal(nk1.fieldRaw(3), "x^^~^y&&");
+      assert.equal(nk1.repetitionCount(3), 2);
+      assert.deepEqual(nk1.repetitions(3).map((r) => r.raw), ["x^^", "^y&&"]);
+      assert.equal(nk1.get(3, 2, 2, 3), undefined);
+      assert.equal(nk1.subcomponentCount(3, 2, 2), 3);
+      assert.equal(nk1.get(3, 2, 2, 1), "y");
+      assert.equal(nk1.fieldRaw(4), "");
+      const values: string[] = [];
+      nk1.forEachValue((v) => values.push(v));
+      assert.deepEqual(values, ["1", "", "x", "", "", "", "y", "", "", ""]);
+    });
+
+    it("reads the same values through get, the node tree and forEachValue (corpus and mutations)", () => {
+      const rnd = prng(7);
+      const corpus = loadAdtCorpus().map((m) => m.text);
+      let checked = 0;
+      for (let i = 0; i < 400; i++) {
+        let text = corpus[i % corpus.length];
+        if (i >= corpus.length) {
+          const pos = Math.floor(rnd() * text.length);
+          text = text.slice(0, pos) + ["^", "~", "&", "|", "\\E\\", "\\", "\\S\\"][Math.floor(rnd() * 7)] + text.slice(pos);
+        }
+        let m: Hl7Message;
+        try {
+          m = parseHl7(text);
+        } catch {
+          continue;
+        }
+        for (const seg of m.segments) {
+          const viaVisit: string[] = [];
+          seg.forEachValue((v, f, r, c, sub) => {
+            viaVisit.push(`${f}.${r}.${c}.${sub}=${v}`);
+            assert.equal(seg.get(f, r, c, sub) ?? "", v);
+          });
+          const viaNodes: string[] = [];
+          for (let f = seg.name === "MSH" ? 3 : 1; f <= seg.fieldCount; f++) {
+            const node = seg.field(f);
+            if (node === undefined) {
+              viaNodes.push(`${f}.1.1.1=`);
+              continue;
+            }
+            node.children.forEach((rep, r) => rep.children.forEach((comp, c) => comp.children.forEach((sub, k) => viaNodes.push(`${f}.${r + 1}.${c + 1}.${k + 1}=${sub.value}`))));
+          }
+          assert.deepEqual(viaNodes, viaVisit, `segment ${seg.name} of input #${i}`);
+          checked++;
+        }
+      }
+      assert.ok(checked > 1000, `${checked} segments checked`);
+    });
   });
 
   describe("framing and line endings", () => {

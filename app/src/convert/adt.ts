@@ -89,6 +89,7 @@ class AdtConverter {
   private readonly ids: IdStrategy;
   private readonly event: string;
   private readonly msh: Hl7Segment;
+  private accountIdMemo: string | undefined;
 
   constructor(private readonly msg: Hl7Message, opts: ConvertOptions) {
     this.ids = opts.ids ?? "stable";
@@ -155,8 +156,9 @@ class AdtConverter {
       entry: [],
     };
     const entries = bundle.entry as BundleEntry[];
-    entries.push(entry(header));
-    for (const r of this.out.entries.values()) if (r !== header) entries.push(entry(r));
+    // The EntrySet keys are the `Type/id` request URLs (already flat strings, shared with the references).
+    for (const [url, r] of this.out.entries) if (r === header) entries.push(entry(r, url));
+    for (const [url, r] of this.out.entries) if (r !== header) entries.push(entry(r, url));
     return bundle;
   }
 
@@ -735,10 +737,13 @@ class AdtConverter {
   }
 
   private accountId(pid: Hl7Segment, patientId: string): string {
+    // Asked for by the Encounter and by the Account itself: hash once (every conversion reads the first PID).
+    if (this.accountIdMemo !== undefined) return this.accountIdMemo;
     const a1 = v(pid.get(18, 1, 1));
     const a4 = v(pid.get(18, 1, 4));
     const seed = a1 !== undefined && a4 !== undefined ? `${cv(a1)},${cv(a4)}` : cv(pid.field(18)?.value);
-    return makeId("Account", seed, patientId) as string;
+    this.accountIdMemo = makeId("Account", seed, patientId) as string;
+    return this.accountIdMemo;
   }
 
   /** PID-18 → Account, with GT1 guarantors. */
@@ -857,8 +862,7 @@ function isDefined<T>(x: T | undefined): x is T {
   return x !== undefined;
 }
 
-function entry(resource: FhirResource): BundleEntry {
-  const url = `${resource.resourceType}/${resource.id as string}`;
+function entry(resource: FhirResource, url: string): BundleEntry {
   return { fullUrl: `urn:uuid:${resource.id as string}`, resource, request: { method: "PUT", url } };
 }
 

@@ -18,17 +18,46 @@ interface Dtm {
   offset?: string;
 }
 
-// HL7 DTM: YYYY[MM[DD[HH[MM[SS[.S[S[S[S]]]]]]]]][+/-ZZZZ]. Fixed-width groups, so no catastrophic backtracking;
-// the length is also checked before matching.
-const DTM_RE = /^(\d{4})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:\.(\d{1,4}))?)?)?)?)?)?([+-]\d{4})?$/;
-
+// HL7 DTM: YYYY[MM[DD[HH[MM[SS[.S[S[S[S]]]]]]]]][+/-ZZZZ], at most 24 characters. Read with a hand-written scanner
+// (no regex match array, no backtracking): 4 to 14 digits in pairs after the year, a fraction of 1 to 4 digits only
+// after the seconds, then an optional offset of exactly four digits.
 function parseDtm(value: string, at: FieldRef): Dtm {
-  const m = value.length <= 24 ? DTM_RE.exec(value) : null;
-  if (m === null) throw bad(at, "is not a valid HL7 date/time (YYYY[MM[DD[HH[MM[SS[.SSSS]]]]]][+/-ZZZZ])");
-  const [, y, mo, d, h, mi, s, frac, off] = m;
+  const len = value.length;
+  let i = 0;
+  while (i < len && isDigit(value.charCodeAt(i))) i++;
+  const digits = i;
+  let fracStart = -1;
+  if (digits === 14 && i < len && value.charCodeAt(i) === 46 /* . */) {
+    let j = i + 1;
+    while (j < len && isDigit(value.charCodeAt(j))) j++;
+    const n = j - i - 1;
+    if (n >= 1 && n <= 4) {
+      fracStart = i + 1;
+      i = j;
+    }
+  }
+  const offStart = i;
+  if (i < len) {
+    const c = value.charCodeAt(i);
+    if ((c === 43 || c === 45) && len - i === 5 && isDigit(value.charCodeAt(i + 1)) && isDigit(value.charCodeAt(i + 2)) &&
+      isDigit(value.charCodeAt(i + 3)) && isDigit(value.charCodeAt(i + 4))) {
+      i = len;
+    }
+  }
+  if (len > 24 || i !== len || digits < 4 || digits > 14 || digits % 2 !== 0) {
+    throw bad(at, "is not a valid HL7 date/time (YYYY[MM[DD[HH[MM[SS[.SSSS]]]]]][+/-ZZZZ])");
+  }
+  const y = value.slice(0, 4);
+  const mo = digits >= 6 ? value.slice(4, 6) : undefined;
+  const d = digits >= 8 ? value.slice(6, 8) : undefined;
+  const h = digits >= 10 ? value.slice(8, 10) : undefined;
+  const mi = digits >= 12 ? value.slice(10, 12) : undefined;
+  const s = digits >= 14 ? value.slice(12, 14) : undefined;
+  const frac = fracStart > 0 ? value.slice(fracStart, offStart) : undefined;
+  const off = offStart < len ? value.slice(offStart) : undefined;
   if (y === "0000") throw bad(at, "has a year out of range");
   if (mo !== undefined && (+mo < 1 || +mo > 12)) throw bad(at, "has a month out of range");
-  if (d !== undefined && (+d < 1 || +d > daysInMonth(+y, +mo))) throw bad(at, "has a day out of range");
+  if (d !== undefined && (+d < 1 || +d > daysInMonth(+y, +(mo as string)))) throw bad(at, "has a day out of range");
   if (h !== undefined && +h > 23) throw bad(at, "has an hour out of range");
   if (mi !== undefined && +mi > 59) throw bad(at, "has minutes out of range");
   if (s !== undefined && +s > 59) throw bad(at, "has seconds out of range");
@@ -40,6 +69,10 @@ function parseDtm(value: string, at: FieldRef): Dtm {
     offset = oh === 0 && om === 0 ? "Z" : `${off[0]}${off.slice(1, 3)}:${off.slice(3, 5)}`;
   }
   return { y, mo, d, h, mi, s, frac, offset };
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
 }
 
 function daysInMonth(y: number, m: number): number {

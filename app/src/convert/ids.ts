@@ -25,11 +25,15 @@ const oneShot: ((input: string) => string) | undefined =
 /** SHA-256 of the UTF-8 input, first 16 bytes in .NET Guid text order. */
 export function guidFromInput(input: string): string {
   const h = oneShot !== undefined ? oneShot(input) : createHash("sha256").update(input, "utf8").digest("hex");
-  return (
-    h.slice(6, 8) + h.slice(4, 6) + h.slice(2, 4) + h.slice(0, 2) + "-" +
-    h.slice(10, 12) + h.slice(8, 10) + "-" +
-    h.slice(14, 16) + h.slice(12, 14) + "-" +
-    h.slice(16, 20) + "-" + h.slice(20, 32)
+  // One flat string built from the hex digits in Guid order: about twice as fast as joining eleven slices, which
+  // leaves a rope that V8 must flatten again when the id is hashed or serialised.
+  const c = (i: number): number => h.charCodeAt(i);
+  return String.fromCharCode(
+    c(6), c(7), c(4), c(5), c(2), c(3), c(0), c(1), 45,
+    c(10), c(11), c(8), c(9), 45,
+    c(14), c(15), c(12), c(13), 45,
+    c(16), c(17), c(18), c(19), 45,
+    c(20), c(21), c(22), c(23), c(24), c(25), c(26), c(27), c(28), c(29), c(30), c(31),
   );
 }
 

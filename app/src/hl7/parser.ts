@@ -25,18 +25,21 @@ const enum Level {
 
 /**
  * Positions of one segment's values, filled by a single scan (compressed-sparse-row style):
- * field `f` owns repetitions `repStart[f] .. repStart[f+1]-1`, repetition `r` owns components
- * `compStart[r] .. compStart[r+1]-1`, component `c` owns leaves `subStart[c] .. subStart[c+1]-1`, and leaf `k`
- * is `text.slice(bound[k] + 1, bound[k + 1])` (`bound[k]` is the delimiter before it). Each array ends with a
- * sentinel, so the text of any node is one slice between two bounds.
+ * field `f` owns repetitions `repStart(f) .. repStart(f+1)-1`, repetition `r` owns components
+ * `compStart(r) .. compStart(r+1)-1`, component `c` owns leaves `subStart(c) .. subStart(c+1)-1`, and leaf `k`
+ * is `text.slice(bound(k) + 1, bound(k + 1))` (`bound(k)` is the delimiter before it). Each table ends with a
+ * sentinel, so the text of any node is one slice between two bounds. The four tables share one array.
  */
 class SegmentLayout {
-  readonly repStart: number[] = [];
-  readonly compStart: number[] = [0];
-  readonly subStart: number[] = [0];
-  readonly bound: number[];
+  /** bound[0..nb) then subStart[0..ns) then compStart[0..nc) then repStart[0..nr). */
+  private readonly t: number[];
+  private readonly subOff: number;
+  private readonly compOff: number;
+  private readonly repOff: number;
   /** Whether the escape character occurs in the scanned fields; when not, values are returned as sliced. */
   readonly hasEscape: boolean;
+  /** Highest field number present. */
+  readonly fieldCount: number;
 
   constructor(
     readonly text: string,
@@ -46,56 +49,90 @@ class SegmentLayout {
     /** Number of that field (1, or 3 in MSH whose fields 1 and 2 are the delimiters). */
     firstField: number,
   ) {
-    const { repStart, compStart, subStart } = this;
-    for (let f = 0; f <= firstField; f++) repStart.push(0);
-    this.bound = [first];
-    if (first < 0) {
-      // No data fields: every field up to firstField-1 is empty, and the sentinel closes the list.
-      repStart.length = firstField;
-      repStart.push(0);
-      this.hasEscape = false;
-      return;
-    }
-    const bound = this.bound;
-    const F = d.field.charCodeAt(0);
-    const C = d.component.charCodeAt(0);
-    const R = d.repetition.charCodeAt(0);
-    const S = d.subcomponent.charCodeAt(0);
-    const E = d.escape.charCodeAt(0);
+    // The scan writes into shared scratch tables (parsing is synchronous), then copies them into one array of
+    // the final size: a single allocation per segment.
+    const reps = SCRATCH_REPS;
+    const comps = SCRATCH_COMPS;
+    const subs = SCRATCH_SUBS;
+    const bound = SCRATCH_BOUND;
+    let nr = 0;
+    for (let f = 0; f <= firstField; f++) reps[nr++] = 0;
+    let nc = 1;
+    let ns = 1;
+    let nb = 1;
+    comps[0] = 0;
+    subs[0] = 0;
+    bound[0] = first;
     let escape = false;
-    const len = text.length;
-    for (let i = first + 1; i <= len; i++) {
-      // The end of the text closes the last field like a field separator would.
-      const ch = i < len ? text.charCodeAt(i) : F;
-      if (ch !== F && ch !== C && ch !== R && ch !== S) {
-        if (ch === E) escape = true;
-        continue;
+    if (first < 0) {
+      // No data fields: fields up to firstField-1 are empty; the last entry is the sentinel.
+      nr = firstField + 1;
+    } else {
+      const F = d.field.charCodeAt(0);
+      const C = d.component.charCodeAt(0);
+      const R = d.repetition.charCodeAt(0);
+      const S = d.subcomponent.charCodeAt(0);
+      const E = d.escape.charCodeAt(0);
+      const len = text.length;
+      for (let i = first + 1; i <= len; i++) {
+        // The end of the text closes the last field like a field separator would.
+        const ch = i < len ? text.charCodeAt(i) : F;
+        if (ch !== F && ch !== C && ch !== R && ch !== S) {
+          if (ch === E) escape = true;
+          continue;
+        }
+        bound[nb++] = i;
+        if (ch === S) continue;
+        subs[ns++] = nb - 1;
+        if (ch === C) continue;
+        comps[nc++] = ns - 1;
+        if (ch === R) continue;
+        reps[nr++] = nc - 1;
       }
-      bound.push(i);
-      if (ch === S) continue;
-      subStart.push(bound.length - 1);
-      if (ch === C) continue;
-      compStart.push(subStart.length - 1);
-      if (ch === R) continue;
-      repStart.push(compStart.length - 1);
     }
+    const t = new Array<number>(nb + ns + nc + nr);
+    let o = 0;
+    for (let k = 0; k < nb; k++) t[o++] = bound[k];
+    for (let k = 0; k < ns; k++) t[o++] = subs[k];
+    for (let k = 0; k < nc; k++) t[o++] = comps[k];
+    for (let k = 0; k < nr; k++) t[o++] = reps[k];
+    this.t = t;
+    this.subOff = nb;
+    this.compOff = nb + ns;
+    this.repOff = nb + ns + nc;
     this.hasEscape = escape;
+    this.fieldCount = nr - 2;
   }
 
-  /** Highest field number present. */
-  get fieldCount(): number {
-    return this.repStart.length - 2;
+  /** First repetition index of field `f` (one past the last of field `f - 1`). */
+  repStart(f: number): number {
+    return this.t[this.repOff + f];
+  }
+
+  /** First component index of repetition index `r`. */
+  compStart(r: number): number {
+    return this.t[this.compOff + r];
+  }
+
+  /** First leaf index of component index `c`. */
+  subStart(c: number): number {
+    return this.t[this.subOff + c];
+  }
+
+  /** Offset of the delimiter before leaf `k` (for k = leaf count, the end of the last leaf). */
+  bound(k: number): number {
+    return this.t[k];
   }
 
   /** First and one-past-last leaf of node `index` at `level`. */
   leafRange(level: Level, index: number): [number, number] {
     switch (level) {
       case Level.Field:
-        return [this.subStart[this.compStart[this.repStart[index]]], this.subStart[this.compStart[this.repStart[index + 1]]]];
+        return [this.subStart(this.compStart(this.repStart(index))), this.subStart(this.compStart(this.repStart(index + 1)))];
       case Level.Repetition:
-        return [this.subStart[this.compStart[index]], this.subStart[this.compStart[index + 1]]];
+        return [this.subStart(this.compStart(index)), this.subStart(this.compStart(index + 1))];
       case Level.Component:
-        return [this.subStart[index], this.subStart[index + 1]];
+        return [this.subStart(index), this.subStart(index + 1)];
       default:
         return [index, index + 1];
     }
@@ -103,12 +140,12 @@ class SegmentLayout {
 
   /** Raw text spanning leaves `from .. to-1` (with the delimiters between them). */
   span(from: number, to: number): string {
-    return this.text.slice(this.bound[from] + 1, this.bound[to]);
+    return this.text.slice(this.bound(from) + 1, this.bound(to));
   }
 
   /** Raw text of leaf `k`. */
   leaf(k: number): string {
-    return this.text.slice(this.bound[k] + 1, this.bound[k + 1]);
+    return this.text.slice(this.bound(k) + 1, this.bound(k + 1));
   }
 
   /** Unescaped form of a raw value from this segment. */
@@ -119,20 +156,20 @@ class SegmentLayout {
   /** Index of repetition `r` (1-based) of field `f`, or -1 when absent. */
   rep(f: number, r: number): number {
     if (!(f >= 1 && f <= this.fieldCount)) return -1;
-    const i = this.repStart[f] + r - 1;
-    return i < this.repStart[f + 1] ? i : -1;
+    const i = this.repStart(f) + r - 1;
+    return i < this.repStart(f + 1) ? i : -1;
   }
 
   /** Index of component `c` (1-based) of repetition index `ri`, or -1 when absent. */
   comp(ri: number, c: number): number {
-    const i = this.compStart[ri] + c - 1;
-    return c >= 1 && i < this.compStart[ri + 1] ? i : -1;
+    const i = this.compStart(ri) + c - 1;
+    return c >= 1 && i < this.compStart(ri + 1) ? i : -1;
   }
 
   /** Raw text of subcomponent `s` (1-based) of component index `ci`; "" when absent. */
   sub(ci: number, s: number): string {
-    const k = this.subStart[ci] + s - 1;
-    return s >= 1 && k < this.subStart[ci + 1] ? this.leaf(k) : "";
+    const k = this.subStart(ci) + s - 1;
+    return s >= 1 && k < this.subStart(ci + 1) ? this.leaf(k) : "";
   }
 }
 
@@ -168,8 +205,7 @@ export class Hl7Node {
   get isEmpty(): boolean {
     if (this.text !== undefined) return this.text.length === 0;
     const [from, to] = this.lay.leafRange(this.level, this.index);
-    const bound = this.lay.bound;
-    return bound[to] - bound[from] === 1;
+    return this.lay.bound(to) - this.lay.bound(from) === 1;
   }
 
   /** Repetitions of a field, components of a repetition, subcomponents of a component. */
@@ -179,9 +215,9 @@ export class Hl7Node {
       let from = 0;
       let to = 0;
       switch (this.level) {
-        case Level.Field: from = lay.repStart[this.index]; to = lay.repStart[this.index + 1]; break;
-        case Level.Repetition: from = lay.compStart[this.index]; to = lay.compStart[this.index + 1]; break;
-        case Level.Component: from = lay.subStart[this.index]; to = lay.subStart[this.index + 1]; break;
+        case Level.Field: from = lay.repStart(this.index); to = lay.repStart(this.index + 1); break;
+        case Level.Repetition: from = lay.compStart(this.index); to = lay.compStart(this.index + 1); break;
+        case Level.Component: from = lay.subStart(this.index); to = lay.subStart(this.index + 1); break;
         default: break;
       }
       const next = (this.level + 1) as Level;
@@ -213,7 +249,7 @@ export class Hl7Node {
     switch (this.level) {
       case Level.Field:
         // First repetition; a component number below 1 reads the first component.
-        ci = lay.comp(lay.repStart[this.index], c < 1 ? 1 : c);
+        ci = lay.comp(lay.repStart(this.index), c < 1 ? 1 : c);
         break;
       case Level.Repetition:
         ci = lay.comp(this.index, c);
@@ -225,7 +261,7 @@ export class Hl7Node {
     }
     if (ci < 0) return "";
     if (s !== undefined && s > 0) return lay.sub(ci, s);
-    return lay.span(lay.subStart[ci], lay.subStart[ci + 1]);
+    return lay.span(lay.subStart(ci), lay.subStart(ci + 1));
   }
 }
 
@@ -248,28 +284,25 @@ export class Hl7Segment {
     this.isMsh = name === "MSH";
   }
 
-  /** The segment's value positions, from one scan on first use. */
+  /** The segment's value positions, from one scan on first use (kept tiny so that every accessor inlines it). */
   private get layout(): SegmentLayout {
-    if (this.lay === undefined) {
-      const fs = this.raw.indexOf(this.d.field);
-      if (this.isMsh) {
-        // MSH-1 is the separator at offset 3 and MSH-2 runs to the next one; MSH-3 onwards are scanned.
-        const second = fs < 0 ? -1 : this.raw.indexOf(this.d.field, fs + 1);
-        this.lay = new SegmentLayout(this.raw, this.d, second, 3);
-      } else {
-        this.lay = new SegmentLayout(this.raw, this.d, fs, 1);
-      }
+    return this.lay ?? this.scan();
+  }
+
+  private scan(): SegmentLayout {
+    const fs = this.raw.indexOf(this.d.field);
+    if (this.isMsh) {
+      // MSH-1 is the separator at offset 3 and MSH-2 runs to the next one; MSH-3 onwards are scanned.
+      const second = fs < 0 ? -1 : this.raw.indexOf(this.d.field, fs + 1);
+      this.lay = new SegmentLayout(this.raw, this.d, second, fs < 0 ? 2 : 3);
+    } else {
+      this.lay = new SegmentLayout(this.raw, this.d, fs, 1);
     }
     return this.lay;
   }
 
   /** Highest field number present. */
   get fieldCount(): number {
-    if (this.isMsh) {
-      const n = this.layout.fieldCount;
-      // Without a separator after MSH-2 the layout holds no data field; MSH-1 and MSH-2 are still present.
-      return this.raw.indexOf(this.d.field) < 0 ? 1 : n;
-    }
     return this.layout.fieldCount;
   }
 
@@ -303,7 +336,7 @@ export class Hl7Segment {
         const lay = this.layout;
         if (!(n >= 1 && n <= lay.fieldCount)) return undefined;
         const [from, to] = lay.leafRange(Level.Field, n);
-        if (lay.bound[to] - lay.bound[from] === 1) return undefined; // empty field
+        if (lay.bound(to) - lay.bound(from) === 1) return undefined; // empty field
         node = new Hl7Node(lay, Level.Field, n);
       }
       this.fieldNodes[n] = node;
@@ -331,7 +364,7 @@ export class Hl7Segment {
   repetitionCount(n: number): number {
     if (this.isMsh && n <= 2) return this.fieldRaw(n).length > 0 ? 1 : 0;
     const lay = this.layout;
-    return n >= 1 && n <= lay.fieldCount ? lay.repStart[n + 1] - lay.repStart[n] : 0;
+    return n >= 1 && n <= lay.fieldCount ? lay.repStart(n + 1) - lay.repStart(n) : 0;
   }
 
   /** Number of components of repetition `r` of field `n`; 0 when absent. */
@@ -339,7 +372,7 @@ export class Hl7Segment {
     if (this.isMsh && n <= 2) return this.repetitionCount(n) > 0 && r === 1 ? 1 : 0;
     const lay = this.layout;
     const ri = lay.rep(n, r);
-    return ri < 0 ? 0 : lay.compStart[ri + 1] - lay.compStart[ri];
+    return ri < 0 ? 0 : lay.compStart(ri + 1) - lay.compStart(ri);
   }
 
   /** Number of subcomponents of component `c` of repetition `r` of field `n`; 0 when absent. */
@@ -348,7 +381,27 @@ export class Hl7Segment {
     const lay = this.layout;
     const ri = lay.rep(n, r);
     const ci = ri < 0 ? -1 : lay.comp(ri, c);
-    return ci < 0 ? 0 : lay.subStart[ci + 1] - lay.subStart[ci];
+    return ci < 0 ? 0 : lay.subStart(ci + 1) - lay.subStart(ci);
+  }
+
+  /**
+   * Calls `visit` with every subcomponent value, unescaped, and its 1-based position, in message order (empty
+   * values included; MSH-1 and MSH-2, the delimiters, are not values). The fastest way to read a whole segment.
+   */
+  forEachValue(visit: (value: string, field: number, rep: number, comp: number, sub: number) => void): void {
+    const lay = this.layout;
+    for (let f = 1; f <= lay.fieldCount; f++) {
+      const r0 = lay.repStart(f);
+      for (let ri = r0; ri < lay.repStart(f + 1); ri++) {
+        const c0 = lay.compStart(ri);
+        for (let ci = c0; ci < lay.compStart(ri + 1); ci++) {
+          const s0 = lay.subStart(ci);
+          for (let k = s0; k < lay.subStart(ci + 1); k++) {
+            visit(lay.unescape(lay.leaf(k)), f, ri - r0 + 1, ci - c0 + 1, k - s0 + 1);
+          }
+        }
+      }
+    }
   }
 
   /**
@@ -356,10 +409,7 @@ export class Hl7Segment {
    * undefined when empty. Without `c` the whole repetition is returned (lower delimiters kept).
    */
   get(f: number, r = 1, c = 0, s = 0): string | undefined {
-    if (this.isMsh && f <= 2) {
-      const raw = this.fieldRaw(f);
-      return raw.length > 0 && r === 1 && c <= 1 && s <= 1 ? raw : undefined;
-    }
+    if (this.isMsh && f <= 2) return this.delimiterField(f, r, c, s);
     const lay = this.layout;
     const ri = lay.rep(f, r < 1 ? 1 : r);
     if (ri < 0) return undefined;
@@ -367,15 +417,28 @@ export class Hl7Segment {
     if (c > 0) {
       const ci = lay.comp(ri, c);
       if (ci < 0) return undefined;
-      raw = s > 0 ? lay.sub(ci, s) : lay.span(lay.subStart[ci], lay.subStart[ci + 1]);
+      raw = s > 0 ? lay.sub(ci, s) : lay.span(lay.subStart(ci), lay.subStart(ci + 1));
     } else {
-      raw = lay.span(lay.subStart[lay.compStart[ri]], lay.subStart[lay.compStart[ri + 1]]);
+      raw = lay.span(lay.subStart(lay.compStart(ri)), lay.subStart(lay.compStart(ri + 1)));
       // A subcomponent without a component splits the whole repetition on the subcomponent separator.
       if (s > 0) raw = nth(raw, this.d.subcomponent, s);
     }
     return raw.length === 0 ? undefined : lay.unescape(raw);
   }
+
+  /** `get` on MSH-1 or MSH-2, which are read whole. */
+  private delimiterField(f: number, r: number, c: number, s: number): string | undefined {
+    const raw = this.fieldRaw(f);
+    return raw.length > 0 && r === 1 && c <= 1 && s <= 1 ? raw : undefined;
+  }
 }
+
+// Scratch tables for SegmentLayout (parsing is synchronous, so one set is enough). Plain arrays of small integers
+// that grow as needed and are filled from index 0 by every scan.
+const SCRATCH_REPS: number[] = [];
+const SCRATCH_COMPS: number[] = [];
+const SCRATCH_SUBS: number[] = [];
+const SCRATCH_BOUND: number[] = [];
 
 /** Delimiters that never occur in parsed text (C0 controls are rejected as binary data), for values kept whole. */
 const UNSPLIT: Hl7Delimiters = { field: "\u0001", component: "\u0002", repetition: "\u0003", escape: "\u0004", subcomponent: "\u0005" };
