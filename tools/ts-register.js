@@ -4,8 +4,8 @@
 const fs = require("node:fs");
 const { transformSync } = require("esbuild");
 
-// Stack traces point at the TypeScript lines.
-process.setSourceMapsEnabled(true);
+// Inline source maps let `node --enable-source-maps` (mocha sets it) show TypeScript lines. They are not enabled
+// here: Pulumi captures a stack for every promise, and mapping those made the offline plan ~40% slower.
 
 require.extensions[".ts"] = function compileTypeScript(module, filename) {
     const source = fs.readFileSync(filename, "utf8");

@@ -217,7 +217,7 @@ describe("stack config validation", () => {
         const configFile = path.join(dir, "Pulumi.broken.yaml");
         fs.writeFileSync(configFile, YAML.stringify(doc));
         const outDir = path.join(dir, "out");
-        const result = await promisify(execFile)(process.execPath, ["-r", "./tools/ts-register.js", "tools/plan.ts", "--stack", "dev", "--config", configFile, "--out", outDir], { cwd: ROOT })
+        const result = await promisify(execFile)(process.execPath, ["--max-semi-space-size=64", "-r", "./tools/ts-register.js", "tools/plan.ts", "--stack", "dev", "--config", configFile, "--out", outDir], { cwd: ROOT })
             .then(() => ({ code: 0, stderr: "" }), (err: { code: number; stderr: string }) => ({ code: err.code, stderr: err.stderr }));
         assert.equal(result.code, 1);
         assert.match(result.stderr, /Invalid stack configuration \(2 problems\)/);

@@ -19,7 +19,7 @@ export function stackPlan(stack: string): Promise<{ plan: OfflinePlan; dir: stri
     if (!pending) {
         pending = (async () => {
             const dir = fs.mkdtempSync(path.join(os.tmpdir(), `plan-${stack}-`));
-            const { stdout } = await run(process.execPath, ["-r", "./tools/ts-register.js", "tools/plan.ts", "--stack", stack, "--out", dir], {
+            const { stdout } = await run(process.execPath, ["--max-semi-space-size=64", "-r", "./tools/ts-register.js", "tools/plan.ts", "--stack", stack, "--out", dir], {
                 cwd: ROOT,
                 env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
                 maxBuffer: 64 * 1024 * 1024,

@@ -6,8 +6,8 @@ import { encodingCharacters, type Hl7Delimiters } from "./types";
  * Zero-dependency HL7 v2 parser.
  *
  * `parseHl7` splits the text into segments. The first access to a segment's fields scans that segment once,
- * left to right, and records where every field, repetition, component and subcomponent starts and ends in a
- * few flat integer arrays (`SegmentLayout`). Every accessor afterwards is index arithmetic plus one `slice`
+ * left to right, and records where every field, repetition, component and subcomponent starts and ends in
+ * one flat integer table (`SegmentLayout`). Every accessor afterwards is index arithmetic plus one `slice`
  * of the value read: nothing is split twice, and no object is created per value. Values are unescaped when
  * read, and only in segments that contain the escape character at all, so a plain value costs nothing extra.
  * Every node keeps its raw (still escaped) text, which FHIR-Converter-compatible id seeds need.
@@ -90,6 +90,10 @@ class SegmentLayout {
         reps[nr++] = nc - 1;
       }
     }
+    if (nb > SCRATCH_KEEP) {
+      // A pathological segment (hundreds of thousands of delimiters) must not pin that much scratch memory.
+      queueScratchRelease();
+    }
     const t = new Array<number>(nb + ns + nc + nr);
     let o = 0;
     for (let k = 0; k < nb; k++) t[o++] = bound[k];
@@ -124,18 +128,31 @@ class SegmentLayout {
     return this.t[k];
   }
 
-  /** First and one-past-last leaf of node `index` at `level`. */
-  leafRange(level: Level, index: number): [number, number] {
+  /**
+   * First leaf of node `index` at `level`. A node's leaves end where the next node's begin (the tables end with
+   * sentinels), so node `i` spans leaves `firstLeaf(level, i) .. firstLeaf(level, i + 1) - 1`.
+   */
+  firstLeaf(level: Level, index: number): number {
     switch (level) {
       case Level.Field:
-        return [this.subStart(this.compStart(this.repStart(index))), this.subStart(this.compStart(this.repStart(index + 1)))];
+        return this.subStart(this.compStart(this.repStart(index)));
       case Level.Repetition:
-        return [this.subStart(this.compStart(index)), this.subStart(this.compStart(index + 1))];
+        return this.subStart(this.compStart(index));
       case Level.Component:
-        return [this.subStart(index), this.subStart(index + 1)];
+        return this.subStart(index);
       default:
-        return [index, index + 1];
+        return index;
     }
+  }
+
+  /** Raw text of node `index` at `level`. */
+  nodeText(level: Level, index: number): string {
+    return this.span(this.firstLeaf(level, index), this.firstLeaf(level, index + 1));
+  }
+
+  /** Whether node `index` at `level` is empty (no text at all). */
+  nodeEmpty(level: Level, index: number): boolean {
+    return this.bound(this.firstLeaf(level, index + 1)) - this.bound(this.firstLeaf(level, index)) === 1;
   }
 
   /** Raw text spanning leaves `from .. to-1` (with the delimiters between them). */
@@ -191,8 +208,7 @@ export class Hl7Node {
   /** Text as it appears in the message, escape sequences and lower-level delimiters included. */
   get raw(): string {
     if (this.text === undefined) {
-      const [from, to] = this.lay.leafRange(this.level, this.index);
-      this.text = this.lay.span(from, to);
+      this.text = this.lay.nodeText(this.level, this.index);
     }
     return this.text;
   }
@@ -204,8 +220,7 @@ export class Hl7Node {
 
   get isEmpty(): boolean {
     if (this.text !== undefined) return this.text.length === 0;
-    const [from, to] = this.lay.leafRange(this.level, this.index);
-    return this.lay.bound(to) - this.lay.bound(from) === 1;
+    return this.lay.nodeEmpty(this.level, this.index);
   }
 
   /** Repetitions of a field, components of a repetition, subcomponents of a component. */
@@ -311,8 +326,7 @@ export class Hl7Segment {
     if (this.isMsh && n <= 2) return n === 1 ? this.d.field : n === 2 ? this.encodingField() : "";
     const lay = this.layout;
     if (!(n >= 1 && n <= lay.fieldCount)) return "";
-    const [from, to] = lay.leafRange(Level.Field, n);
-    return lay.span(from, to);
+    return lay.nodeText(Level.Field, n);
   }
 
   /** MSH-2 as written: the text between the first and second field separators. */
@@ -335,8 +349,7 @@ export class Hl7Segment {
       } else {
         const lay = this.layout;
         if (!(n >= 1 && n <= lay.fieldCount)) return undefined;
-        const [from, to] = lay.leafRange(Level.Field, n);
-        if (lay.bound(to) - lay.bound(from) === 1) return undefined; // empty field
+        if (lay.nodeEmpty(Level.Field, n)) return undefined;
         node = new Hl7Node(lay, Level.Field, n);
       }
       this.fieldNodes[n] = node;
@@ -439,6 +452,17 @@ const SCRATCH_REPS: number[] = [];
 const SCRATCH_COMPS: number[] = [];
 const SCRATCH_SUBS: number[] = [];
 const SCRATCH_BOUND: number[] = [];
+const SCRATCH_KEEP = 1 << 16;
+let releaseQueued = false;
+/** Empties the scratch tables once the current synchronous parse is over. */
+function queueScratchRelease(): void {
+  if (releaseQueued) return;
+  releaseQueued = true;
+  queueMicrotask(() => {
+    releaseQueued = false;
+    for (const a of [SCRATCH_REPS, SCRATCH_COMPS, SCRATCH_SUBS, SCRATCH_BOUND]) a.length = 0;
+  });
+}
 
 /** Delimiters that never occur in parsed text (C0 controls are rejected as binary data), for values kept whole. */
 const UNSPLIT: Hl7Delimiters = { field: "\u0001", component: "\u0002", repetition: "\u0003", escape: "\u0004", subcomponent: "\u0005" };
