@@ -29,7 +29,7 @@ describe("hl7-to-fhir command", () => {
   it("runs as a process: prints the Bundle for one file, exits 1 with the parser's message for invalid input", function () {
     this.timeout(60000);
     const node = (args: string[], input?: string) =>
-      spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", CLI, ...args], { cwd: ROOT, encoding: "utf8", input, timeout: 50000 });
+      spawnSync(process.execPath, ["-r", "./tools/ts-register.js", CLI, ...args], { cwd: ROOT, encoding: "utf8", input, timeout: 50000 });
     const ok = node([A01]);
     assert.equal(ok.status, 0, ok.stderr);
     const bundle = JSON.parse(ok.stdout) as Bundle;

@@ -4,24 +4,15 @@ import { ConversionError, convertAdt } from "../../app/src/convert";
 import { Hl7ParseError } from "../../app/src/hl7";
 import { loadAdtCorpus } from "../fixtures/hl7";
 import { fhirProblems } from "../support/fhir-validate";
+import { seededRandom } from "../support/seeded-random";
 
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PIECES = ["|", "^", "~", "&", "\\", "\\F\\", "\\X", '""', "\r", "\rOBX|1|NM|||abc", "\rDG1|1", "\rAL1", "\rIN1|1", "\rGT1|1", "\rNK1", "\rMRG|", "+00", "99999999", "A40", "2.9", " ", "  x ", "0000"];
 
 describe("converter robustness", () => {
   it("mutated corpus messages either convert to a valid, self-contained bundle or fail with a typed error", function () {
     this.timeout(120000);
-    const rnd = prng(99);
+    const rnd = seededRandom(99);
     const corpus = loadAdtCorpus().map((m) => m.text);
     let converted = 0;
     let rejected = 0;

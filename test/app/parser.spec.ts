@@ -10,6 +10,7 @@ import {
   type Hl7Message,
 } from "../../app/src/hl7";
 import { loadAdtCorpus } from "../fixtures/hl7";
+import { seededRandom } from "../support/seeded-random";
 
 /** Every unescaped leaf value of a message, as nested arrays (segment → field → repetition → component → sub). */
 function dump(msg: Hl7Message): unknown {
@@ -23,17 +24,6 @@ function dump(msg: Hl7Message): unknown {
   });
 }
 
-/** Small deterministic PRNG so property tests are reproducible. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SAMPLE = [
   "MSH|^~\\&|SENDAPP^1.2.3^ISO|SENDFAC|RECVAPP|RECVFAC|20260102030405+0100||ADT^A01^ADT_A01|CTRL-1|P|2.5.1",
@@ -188,7 +178,7 @@ describe("HL7 v2 parser", () => {
     });
 
     it("reads the same values through get, the node tree and forEachValue (corpus and mutations)", () => {
-      const rnd = prng(7);
+      const rnd = seededRandom(7);
       const corpus = loadAdtCorpus().map((m) => m.text);
       let checked = 0;
       for (let i = 0; i < 400; i++) {
@@ -293,7 +283,7 @@ describe("HL7 v2 parser", () => {
     });
 
     it("escape then unescape returns the original string (random strings, every delimiter)", () => {
-      const rnd = prng(7);
+      const rnd = seededRandom(7);
       const alphabet = "ab|^~\\&#\r\nXé1 .";
       const withTrunc: Hl7Delimiters = { ...d, truncation: "#" };
       for (let i = 0; i < 500; i++) {
@@ -315,7 +305,7 @@ describe("HL7 v2 parser", () => {
       { field: "|", component: "^", repetition: "~", escape: "\\", subcomponent: "&", truncation: "#" },
     ];
     // Random delimiter sets drawn from printable punctuation.
-    const rnd = prng(42);
+    const rnd = seededRandom(42);
     const pool = "!#$%&*+,-./:;<=>?@[\\]^_`{|}~";
     for (let i = 0; i < 6; i++) {
       const chars: string[] = [];
@@ -379,7 +369,7 @@ describe("HL7 v2 parser", () => {
     });
 
     it("never throws anything but Hl7ParseError on random or mutated input", () => {
-      const rnd = prng(1234);
+      const rnd = seededRandom(1234);
       const base = loadAdtCorpus().map((m) => m.text);
       for (let i = 0; i < 3000; i++) {
         let text: string;

@@ -177,7 +177,7 @@ describe("edge and identity in the offline plans (dev and prod, child processes)
     it("fails the plan with a message naming `npm run build:app` when the bundle is missing", async () => {
         const root = path.resolve(__dirname, "..", "..");
         const run = promisify(execFile);
-        const err = await run(process.execPath, ["-r", "ts-node/register/transpile-only", "tools/plan.ts", "--stack", "dev", "--out", path.join(devDir, "missing")], {
+        const err = await run(process.execPath, ["--max-semi-space-size=64", "-r", "./tools/ts-register.js", "tools/plan.ts", "--stack", "dev", "--out", path.join(devDir, "missing")], {
             cwd: root,
             env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true", INGEST_FUNCTION_ZIP: path.join(devDir, "no-such-bundle.zip") },
         }).then(() => undefined, (e: { code: number; stderr: string }) => e);

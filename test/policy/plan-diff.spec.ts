@@ -40,7 +40,7 @@ describe("plan diff", () => {
         const base = goldenPlan();
         fs.writeFileSync(path.join(tmp, "base.json"), JSON.stringify(base));
         fs.writeFileSync(path.join(tmp, "head.json"), JSON.stringify(mutate(base, "st", i => (i.minimumTlsVersion = "TLS1_0"))));
-        const { stdout } = await promisify(execFile)(process.execPath, ["-r", "ts-node/register/transpile-only", "tools/plan-diff.ts", path.join(tmp, "base.json"), path.join(tmp, "head.json"), "--markdown", path.join(tmp, "d.md")], { cwd: ROOT });
+        const { stdout } = await promisify(execFile)(process.execPath, ["-r", "./tools/ts-register.js", "tools/plan-diff.ts", path.join(tmp, "base.json"), path.join(tmp, "head.json"), "--markdown", path.join(tmp, "d.md")], { cwd: ROOT });
         assert.match(stdout, /0 to add, 1 to change, 0 to remove/);
         assert.match(stdout, /~ azure-native:storage:StorageAccount st\n\s+minimumTlsVersion: "TLS1_2" => "TLS1_0"/);
         assert.match(fs.readFileSync(path.join(tmp, "d.md"), "utf8"), /\| ✏️ \| `st` \| azure-native:storage:StorageAccount \| `minimumTlsVersion`: "TLS1_2" → "TLS1_0" \|/);

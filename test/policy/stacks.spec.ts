@@ -230,7 +230,7 @@ describe("shipped stacks against the policy pack", function () {
 describe("npm run policy (CLI)", function () {
     this.timeout(180_000);
     const cli = (args: string[]) =>
-        run(process.execPath, ["-r", "ts-node/register/transpile-only", "tools/policy-check.ts", ...args], { cwd: ROOT, env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" } }).then(
+        run(process.execPath, ["-r", "./tools/ts-register.js", "tools/policy-check.ts", ...args], { cwd: ROOT, env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" } }).then(
             r => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
             (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
         );

@@ -10,6 +10,7 @@ import { getStatus } from '@medplum/core';
 import { FhirRouter, MemoryRepository, type FhirRequest } from '@medplum/fhir-router';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { seededRandom } from './seeded-random';
 
 export type Fault =
   | { kind: '429'; retryAfter?: string; retryAfterMs?: number }
@@ -41,17 +42,7 @@ export interface LocalFhirServer {
   stop(): Promise<void>;
 }
 
-/** Small seeded PRNG (mulberry32) so fault sequences are reproducible. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 /** Faults for POSTs of bundles with the given probabilities (the rest pass through). */
 export function randomFaults(p: { p429?: number; p503?: number; p401?: number; pDropBefore?: number; pDropAfter?: number; seed?: number }): FaultPicker {
