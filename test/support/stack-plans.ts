@@ -8,6 +8,13 @@ import type { OfflinePlan } from "../../tools/offline/plan-runner";
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, "..", "..");
 const cache = new Map<string, Promise<{ plan: OfflinePlan; dir: string; stdout: string }>>();
+let bundle: Promise<unknown> | undefined;
+
+/** The program deploys app/dist/ingest-function.zip by content hash, so a plan needs it built (`npm run build:app`). */
+function ensureFunctionBundle(): Promise<unknown> {
+    bundle ??= run(process.execPath, ["-r", "./tools/ts-register.js", "app/build.ts"], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 });
+    return bundle;
+}
 
 /**
  * Runs the real offline plan (`tools/plan.ts`) for a shipped stack in a child process (the Pulumi runtime is
@@ -18,6 +25,7 @@ export function stackPlan(stack: string): Promise<{ plan: OfflinePlan; dir: stri
     let pending = cache.get(stack);
     if (!pending) {
         pending = (async () => {
+            await ensureFunctionBundle();
             const dir = fs.mkdtempSync(path.join(os.tmpdir(), `plan-${stack}-`));
             const { stdout } = await run(process.execPath, ["--max-semi-space-size=64", "-r", "./tools/ts-register.js", "tools/plan.ts", "--stack", stack, "--out", dir], {
                 cwd: ROOT,
