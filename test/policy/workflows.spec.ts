@@ -93,7 +93,14 @@ describe("GitHub workflows", function () {
             assert.strictEqual(pulumi.with?.command, "up");
             assert.strictEqual(pulumi.with?.policyPacks, "policy");
             assert.strictEqual(pulumi.with?.policyPackConfigs, `policy/config/${stack}.json`);
+            // The program deploys the Function bundle by hash, and the code deployment needs an Azure CLI session.
+            const order = job.steps.map((st) => st.run ?? st.uses ?? "");
+            const built = order.findIndex((x) => /npm run build:app/.test(x));
+            assert.ok(built >= 0 && built < order.findIndex((x) => x.startsWith("pulumi/actions@")), `${stack}: build:app before pulumi up`);
+            assert.ok(uses(job, "azure/login@").length === 1, `${stack}: azure/login for the code deployment`);
         }
+        const preview = load("pr-preview.yml").jobs.preview;
+        assert.match(runs(preview), /npm run build:app/);
         assert.match(runs(wf.jobs.verify), /npm test[\s\S]*npm run policy/);
     });
 
