@@ -49,6 +49,8 @@ export function createPlatform(config: PlatformConfig): PlatformOutputs {
     const naming: NamingContext = { prefix: config.namePrefix, environment: config.environment };
     const { location, tags } = config;
     const client = authorization.getClientConfigOutput();
+    // One "now" per run, at day granularity, so plans made the same day agree (key expiry, secret rotation period).
+    const today = startOfUtcDay(new Date());
 
     const resourceGroup = new resources.ResourceGroup("platform-rg", {
         resourceGroupName: resourceName(naming, "rg", location),
@@ -95,7 +97,7 @@ export function createPlatform(config: PlatformConfig): PlatformOutputs {
         privateEndpointSubnetId: net.subnets.privateEndpoints.id,
         vaultDnsZoneId: net.dnsZoneIds.keyVault,
         monitoring,
-        now: startOfUtcDay(new Date()),
+        now: today,
     });
 
     const healthData = new HealthDataServices("healthdata", {
@@ -110,8 +112,6 @@ export function createPlatform(config: PlatformConfig): PlatformOutputs {
         healthcareDnsZoneIds: [net.dnsZoneIds.healthcareApis, net.dnsZoneIds.healthcareDicom],
         monitoring,
     });
-
-    const today = startOfUtcDay(new Date());
 
     // Entra first: the gateway validates tokens for the API registration, and secrets go to the vault.
     const identity = new PlatformIdentity("identity", {
