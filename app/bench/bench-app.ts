@@ -19,7 +19,7 @@ import { withIds } from '../demo/messages';
 import { handleQueueMessage } from '../src/ingest/deliver';
 import { handleHl7Post } from '../src/ingest/http-ingest';
 import { drainQueue } from '../src/ingest/local-host';
-import { createRuntime } from '../src/ingest/runtime';
+import { createRuntime, deliverDepsOf, httpIngestDepsOf } from '../src/ingest/runtime';
 import { runConvertBench } from './convert-bench';
 
 function arg(name: string, def: number): number {
@@ -56,7 +56,7 @@ async function endToEnd(n: number): Promise<{ httpPerSec: number; deliverPerSec:
     const corpus = loadAdtCorpus();
     const msgs = Array.from({ length: n }, (_, i) => withIds(corpus[i % corpus.length].text, `BENCH-${i}`, `-${i}`));
     const ctx = () => new InvocationContext({ functionName: 'hl7', logHandler: () => undefined });
-    const deps = { store: rt.store, queue: rt.ingestQueue, takeoverAfterMs: rt.config.takeoverAfterMs, maxBodyBytes: rt.config.maxBodyBytes, idStrategy: rt.config.idStrategy };
+    const deps = httpIngestDepsOf(rt);
     const t0 = Date.now();
     let next = 0;
     await Promise.all(
@@ -72,7 +72,7 @@ async function endToEnd(n: number): Promise<{ httpPerSec: number; deliverPerSec:
     const stats = await drainQueue({
       queue: rt.ingestQueue,
       hostPoison: rt.poisonQueue,
-      handler: (item, c) => handleQueueMessage(item, c, { store: rt.store, poison: rt.poisonQueue, fhir: rt.fhir, idStrategy: rt.config.idStrategy, maxDequeueCount: rt.config.maxDequeueCount }),
+      handler: (item, c) => handleQueueMessage(item, c, deliverDepsOf(rt)),
       maxDequeueCount: rt.config.maxDequeueCount,
       concurrency: 16,
       idleMs: 300,

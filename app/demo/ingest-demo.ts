@@ -12,7 +12,7 @@ import { handleQueueMessage } from '../src/ingest/deliver';
 import { handleHealth } from '../src/ingest/health';
 import { handleHl7Post } from '../src/ingest/http-ingest';
 import { drainQueue } from '../src/ingest/local-host';
-import { createRuntime } from '../src/ingest/runtime';
+import { createRuntime, deliverDepsOf, httpIngestDepsOf } from '../src/ingest/runtime';
 
 const SAMPLES = ['adt-a01-v251-full.hl7', 'adt-a08-v25-escapes.hl7', 'adt-a03-v25-discharge.hl7', 'adt-a40-v25-merge.hl7'];
 
@@ -51,7 +51,7 @@ async function main(): Promise<void> {
       const res = await handleHl7Post(
         new HttpRequest({ method: 'POST', url: 'http://localhost/api/hl7', body: { string: text }, headers: { 'content-type': 'x-application/hl7-v2+er7' } }),
         context('hl7'),
-        { store: rt.store, queue: rt.ingestQueue, takeoverAfterMs: rt.config.takeoverAfterMs, maxBodyBytes: rt.config.maxBodyBytes, idStrategy: rt.config.idStrategy },
+        httpIngestDepsOf(rt),
       );
       const dup = (res.headers as Record<string, string> | undefined)?.['x-hl7-duplicate'] ? ' (duplicate: not queued again)' : '';
       process.stdout.write(`POST /api/hl7 ${name} -> HTTP ${res.status}${dup}\n    ${show(res.body)}\n\n`);
@@ -61,7 +61,7 @@ async function main(): Promise<void> {
     const stats = await drainQueue({
       queue: rt.ingestQueue,
       hostPoison: rt.poisonQueue,
-      handler: (item, ctx) => handleQueueMessage(item, ctx, { store: rt.store, poison: rt.poisonQueue, fhir: rt.fhir, idStrategy: rt.config.idStrategy, maxDequeueCount: rt.config.maxDequeueCount }),
+      handler: (item, ctx) => handleQueueMessage(item, ctx, deliverDepsOf(rt)),
       maxDequeueCount: rt.config.maxDequeueCount,
       idleMs: 500,
       logSink: (level, line) => process.stderr.write(`  [log ${level}] ${line}\n`),

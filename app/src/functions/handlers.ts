@@ -8,7 +8,7 @@ import { handleHealth } from '../ingest/health';
 import { ackText } from '../ingest/hl7-bridge';
 import { handleHl7Post } from '../ingest/http-ingest';
 import { contextSink, createLogger, errorFields } from '../ingest/logger';
-import type { Runtime } from '../ingest/runtime';
+import { deliverDepsOf, httpIngestDepsOf, type Runtime } from '../ingest/runtime';
 
 /**
  * Memoises start-up. A failed start-up is logged (class and code only) and retried on a later
@@ -48,25 +48,12 @@ export function createFunctionHandlers(getRuntime: (context: LogTarget) => Promi
           headers: { 'content-type': 'x-application/hl7-v2+er7; charset=utf-8', 'retry-after': '30' },
         };
       }
-      return handleHl7Post(request, context, {
-        store: rt.store,
-        queue: rt.ingestQueue,
-        takeoverAfterMs: rt.config.takeoverAfterMs,
-        maxBodyBytes: rt.config.maxBodyBytes,
-        maxBundleEntries: rt.config.maxBundleEntries,
-        idStrategy: rt.config.idStrategy,
-      });
+      return handleHl7Post(request, context, httpIngestDepsOf(rt));
     },
 
     async deliver(queueItem, context) {
       const rt = await getRuntime(context); // a throw here is retried by the host like any transient failure
-      await handleQueueMessage(queueItem, context, {
-        store: rt.store,
-        poison: rt.poisonQueue,
-        fhir: rt.fhir,
-        idStrategy: rt.config.idStrategy,
-        maxDequeueCount: rt.config.maxDequeueCount,
-      });
+      await handleQueueMessage(queueItem, context, deliverDepsOf(rt));
     },
 
     async health(request, context) {

@@ -5,7 +5,9 @@
  */
 import type { TokenCredential } from '@azure/identity';
 import { loadConfig, type IngestConfig, type StorageConfig } from './config';
+import type { DeliverDeps } from './deliver';
 import { FhirClient } from './fhir-client';
+import type { HttpIngestDeps } from './http-ingest';
 import { loadAzureSdk } from './load-sdk';
 import { BlobMessageStore, StorageQueue, type MessageQueue, type MessageStore } from './storage';
 import {
@@ -25,6 +27,29 @@ export interface Runtime {
   poisonQueue: MessageQueue;
   tokens: TokenProvider;
   fhir: FhirClient;
+}
+
+/** What the HTTP trigger needs from the runtime: the same wiring for the host, the demo and the benchmark. */
+export function httpIngestDepsOf(rt: Runtime): HttpIngestDeps {
+  return {
+    store: rt.store,
+    queue: rt.ingestQueue,
+    takeoverAfterMs: rt.config.takeoverAfterMs,
+    maxBodyBytes: rt.config.maxBodyBytes,
+    maxBundleEntries: rt.config.maxBundleEntries,
+    idStrategy: rt.config.idStrategy,
+  };
+}
+
+/** What the queue trigger needs from the runtime. */
+export function deliverDepsOf(rt: Runtime): DeliverDeps {
+  return {
+    store: rt.store,
+    poison: rt.poisonQueue,
+    fhir: rt.fhir,
+    idStrategy: rt.config.idStrategy,
+    maxDequeueCount: rt.config.maxDequeueCount,
+  };
 }
 
 export interface RuntimeOverrides {
