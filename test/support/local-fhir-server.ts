@@ -2,7 +2,8 @@
  * A real FHIR R4 endpoint for tests and the demo: @medplum/fhir-router 4.5.x (FhirRouter +
  * MemoryRepository, in memory) behind node:http on 127.0.0.1, with fault injection: 429 with
  * Retry-After / x-ms-retry-after-ms, 503, 401, and connections dropped before or after the
- * transaction is applied (the latter loses the reply of a committed write).
+ * transaction is applied (the latter loses the reply of a committed write). Writes are validated against
+ * R4, versioned and honour If-Match like AHDS (see fhir-strict.ts).
  * The router wants `{method, url, pathname: undefined, body}` (it throws when pathname is set; see the
  * shared reference hl7-fhir-ingestion.md 4.4). It has no /metadata route, so one is served here.
  */
@@ -10,6 +11,7 @@ import { getStatus } from '@medplum/core';
 import { FhirRouter, MemoryRepository, type FhirRequest } from '@medplum/fhir-router';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { FhirHttpError, Lock, outcomeOf, StrictStore } from './fhir-strict';
 import { seededRandom } from './seeded-random';
 
 export type Fault =
@@ -31,6 +33,8 @@ export interface FhirServerStats {
 export interface LocalFhirServer {
   url: string;
   repo: MemoryRepository;
+  /** Resources refused as invalid R4 (400), with the validators' problems. */
+  rejected: { resourceType: string; problems: string[] }[];
   stats: FhirServerStats;
   setFaults(picker: FaultPicker | undefined): void;
   /** Require `Authorization: Bearer <token>` accepted by this check (401 otherwise). */
@@ -100,6 +104,8 @@ export async function startLocalFhirServer(): Promise<LocalFhirServer> {
   let faults: FaultPicker | undefined;
   let auth: ((token: string | undefined) => boolean) | undefined;
   const sockets = new Set<Socket>();
+  const lock = new Lock();
+  const strict = new StrictStore(repo);
 
   const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void => {
     const text = JSON.stringify(body);
@@ -140,16 +146,75 @@ export async function startLocalFhirServer(): Promise<LocalFhirServer> {
         return send(res, 400, outcome('structure', 'Body is not JSON'));
       }
     }
-    const fhirReq = { method, url: `${path || '/'}${url.search}`, pathname: undefined, body, params: {}, query: Object.fromEntries(url.searchParams) } as unknown as FhirRequest;
-    const [oo, resource] = await router.handleRequest(fhirReq, repo);
-    const status = getStatus(oo);
-    if (method === 'POST' && (path === '' || path === '/') && status < 300) stats.bundlesApplied++;
+    let status: number;
+    let reply: unknown;
+    let headers: Record<string, string> = {};
+    try {
+      ({ status, reply, headers = {} } = await dispatch(method, path, url, body, req.headers['if-match']));
+    } catch (err) {
+      if (!(err instanceof FhirHttpError)) throw err;
+      status = err.status;
+      reply = outcomeOf(err.code, err.problems);
+    }
+    if (method === 'POST' && (path === '' || path === '/') && status < 300 && (body as { type?: string } | undefined)?.type === 'transaction') stats.bundlesApplied++;
     if (fault?.kind === 'drop-after') {
       // The write is committed but the client never sees the reply.
       req.socket.destroy();
       return;
     }
-    send(res, status, resource ?? oo);
+    send(res, status, reply, headers);
+  };
+
+  type Reply = { status: number; reply: unknown; headers?: Record<string, string> };
+  const etagOf = (r: unknown): Record<string, string> => {
+    const v = (r as { meta?: { versionId?: string } } | undefined)?.meta?.versionId;
+    return v ? { etag: `W/"${v}"` } : {};
+  };
+  const routerGet = async (pathAndQuery: string): Promise<Reply> => {
+    const u = new URL(pathAndQuery, 'http://127.0.0.1');
+    const fhirReq = { method: 'GET', url: `${u.pathname}${u.search}`, pathname: undefined, body: undefined, params: {}, query: Object.fromEntries(u.searchParams) } as unknown as FhirRequest;
+    const [oo, resource] = await router.handleRequest(fhirReq, repo);
+    const status = getStatus(oo);
+    return { status, reply: resource ?? oo, headers: status < 300 ? etagOf(resource) : {} };
+  };
+  const putOne = (type: string, id: string, resource: unknown, ifMatch: string | undefined): Promise<Reply> =>
+    lock.run(async () => {
+      strict.validate(resource, type, id);
+      strict.checkIfMatch(type, id, ifMatch);
+      const { stored, created } = await strict.put(resource as never);
+      return { status: created ? 201 : 200, reply: stored, headers: etagOf(stored) };
+    });
+
+  const dispatch = async (method: string, path: string, url: URL, body: unknown, ifMatch: string | string[] | undefined): Promise<Reply> => {
+    const bundle = body as { resourceType?: string; type?: string; entry?: { resource?: unknown; request?: { method?: string; url?: string; ifMatch?: string } }[] } | undefined;
+    if (method === 'POST' && (path === '' || path === '/')) {
+      if (bundle?.resourceType !== 'Bundle') throw new FhirHttpError(400, 'invalid', ['expected a Bundle']);
+      if (bundle.type === 'transaction') return { status: 200, reply: await lock.run(() => strict.transaction(bundle)) };
+      if (bundle.type !== 'batch') throw new FhirHttpError(400, 'invalid', ['expected a transaction or batch']);
+      // A batch: every entry on its own (used by the delivery for its reads).
+      const out = [];
+      for (const e of bundle.entry ?? []) {
+        const m = /^([A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/.exec(e.request?.url ?? '');
+        let r: Reply;
+        try {
+          if (e.request?.method === 'GET') r = await routerGet(`/${e.request.url}`);
+          else if (e.request?.method === 'PUT' && m) r = await putOne(m[1], m[2], e.resource, e.request.ifMatch);
+          else throw new FhirHttpError(400, 'not-supported', ['unsupported batch entry']);
+        } catch (err) {
+          if (!(err instanceof FhirHttpError)) throw err;
+          r = { status: err.status, reply: outcomeOf(err.code, err.problems) };
+        }
+        const ok = r.status < 300;
+        out.push({ ...(ok ? { resource: r.reply } : {}), response: { status: String(r.status), ...(ok ? {} : { outcome: r.reply }), ...(r.headers?.etag ? { etag: r.headers.etag } : {}) } });
+      }
+      return { status: 200, reply: { resourceType: 'Bundle', type: 'batch-response', entry: out } };
+    }
+    const m = /^\/([A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/.exec(path);
+    if (method === 'PUT' && m) return putOne(m[1], m[2], body, Array.isArray(ifMatch) ? ifMatch[0] : ifMatch);
+    if (method === 'GET') return routerGet(`${path || '/'}${url.search}`);
+    // Creates with server-assigned ids, deletes and patches are not used by the app; refusing them keeps
+    // every write on the validated path.
+    throw new FhirHttpError(405, 'not-supported', ['method not supported by the local server']);
   };
 
   const server: Server = createServer((req, res) => {
@@ -173,6 +238,7 @@ export async function startLocalFhirServer(): Promise<LocalFhirServer> {
   return {
     url: `http://127.0.0.1:${port}`,
     repo,
+    rejected: strict.rejected,
     stats,
     setFaults: (p) => {
       faults = p;
