@@ -1,5 +1,6 @@
 /**
- * Queue-triggered delivery as a plain function: envelope -> raw message -> FHIR transaction -> POST.
+ * Queue-triggered delivery as a plain function: envelope -> raw message -> FHIR transaction stamped with
+ * the message's event time -> written newest-wins (newest-wins.ts: read, compare, If-Match, retry on 412).
  *
  * Failure handling, and how it meets the Functions host's own poison behaviour:
  *  - Permanent failures (bad envelope, missing payload, conversion error, a 4xx from FHIR other than
@@ -19,6 +20,8 @@ import type { IdStrategy } from './config';
 import { EnvelopeError, parseEnvelope, type IngestEnvelope, type PoisonRecord } from './envelope';
 import { failureReason, type FhirClient } from './fhir-client';
 import { classifyError, convertMessage, parseMessage } from './hl7-bridge';
+import { messageEventTime, stampBundle } from './event-time';
+import { writeNewestWins, type NewestWinsOptions } from './newest-wins';
 import { contextSink, createLogger, errorFields, type LogReason } from './logger';
 import type { MessageQueue, MessageStore } from './storage';
 
@@ -28,6 +31,7 @@ export interface DeliverDeps {
   fhir: FhirClient;
   idStrategy: IdStrategy;
   maxDequeueCount: number;
+  newestWins?: NewestWinsOptions;
 }
 
 /** Thrown to make the host retry the message later. Carries no message content. */
@@ -86,16 +90,18 @@ export async function handleQueueMessage(queueItem: unknown, context: Invocation
 
   let bundle;
   try {
-    bundle = convertMessage(parseMessage(raw), deps.idStrategy);
+    const msg = parseMessage(raw);
+    bundle = stampBundle(convertMessage(msg, deps.idStrategy), { eventTime: messageEventTime(msg), key: env.key });
   } catch (err) {
     // Parked, not retried: the same input would fail the same way (a code defect shows as internal-error).
     const c = classifyError(err);
     return park(env, c.reason === 'internal-error' ? 'internal-error' : 'conversion-error', { hl7ErrorCode: c.error.code });
   }
 
-  const result = await deps.fhir.postBundle(bundle, log);
+  // Newest message wins per resource, whatever order the queue hands messages to concurrent consumers.
+  const result = await writeNewestWins(bundle, deps.fhir, log, deps.newestWins);
   if (result.ok) {
-    log.info('deliver.done', { status: result.status, resources: result.entries, attempt: result.attempts, durationMs: Date.now() - started });
+    log.info('deliver.done', { status: result.status, resources: result.written, count: result.skipped, attempt: result.attempts, durationMs: Date.now() - started });
     return 'delivered';
   }
   if (result.permanent) return park(env, failureReason(result.failure) === 'token-error' ? 'token-error' : 'fhir-rejected', { status: result.status });

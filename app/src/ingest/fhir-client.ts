@@ -21,6 +21,10 @@ export type DeliveryResult =
   | { ok: true; status: number; entries: number; attempts: number; elapsedMs: number }
   | { ok: false; permanent: boolean; status?: number; failure: string; attempts: number; elapsedMs: number };
 
+export type FhirReply =
+  | { ok: true; status: number; body: unknown; etag?: string; attempts: number; elapsedMs: number }
+  | { ok: false; permanent: boolean; status?: number; failure: string; attempts: number; elapsedMs: number };
+
 const RETRYABLE = new Set([408, 429, 500, 502, 503, 504]);
 
 export function isRetryableStatus(status: number): boolean {
@@ -43,12 +47,17 @@ export class FhirClient {
     return h;
   }
 
-  /** Sends a transaction (or batch) bundle with the retry policy. Never throws for HTTP or network failures. */
-  async postBundle(bundle: Bundle, log?: Logger): Promise<DeliveryResult> {
-    const body = JSON.stringify(bundle);
+  /**
+   * One FHIR interaction with the retry policy for transient failures (408/429/5xx, network, token, one
+   * 401 refresh). Any other status is returned to the caller with its parsed body (a 412 or 400 is an
+   * answer, not a transport failure). Never throws for HTTP or network failures.
+   */
+  async send(method: 'GET' | 'POST' | 'PUT', path: string, payload?: unknown, log?: Logger, extraHeaders: Record<string, string> = {}): Promise<FhirReply> {
+    const body = payload === undefined ? undefined : JSON.stringify(payload);
+    const url = path ? `${this.base}/${path.replace(/^\/+/, '')}` : this.base;
     let lastStatus: number | undefined;
     let refreshedAfter401 = false;
-    const attempt = async (): Promise<AttemptOutcome<{ status: number; entries: number }>> => {
+    const attempt = async (): Promise<AttemptOutcome<{ status: number; body: unknown; etag?: string }>> => {
       let headers: Record<string, string>;
       try {
         headers = await this.headers();
@@ -59,9 +68,9 @@ export class FhirClient {
       }
       let res: Response;
       try {
-        res = await this.doFetch(this.base, {
-          method: 'POST',
-          headers: { ...headers, 'content-type': 'application/fhir+json' },
+        res = await this.doFetch(url, {
+          method,
+          headers: { ...headers, ...(body !== undefined ? { 'content-type': 'application/fhir+json' } : {}), ...extraHeaders },
           body,
           signal: AbortSignal.timeout(this.o.requestTimeoutMs),
         });
@@ -81,40 +90,36 @@ export class FhirClient {
         await res.body?.cancel().catch(() => undefined);
         return { kind: 'retry', hintMs, failure: `fhir-${res.status}` };
       }
-      if (!res.ok) {
-        await res.body?.cancel().catch(() => undefined);
-        return { kind: 'fail', failure: `fhir-${res.status}` };
-      }
-      let reply: Bundle | undefined;
+      let parsed: unknown;
       try {
-        reply = (await res.json()) as Bundle;
+        parsed = await res.json();
       } catch {
-        // A 2xx whose body was cut off: the server may or may not have committed; PUTs make a resend safe.
-        return { kind: 'retry', failure: 'network-error' };
+        // A 2xx whose body was cut off: the server may or may not have committed. Callers re-read before
+        // they write again, so a resend is safe; an error body we cannot read is just an error status.
+        if (res.ok) return { kind: 'retry', failure: 'network-error' };
       }
-      // A batch reply can carry per-entry failures under a 200 (fhir-loader re-sends throttled entries);
-      // resending the whole bundle is safe because every entry is an idempotent PUT.
-      const statuses = (reply?.entry ?? []).map((e) => parseInt(e.response?.status ?? '0', 10));
-      const bad = statuses.filter((s) => !(s >= 200 && s < 300));
-      if (bad.some((s) => isRetryableStatus(s))) return { kind: 'retry', failure: 'fhir-entry-transient' };
-      if (bad.length > 0) return { kind: 'fail', failure: `fhir-entry-${bad[0]}` };
-      return { kind: 'done', value: { status: res.status, entries: statuses.length } };
+      return { kind: 'done', value: { status: res.status, body: parsed, etag: res.headers.get('etag') ?? undefined } };
     };
     const result = await runWithRetry(attempt, this.o.retry, {
       onRetry: ({ attempt: n, delayMs, failure }) =>
         log?.info('fhir.retry', { attempt: n, delayMs, reason: failureReason(failure), status: statusOf(failure) }),
     });
-    if (result.ok && result.value) {
-      return { ok: true, status: result.value.status, entries: result.value.entries, attempts: result.attempts, elapsedMs: result.elapsedMs };
+    if (result.ok && result.value) return { ok: true, ...result.value, attempts: result.attempts, elapsedMs: result.elapsedMs };
+    return { ok: false, permanent: result.permanent, status: lastStatus, failure: result.failure ?? 'unknown', attempts: result.attempts, elapsedMs: result.elapsedMs };
+  }
+
+  /** Sends a transaction (or batch) bundle as is; per-entry failures of a batch count as failures. */
+  async postBundle(bundle: Bundle, log?: Logger): Promise<DeliveryResult> {
+    const r = await this.send('POST', '', bundle, log);
+    if (!r.ok) return r;
+    if (r.status >= 300) return { ok: false, permanent: true, status: r.status, failure: `fhir-${r.status}`, attempts: r.attempts, elapsedMs: r.elapsedMs };
+    const statuses = ((r.body as Bundle | undefined)?.entry ?? []).map((e) => parseInt(e.response?.status ?? '0', 10));
+    const bad = statuses.filter((s) => !(s >= 200 && s < 300));
+    if (bad.length > 0) {
+      const transient = bad.some((s) => isRetryableStatus(s));
+      return { ok: false, permanent: !transient, status: r.status, failure: transient ? 'fhir-entry-transient' : `fhir-entry-${bad[0]}`, attempts: r.attempts, elapsedMs: r.elapsedMs };
     }
-    return {
-      ok: false,
-      permanent: result.permanent,
-      status: lastStatus,
-      failure: result.failure ?? 'unknown',
-      attempts: result.attempts,
-      elapsedMs: result.elapsedMs,
-    };
+    return { ok: true, status: r.status, entries: statuses.length, attempts: r.attempts, elapsedMs: r.elapsedMs };
   }
 
   /** GET /metadata; returns the status and the CapabilityStatement's fhirVersion (nothing else is exposed). */
