@@ -1,15 +1,17 @@
 /**
- * npm run build:app — bundles app/src/main.ts with esbuild and writes the deployable zip
+ * npm run build:app [-- --force] — bundles app/src/main.ts with esbuild and writes the deployable zip
  * app/dist/ingest-function.zip = host.json + package.json + dist/main.js + dist/azure-sdk.js (+ LEGAL.txt
  * files with the bundled packages' licence comments).
  * The zip is deterministic (fixed entry order, fixed timestamps, fixed compression level), so the same
  * sources give the same bytes and the infrastructure can deploy it by content hash.
+ * The offline plan runs on every change, so an unchanged bundle is not rebuilt: see ensureFunctionBundle.
  */
-import { build, type BuildOptions, type Plugin } from 'esbuild';
+import { build, version as esbuildVersion, type BuildOptions, type Plugin } from 'esbuild';
 import { zipSync, type Zippable } from 'fflate';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import { parseArgs } from 'node:util';
 
 export const APP_DIR = __dirname;
 export const DIST_DIR = join(APP_DIR, 'dist');
@@ -20,6 +22,8 @@ export const MAX_BUNDLE_BYTES = 2 * 1024 * 1024;
 
 export interface BuildResult {
   zipPath: string;
+  /** false when ensureFunctionBundle found the zip up to date and did not run esbuild. */
+  rebuilt?: boolean;
   bundlePath: string;
   /** main.js + azure-sdk.js (the budget applies to the total). */
   bundleBytes: number;
@@ -64,8 +68,16 @@ const sdkAsSeparateFile: Plugin = {
   },
 };
 
-export async function buildApp(opts: { outDir?: string; quiet?: boolean } = {}): Promise<BuildResult> {
-  const distDir = opts.outDir ?? DIST_DIR;
+export interface BuildOptionsArg {
+  outDir?: string;
+  quiet?: boolean;
+  /** The app to bundle (src/, host.json, package.json); the repository root is its parent. Tests use a copy. */
+  appDir?: string;
+}
+
+export async function buildApp(opts: BuildOptionsArg = {}): Promise<BuildResult> {
+  const appDir = opts.appDir ?? APP_DIR;
+  const distDir = opts.outDir ?? join(appDir, 'dist');
   const stage = join(distDir, 'package');
   rmSync(stage, { recursive: true, force: true });
   mkdirSync(join(stage, 'dist'), { recursive: true });
@@ -83,16 +95,16 @@ export async function buildApp(opts: { outDir?: string; quiet?: boolean } = {}):
     legalComments: 'external',
     sourcemap: false,
     logLevel: opts.quiet ? 'silent' : 'warning',
-    absWorkingDir: join(APP_DIR, '..'),
+    absWorkingDir: join(appDir, '..'),
   };
   // main.js: registrations, handlers, parser and converter. azure-sdk.js: the SDKs, required on first use.
   const results = await Promise.all([
-    build({ ...common, entryPoints: [join(APP_DIR, 'src', 'main.ts')], outfile: bundlePath, plugins: [sdkAsSeparateFile] }),
-    build({ ...common, entryPoints: [join(APP_DIR, 'src', 'ingest', 'azure-sdk.ts')], outfile: sdkPath, plugins: [stubUnusedModules] }),
+    build({ ...common, entryPoints: [join(appDir, 'src', 'main.ts')], outfile: bundlePath, plugins: [sdkAsSeparateFile] }),
+    build({ ...common, entryPoints: [join(appDir, 'src', 'ingest', 'azure-sdk.ts')], outfile: sdkPath, plugins: [stubUnusedModules] }),
   ]);
   if (results.some((r) => r.errors.length > 0)) throw new Error('esbuild failed');
 
-  const pkg = JSON.parse(readFileSync(join(APP_DIR, 'package.json'), 'utf8')) as Record<string, unknown>;
+  const pkg = JSON.parse(readFileSync(join(appDir, 'package.json'), 'utf8')) as Record<string, unknown>;
   if (pkg.main !== 'dist/main.js') throw new Error('app/package.json "main" must be dist/main.js');
   for (const k of ['dependencies', 'devDependencies']) {
     if (k in pkg) throw new Error(`app/package.json must not declare ${k}: everything is bundled`);
@@ -101,8 +113,8 @@ export async function buildApp(opts: { outDir?: string; quiet?: boolean } = {}):
   const bundle = readFileSync(bundlePath);
   const sdk = readFileSync(sdkPath);
   const files: [string, Uint8Array][] = [
-    ['host.json', readFileSync(join(APP_DIR, 'host.json'))],
-    ['package.json', readFileSync(join(APP_DIR, 'package.json'))],
+    ['host.json', readFileSync(join(appDir, 'host.json'))],
+    ['package.json', readFileSync(join(appDir, 'package.json'))],
     ['dist/main.js', bundle],
     ['dist/azure-sdk.js', sdk],
   ];
@@ -117,7 +129,7 @@ export async function buildApp(opts: { outDir?: string; quiet?: boolean } = {}):
   for (const [name, data] of files) zippable[name] = [data, { mtime: FIXED_MTIME, level: 9 }];
   const zip = zipSync(zippable, { mtime: FIXED_MTIME, level: 9 });
   const zipPath = join(distDir, 'ingest-function.zip');
-  writeFileSync(zipPath, zip);
+  writeAtomically(zipPath, zip);
 
   const out: BuildResult = {
     zipPath,
@@ -134,11 +146,100 @@ export async function buildApp(opts: { outDir?: string; quiet?: boolean } = {}):
   return out;
 }
 
+/** A plan or a test reading the zip while another process rebuilds it must see the old bytes or the new, never half. */
+function writeAtomically(file: string, data: Uint8Array | string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, data);
+  renameSync(tmp, file);
+}
+
+function listFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? listFiles(join(dir, e.name)) : e.isFile() ? [join(dir, e.name)] : []))
+    .sort();
+}
+
+/**
+ * What the zip is a function of: every file under src/ (by path and content, so an added, removed or renamed file
+ * counts), host.json, package.json, the root tsconfig.json esbuild reads, the lockfile that pins the bundled
+ * packages, this build script and the esbuild version. Not node_modules itself: a hand-edited package is not
+ * seen (`npm run build:app -- --force`).
+ */
+export function bundleInputsHash(appDir = APP_DIR): string {
+  const root = join(appDir, '..');
+  const inputs = [
+    ...listFiles(join(appDir, 'src')),
+    join(appDir, 'host.json'),
+    join(appDir, 'package.json'),
+    join(root, 'tsconfig.json'),
+    join(root, 'package-lock.json'),
+    __filename,
+  ];
+  const h = createHash('sha256').update(`esbuild ${esbuildVersion}\0`);
+  for (const file of inputs) {
+    const name = file === __filename ? 'build.ts' : relative(root, file).split(sep).join('/');
+    h.update(`${name}\0`);
+    h.update(existsSync(file) ? readFileSync(file) : '(missing)');
+    h.update('\0');
+  }
+  return h.digest('hex');
+}
+
+interface BundleStamp {
+  inputsHash: string;
+  result: Omit<BuildResult, 'rebuilt'>;
+}
+
+/** The stamp lives beside the zip, so deleting app/dist (or a fresh clone) always rebuilds. */
+export const stampPath = (zipPath: string) => `${zipPath}.inputs.json`;
+
+/**
+ * The zip for the current sources: reuses the one on disk when its recorded inputs hash matches and the zip still
+ * has the bytes that were recorded, otherwise builds. In-process, so `npm run plan` pays no extra Node start.
+ */
+export async function ensureFunctionBundle(opts: BuildOptionsArg & { force?: boolean } = {}): Promise<BuildResult> {
+  const appDir = opts.appDir ?? APP_DIR;
+  const zipPath = join(opts.outDir ?? join(appDir, 'dist'), 'ingest-function.zip');
+  const inputsHash = bundleInputsHash(appDir);
+  if (!opts.force) {
+    try {
+      const stamp = JSON.parse(readFileSync(stampPath(zipPath), 'utf8')) as BundleStamp;
+      if (stamp.inputsHash === inputsHash && createHash('sha256').update(readFileSync(zipPath)).digest('hex') === stamp.result.sha256) {
+        return { ...stamp.result, zipPath, rebuilt: false };
+      }
+    } catch {
+      // no stamp or no zip yet: build
+    }
+  }
+  rmSync(stampPath(zipPath), { force: true });
+  const result = await buildApp(opts);
+  const stamp: BundleStamp = { inputsHash, result };
+  writeAtomically(stampPath(zipPath), JSON.stringify(stamp, null, 2) + '\n');
+  return { ...result, rebuilt: true };
+}
+
+/** The name tools/plan.ts looks for. */
+export const ensureAppBuilt = ensureFunctionBundle;
+
+const USAGE = 'usage: npm run build:app [-- --force]   (--force rebuilds even when the inputs are unchanged)';
+
 if (require.main === module) {
-  buildApp()
+  let force = false;
+  try {
+    const { values } = parseArgs({ options: { force: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+    if (values.help) {
+      process.stdout.write(`${USAGE}\n`);
+      process.exit(0);
+    }
+    force = values.force ?? false;
+  } catch (err) {
+    process.stderr.write(`build:app: ${(err as Error).message}\n${USAGE}\n`);
+    process.exit(2);
+  }
+  ensureFunctionBundle({ force })
     .then((r) => {
       process.stdout.write(
-        `built ${r.zipPath}\n  bundle: ${(r.bundleBytes / 1024).toFixed(1)} KiB (main.js ${(r.mainBytes / 1024).toFixed(1)} KiB + azure-sdk.js; budget ${MAX_BUNDLE_BYTES / 1024} KiB)\n` +
+        `${r.rebuilt ? 'built' : 'up to date (inputs unchanged)'} ${r.zipPath}\n  bundle: ${(r.bundleBytes / 1024).toFixed(1)} KiB (main.js ${(r.mainBytes / 1024).toFixed(1)} KiB + azure-sdk.js; budget ${MAX_BUNDLE_BYTES / 1024} KiB)\n` +
           `  zip: ${(r.zipBytes / 1024).toFixed(1)} KiB, sha256 ${r.sha256}\n  entries: ${r.entries.join(', ')}\n`,
       );
     })

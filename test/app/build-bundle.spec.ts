@@ -1,10 +1,10 @@
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, mkdirSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { unzipSync } from 'fflate';
-import { buildApp, MAX_BUNDLE_BYTES, type BuildResult } from '../../app/build';
+import { buildApp, bundleInputsHash, ensureFunctionBundle, MAX_BUNDLE_BYTES, stampPath, type BuildResult } from '../../app/build';
 import { loadConfig } from '../../app/src/ingest/config';
 
 describe('build:app (esbuild bundle + deployable zip)', function () {
@@ -82,5 +82,85 @@ describe('build:app (esbuild bundle + deployable zip)', function () {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('build:app skips the build when its inputs are unchanged', function () {
+  this.timeout(120_000);
+  const REPO = join(__dirname, '..', '..');
+  let root: string;
+  let app: string;
+  const zipOf = () => join(app, 'dist', 'ingest-function.zip');
+
+  // A copy of the app, so the test can edit sources without touching the working tree others are editing.
+  before(() => {
+    root = mkdtempSync(join(tmpdir(), 'ingest-cache-'));
+    app = join(root, 'app');
+    for (const f of ['src', 'host.json', 'package.json']) cpSync(join(REPO, 'app', f), join(app, f), { recursive: true });
+    for (const f of ['tsconfig.json', 'package-lock.json']) cpSync(join(REPO, f), join(root, f));
+    symlinkSync(join(REPO, 'node_modules'), join(root, 'node_modules'), 'dir');
+  });
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  it('builds on a fresh checkout, then reuses the same zip bytes while nothing changes', async () => {
+    const first = await ensureFunctionBundle({ appDir: app, quiet: true });
+    assert.equal(first.rebuilt, true);
+    const bytes = readFileSync(zipOf());
+    const mtime = statSync(zipOf()).mtimeMs;
+    const again = await ensureFunctionBundle({ appDir: app, quiet: true });
+    assert.equal(again.rebuilt, false);
+    assert.equal(again.sha256, first.sha256);
+    assert.deepEqual(again.entries, first.entries);
+    assert.deepEqual(readFileSync(zipOf()), bytes);
+    assert.equal(statSync(zipOf()).mtimeMs, mtime, 'the zip was rewritten');
+  });
+
+  it('rebuilds when a source changes, and the new zip carries the change', async () => {
+    const before = await ensureFunctionBundle({ appDir: app, quiet: true });
+    appendFileSync(join(app, 'src', 'main.ts'), "\nexport const buildCacheProbe = 'probe-7f3a';\n");
+    const after = await ensureFunctionBundle({ appDir: app, quiet: true });
+    assert.equal(after.rebuilt, true);
+    assert.notEqual(after.sha256, before.sha256);
+    assert.match(Buffer.from(unzipSync(readFileSync(zipOf()))['dist/main.js']).toString('utf8'), /probe-7f3a/);
+    assert.equal((await ensureFunctionBundle({ appDir: app, quiet: true })).rebuilt, false);
+  });
+
+  it('rebuilds when the zip on disk is not the one recorded, or with --force', async () => {
+    const good = await ensureFunctionBundle({ appDir: app, quiet: true });
+    writeFileSync(zipOf(), 'not the bundle');
+    const repaired = await ensureFunctionBundle({ appDir: app, quiet: true });
+    assert.equal(repaired.rebuilt, true);
+    assert.equal(repaired.sha256, good.sha256);
+    assert.equal((await ensureFunctionBundle({ appDir: app, quiet: true, force: true })).rebuilt, true);
+    rmSync(stampPath(zipOf()));
+    assert.equal((await ensureFunctionBundle({ appDir: app, quiet: true })).rebuilt, true, 'no stamp, no trust');
+  });
+
+  it('counts added files, the lockfile, host.json and tsconfig.json as inputs', () => {
+    const h0 = bundleInputsHash(app);
+    assert.equal(bundleInputsHash(app), h0);
+    const edits: Array<[string, () => void]> = [
+      ['new source file', () => writeFileSync(join(app, 'src', 'unused-new.ts'), 'export {};\n')],
+      ['lockfile', () => appendFileSync(join(root, 'package-lock.json'), '\n')],
+      ['host.json', () => appendFileSync(join(app, 'host.json'), '\n')],
+      ['tsconfig.json', () => appendFileSync(join(root, 'tsconfig.json'), '\n')],
+    ];
+    let prev = h0;
+    for (const [what, edit] of edits) {
+      edit();
+      const h = bundleInputsHash(app);
+      assert.notEqual(h, prev, `${what} did not change the inputs hash`);
+      prev = h;
+    }
+  });
+
+  it('npm run build:app: --help exits 0, an unknown option exits 2 with the usage', () => {
+    const cli = (...args: string[]) => spawnSync(process.execPath, ['-r', './tools/ts-register.js', 'app/build.ts', ...args], { cwd: REPO, encoding: 'utf8' });
+    const help = cli('--help');
+    assert.equal(help.status, 0);
+    assert.match(help.stdout, /usage: npm run build:app/);
+    const bad = cli('--fast');
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /Unknown option '--fast'[\s\S]*usage:/);
   });
 });

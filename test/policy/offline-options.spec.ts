@@ -1,4 +1,8 @@
 import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import type { ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
 import { durationSeconds, runPolicyPackOnPlan } from "../../tools/policy/run";
 
@@ -39,5 +43,64 @@ describe("offline policy run: resource options", () => {
         assert.deepEqual(seen[0].opts.ignoreChanges, ["publicNetworkAccess"]);
         assert.deepEqual(seen[0].opts.customTimeouts, { createSeconds: 7200, updateSeconds: 7200, deleteSeconds: 0 });
         assert.equal(seen[0].props.sku.capacity, 3);
+    });
+});
+
+describe("tools/ts-register.js (the TypeScript loader every tool and test runs under)", function () {
+    this.timeout(60_000);
+    const ROOT = path.resolve(__dirname, "..", "..");
+    const node = (args: string[], env: Record<string, string> = {}) =>
+        spawnSync(process.execPath, ["-r", path.join(ROOT, "tools", "ts-register.js"), ...args], { cwd: ROOT, encoding: "utf8", env: { ...process.env, ...env } });
+
+    it("imports Pulumi without TypeScript or arborist, and still serialises a closure on demand", () => {
+        const r = node(["-e", `
+            const pulumi = require("@pulumi/pulumi");
+            const heavy = () => Object.keys(require.cache).filter((k) => /node_modules\\/(typescript|@npmcli\\/arborist)\\//.test(k)).length;
+            const before = heavy();
+            pulumi.runtime.serializeFunction(() => 6 * 7).then((s) => {
+                const file = require.resolve("@pulumi/pulumi/runtime/closure/serializeClosure");
+                const real = require.cache[file].exports;
+                const functions = Object.keys(real).filter((k) => typeof real[k] === "function").sort();
+                console.log(JSON.stringify({ before, after: heavy(), body: s.text.includes("6 * 7"), functions, all: Object.keys(real).filter((k) => k !== "__esModule").sort() }));
+            });`]);
+        assert.equal(r.status, 0, r.stderr);
+        const out = JSON.parse(r.stdout);
+        assert.equal(out.before, 0, "the closure serialiser's dependencies were loaded eagerly");
+        assert.ok(out.after > 0, "serializeFunction did not load the real serialiser");
+        assert.equal(out.body, true);
+        // Every export of the real module is a function the stub forwards; a new non-function export would break it.
+        assert.deepEqual(out.functions, ["serializeFunction", "serializeFunctionAsync"]);
+        assert.deepEqual(out.all, out.functions);
+    });
+
+    it("gives the code-path finder the same exports as the real module", () => {
+        const file = require.resolve("@pulumi/pulumi/runtime/closure/codePaths");
+        const r = node(["-e", `
+            const stub = require(${JSON.stringify(file)});
+            const names = stub.__lazyPulumiStub.names.sort();
+            delete require.cache[${JSON.stringify(file)}];
+            const real = require(${JSON.stringify(file)});
+            console.log(JSON.stringify({ names, real: Object.keys(real).filter((k) => k !== "__esModule").sort(), types: Object.values(real).map((v) => typeof v) }));`]);
+        assert.equal(r.status, 0, r.stderr);
+        const out = JSON.parse(r.stdout);
+        assert.deepEqual(out.names, out.real);
+        assert.ok(out.names.includes("computeCodePaths"));
+        assert.ok(out.types.every((t: string) => t === "function"));
+    });
+
+    it("runs an edited file's new code (the transform cache is keyed by content) and supports import()", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ts-register-"));
+        try {
+            const file = path.join(dir, "probe.ts");
+            fs.writeFileSync(path.join(dir, "dep.ts"), "export const answer: number = 41;\n");
+            fs.writeFileSync(file, "(async () => { const d = await import('./dep'); console.log(d.answer + (1 as number)); })();\n");
+            assert.equal(node([file]).stdout.trim(), "42");
+            assert.equal(node([file]).stdout.trim(), "42", "a cached compile must run the same");
+            fs.writeFileSync(path.join(dir, "dep.ts"), "export const answer: number = 99;\n");
+            assert.equal(node([file]).stdout.trim(), "100", "the cache served a stale compile");
+            assert.equal(node([file], { TS_REGISTER_CACHE: "off" }).stdout.trim(), "100");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 });
