@@ -30,6 +30,24 @@ export function keyVaultDeniedQuery(vaultId: string): string {
 }
 
 /**
+ * 401/403 answers from FHIR, from its audit log. The `TotalRequests` metric has only a `Protocol` dimension (Learn,
+ * "Supported metrics for Microsoft.HealthcareApis/workspaces/fhirservices"), so status codes come from the `AuditLogs`
+ * category. Depending on the diagnostic setting's destination type it lands in a resource-specific table
+ * (`AHDSFhirAuditLogs`; `MicrosoftHealthcareApisAuditLogs` is the Azure API for FHIR one, same columns) or in
+ * `AzureDiagnostics`; the fuzzy union reads whichever exists.
+ */
+export function fhirAuthFailuresQuery(fhirServiceId: string): string {
+    return [
+        "union isfuzzy=true",
+        "  (AHDSFhirAuditLogs | where StatusCode in (401, 403)),",
+        "  (MicrosoftHealthcareApisAuditLogs | where StatusCode in (401, 403)),",
+        "  (AzureDiagnostics | where ResourceProvider == \"MICROSOFT.HEALTHCAREAPIS\" and Category == \"AuditLogs\" and toint(column_ifexists(\"StatusCode_d\", 0)) in (401, 403))",
+        `| where _ResourceId =~ "${fhirServiceId}"`,
+        "| project TimeGenerated, OperationName, CallerIdentityObjectId = column_ifexists(\"CallerIdentityObjectId\", \"\"), _ResourceId",
+    ].join("\n");
+}
+
+/**
  * Messages written to the poison queue. Storage's QueueMessageCount metric is account-wide (no per-queue dimension),
  * so the queue service's resource logs are queried instead: each PutMessage on the poison queue is one failed message.
  */
@@ -148,7 +166,7 @@ export class PlatformAlerts extends pulumi.ComponentResource {
         });
 
         // FHIR service metrics (Azure Monitor supported metrics, Microsoft.HealthcareApis/workspaces/fhirservices:
-        // TotalErrors / TotalRequests with StatusCode and StatusCodeClass dimensions).
+        // TotalErrors has StatusCode, StatusCodeClass and StatusCodeText; TotalRequests has only Protocol).
         const fhirMetricAlert = (key: string, description: string, severity: number, metricName: string, dimension: { name: string; values: string[] }, threshold: number) =>
             new monitor.MetricAlert(`${name}-${key}`, {
                 ruleName: resourceName(naming, "alert", key),
@@ -178,7 +196,14 @@ export class PlatformAlerts extends pulumi.ComponentResource {
                 tags,
             }, { parent: this });
         fhirMetricAlert("fhir-5xx", "FHIR is returning server errors (a 500 can mean the CMK is unreachable)", 1, "TotalErrors", { name: "StatusCodeClass", values: ["5xx"] }, ALERT_THRESHOLDS.fhirServerErrors);
-        fhirMetricAlert("fhir-auth-failures", "Spike of 401/403 from FHIR: check role assignments and token audiences", 2, "TotalRequests", { name: "StatusCode", values: ["401", "403"] }, ALERT_THRESHOLDS.fhirAuthFailures);
+        logAlert("fhir-auth-failures", {
+            description: "Spike of 401/403 from FHIR: check role assignments and token audiences",
+            severity: 2,
+            scope: monitoring.workspace.id,
+            query: pulumi.output(args.fhirServiceId).apply(fhirAuthFailuresQuery),
+            threshold: ALERT_THRESHOLDS.fhirAuthFailures,
+            window: "PT5M",
+        });
 
         // Secret near expiry: Key Vault publishes SecretNearExpiry to Event Grid (30 days before `expires`); an Azure
         // Monitor alert destination turns it into an alert on the same action group. That destination takes the

@@ -4,82 +4,17 @@ import * as keyvault from "@pulumi/azure-native/keyvault";
 import * as network from "@pulumi/azure-native/network";
 import * as privatedns from "@pulumi/azure-native/privatedns";
 import * as web from "@pulumi/azure-native/web";
-import type * as azureInputs from "@pulumi/azure-native/types/input";
+import { APP_ROLES, fhirApiPolicy, hl7ApiPolicy, operationPolicy } from "./apimPolicies";
+import { ApiConsumer, ApiProducts } from "./apimProducts";
 import {
-    APP_ROLES, FHIR_READ_METHODS, FHIR_WRITE_METHODS, fhirApiPolicy, fhirRoleFor, hl7ApiPolicy, operationPolicy,
-} from "./apimPolicies";
+    APIM_PRIVATE_ZONES, APIM_SECURITY_PROPERTIES, FhirOperation, fhirOperations, functionKeyExpiry, NO_PHI_MESSAGE_LOGGING,
+} from "./apimSettings";
 import { Monitoring } from "./monitoring";
 import { NamingContext, resourceName } from "./naming";
+import { rbacPropagationWait } from "./propagation";
 import { grantRoles } from "./rbac";
 
-/**
- * Gateway TLS hardening (the keys AVM's api-management/service module sets): no SSL 3.0 / TLS 1.0 / 1.1 towards
- * clients or backends, no 3DES, none of the CBC and static-RSA suites; HTTP/2 to clients.
- */
-export const APIM_SECURITY_PROPERTIES: Record<string, string> = {
-    "Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Protocols.Ssl30": "False",
-    "Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Protocols.Tls10": "False",
-    "Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Protocols.Tls11": "False",
-    "Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Backend.Protocols.Ssl30": "False",
-    "Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Backend.Protocols.Tls10": "False",
-    "Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Backend.Protocols.Tls11": "False",
-    "Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Ciphers.TripleDes168": "False",
-    "Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Ciphers.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA": "False",
-    "Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Ciphers.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA": "False",
-    "Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Ciphers.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA": "False",
-    "Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Ciphers.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA": "False",
-    "Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Ciphers.TLS_RSA_WITH_AES_128_GCM_SHA256": "False",
-    "Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Ciphers.TLS_RSA_WITH_AES_256_GCM_SHA384": "False",
-    "Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Ciphers.TLS_RSA_WITH_AES_128_CBC_SHA256": "False",
-    "Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Ciphers.TLS_RSA_WITH_AES_256_CBC_SHA256": "False",
-    "Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Ciphers.TLS_RSA_WITH_AES_128_CBC_SHA": "False",
-    "Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Ciphers.TLS_RSA_WITH_AES_256_CBC_SHA": "False",
-    "Microsoft.WindowsAzure.ApiManagement.Gateway.Protocols.Server.Http2": "True",
-};
-
-/**
- * Internal-mode APIM has no public DNS: these zones (Microsoft "Configure custom DNS for API Management in a VNet";
- * the AHDS reference architecture's apimprivatednsrecords) carry one A record each, the service name → private VIP.
- */
-export const APIM_PRIVATE_ZONES = {
-    gateway: "azure-api.net",
-    portal: "portal.azure-api.net",
-    developer: "developer.azure-api.net",
-    management: "management.azure-api.net",
-    scm: "scm.azure-api.net",
-} as const;
-
-/** Fixed, reviewable logging: no bodies, no headers (tokens), query strings masked (FHIR search params are PHI). */
-export const NO_PHI_MESSAGE_LOGGING: azureInputs.apimanagement.HttpMessageDiagnosticArgs = {
-    headers: [],
-    body: { bytes: 0 },
-    dataMasking: { queryParams: [{ value: "*", mode: "Hide" }], headers: [{ value: "Authorization", mode: "Hide" }] },
-};
-
-/** Expiry of the Key Vault copy of the function key: the first day of the month after next (1–2 months ahead), epoch s. */
-export function functionKeyExpiry(now: Date): number {
-    return Math.floor(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 2, 1) / 1000);
-}
-
-export interface FhirOperation {
-    id: string;
-    method: string;
-    urlTemplate: string;
-    role: string;
-}
-
-/** Every FHIR operation the gateway exposes: each method on the root (batch/transaction, capability) and below it. */
-export function fhirOperations(): FhirOperation[] {
-    const methods = [...FHIR_READ_METHODS, ...FHIR_WRITE_METHODS];
-    const ops: FhirOperation[] = [];
-    for (const method of methods) {
-        ops.push({ id: `fhir-${method.toLowerCase()}`, method, urlTemplate: "/*", role: fhirRoleFor(method) });
-    }
-    for (const method of ["GET", "POST"]) {
-        ops.push({ id: `fhir-${method.toLowerCase()}-root`, method, urlTemplate: "/", role: fhirRoleFor(method) });
-    }
-    return ops;
-}
+export { APIM_PRIVATE_ZONES, APIM_SECURITY_PROPERTIES, fhirOperations, functionKeyExpiry, NO_PHI_MESSAGE_LOGGING, type FhirOperation } from "./apimSettings";
 
 export interface ApiGatewayArgs {
     naming: NamingContext;
@@ -110,6 +45,17 @@ export interface ApiGatewayArgs {
     rateLimitPerMinute: number;
     /** Require an APIM subscription key on top of the Entra token. */
     subscriptionRequired: boolean;
+    /** Callers issued a product subscription (keys in Key Vault). */
+    consumers: ApiConsumer[];
+    /**
+     * Browser origins allowed to call the gateway (explicit https origins). Browsers reach FHIR only through APIM, so
+     * CORS is answered here, not by the FHIR service. Empty: no CORS.
+     */
+    corsOrigins: string[];
+    /** How long browsers may cache a preflight. */
+    corsMaxAgeSeconds: number;
+    /** Seconds between a role assignment and its first data-plane use (RBAC propagation). */
+    rbacPropagationSeconds: number;
     /** App Insights (logger) and Log Analytics (diagnostic settings). */
     monitoring: Monitoring;
     /** FHIR base URL: backend, managed-identity token audience and the URL rewritten in responses. */
@@ -309,6 +255,10 @@ export class ApiGateway extends pulumi.ComponentResource {
             key: "function-key-reader", role: "keyVaultSecretsUser", scope: keySecret.id, principalId: apimPrincipal, principalType: "ServicePrincipal",
             description: "APIM reads the HL7 Function key (named value) from Key Vault",
         }], args.subscriptionId, { parent: this });
+        // APIM resolves a Key Vault named value when it is created: the grant must have reached Key Vault by then.
+        const kvGrantPropagated = rbacPropagationWait(`${name}-function-key-grant-wait`, {
+            grants: [kvGrant["function-key-reader"]], seconds: args.rbacPropagationSeconds, reason: "APIM named value from Key Vault",
+        }, { parent: this });
         const functionKey = new apimanagement.NamedValue(`${name}-nv-function-key`, {
             ...common,
             namedValueId: "hl7-function-key",
@@ -317,7 +267,7 @@ export class ApiGateway extends pulumi.ComponentResource {
             // Versionless URI: APIM picks up a refreshed key on its own (it re-reads Key Vault every 4 hours).
             // The URI is not secret; `properties` as a whole is marked secret only because it carries the value.
             keyVault: { secretIdentifier: pulumi.unsecret(keySecret.properties.apply((p) => p.secretUri)) },
-        }, { parent: this, dependsOn: [kvGrant["function-key-reader"]] });
+        }, { parent: this, dependsOn: [kvGrantPropagated] });
         const hl7Backend = new apimanagement.Backend(`${name}-backend-hl7`, {
             ...common,
             backendId: "hl7-function",
@@ -349,6 +299,8 @@ export class ApiGateway extends pulumi.ComponentResource {
                 publicBaseUrl,
                 backendId: "fhir",
                 rateLimitPerMinute: args.rateLimitPerMinute,
+                corsOrigins: args.corsOrigins,
+                corsMaxAgeSeconds: args.corsMaxAgeSeconds,
             })),
         }, { parent: this, dependsOn: [fhirBackend] });
         for (const op of fhirOperations()) {
@@ -373,6 +325,14 @@ export class ApiGateway extends pulumi.ComponentResource {
             value: hl7ApiPolicy({ backendId: "hl7-function", rateLimitPerMinute: args.rateLimitPerMinute }),
         }, { parent: this, dependsOn: [hl7Backend] });
         this.operation(name, common, hl7Api, { id: "hl7-post", method: "POST", urlTemplate: "/", role: APP_ROLES.hl7Send }, args);
+
+        new ApiProducts(`${name}-products`, {
+            ...common,
+            apis: { fhir: fhirApi, hl7: hl7Api },
+            consumers: args.consumers,
+            keyVault: args.keyVault,
+            keyExpires: functionKeyExpiry(args.now ?? new Date()),
+        }, { parent: this });
 
         this.registerOutputs({ serviceId: this.service.id, gatewayUrl: this.gatewayUrl, fhirBaseUrl: this.fhirBaseUrl, hl7Url: this.hl7Url });
     }

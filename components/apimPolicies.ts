@@ -37,8 +37,13 @@ export function loadPolicyTemplate(name: PolicyTemplate, dir = POLICY_DIR): stri
     return fs.readFileSync(path.join(dir, `${name}.xml`), "utf8");
 }
 
+/** A fragment of policy XML built (and escaped) by this module, inserted as is. */
+export interface RawXml {
+    xml: string;
+}
+
 /** Fills `{%name%}` placeholders; throws naming every missing or unused value. */
-export function renderPolicy(template: string, values: Record<string, string | number>, label = "policy"): string {
+export function renderPolicy(template: string, values: Record<string, string | number | RawXml>, label = "policy"): string {
     // Comments explain the file to reviewers; they are not sent to APIM (the service would keep them as noise).
     const body = template.replace(/<!--[\s\S]*?-->\s*/g, "");
     const wanted = new Set([...body.matchAll(PLACEHOLDER)].map((m) => m[1]));
@@ -51,7 +56,10 @@ export function renderPolicy(template: string, values: Record<string, string | n
         ].filter(Boolean).join("; ")}`);
     }
     return body
-        .replace(PLACEHOLDER, (_, key: string) => xmlEscape(String(values[key])))
+        .replace(PLACEHOLDER, (_, key: string) => {
+            const value = values[key];
+            return typeof value === "object" ? value.xml : xmlEscape(String(value));
+        })
         .trim() + "\n";
 }
 
@@ -75,13 +83,45 @@ export interface FhirApiValues {
     publicBaseUrl: string;
     backendId: string;
     rateLimitPerMinute: number;
+    /** Explicit browser origins (validated in stack config); empty: no CORS policy. */
+    corsOrigins: string[];
+    corsMaxAgeSeconds: number;
+}
+
+/** Headers a browser FHIR client sends; everything else is refused at preflight. */
+export const FHIR_CORS_HEADERS = [
+    "Authorization", "Content-Type", "Accept", "Prefer", "If-Match", "If-None-Match", "If-None-Exist",
+    "X-Requested-With", "x-ms-correlation-request-id",
+];
+/** Response headers a browser client may read (versioning and paging). */
+export const FHIR_CORS_EXPOSED_HEADERS = ["ETag", "Last-Modified", "Location", "Content-Location", "x-ms-request-id"];
+
+/**
+ * The gateway's CORS rule. Browsers reach FHIR only through APIM, so preflights must be answered here: APIM evaluates
+ * only the cors policy on a preflight OPTIONS (Learn, "cors policy", usage notes), at API scope even though no OPTIONS
+ * operation exists. Explicit origins, bearer tokens only (no credentials), unmatched cross-origin requests terminated.
+ */
+export function corsPolicyXml(origins: string[], maxAgeSeconds: number): string {
+    if (origins.length === 0) return "";
+    for (const origin of origins) {
+        if (origin.includes("*") || !/^https?:\/\/[^/]+$/.test(origin)) throw new Error(`CORS origin "${origin}" must be an explicit scheme://host[:port]`);
+    }
+    const list = (tag: string, items: readonly string[]) => items.map((i) => `<${tag}>${xmlEscape(i)}</${tag}>`).join("");
+    const methods = [...FHIR_READ_METHODS, ...FHIR_WRITE_METHODS];
+    return `<cors allow-credentials="false" terminate-unmatched-request="true">` +
+        `<allowed-origins>${list("origin", origins)}</allowed-origins>` +
+        `<allowed-methods preflight-result-max-age="${Math.trunc(maxAgeSeconds)}">${list("method", methods)}</allowed-methods>` +
+        `<allowed-headers>${list("header", FHIR_CORS_HEADERS)}</allowed-headers>` +
+        `<expose-headers>${list("header", FHIR_CORS_EXPOSED_HEADERS)}</expose-headers>` +
+        `</cors>`;
 }
 
 export function fhirApiPolicy(values: FhirApiValues): string {
     for (const [k, v] of [["fhirUrl", values.fhirUrl], ["publicBaseUrl", values.publicBaseUrl]] as const) {
         if (!/^https:\/\/[^/]+/.test(v) || v.endsWith("/")) throw new Error(`${k} "${v}" must be an https URL without a trailing slash`);
     }
-    return renderPolicy(loadPolicyTemplate("fhir-api"), { ...values }, "fhir-api");
+    const { corsOrigins, corsMaxAgeSeconds, ...rest } = values;
+    return renderPolicy(loadPolicyTemplate("fhir-api"), { ...rest, cors: { xml: corsPolicyXml(corsOrigins, corsMaxAgeSeconds) } }, "fhir-api");
 }
 
 export interface Hl7ApiValues {

@@ -1,6 +1,5 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
-import * as pulumi from "@pulumi/pulumi";
 
 /**
  * Code deployment for Flex Consumption from `pulumi up`.
@@ -10,6 +9,9 @@ import * as pulumi from "@pulumi/pulumi";
  * stores the package in the `functionAppConfig.deployment.storage` container and restarts the app. This is what
  * Microsoft's own deployers do for Flex: Azure/functions-action `OneDeployFlex` → `deployUsingOneDeployFlex`
  * (`remoteBuild=…&deployer=…`) and the Azure Pipelines AzureFunctionApp task (`oneDeployFlex`).
+ *
+ * `pulumi up` runs this through a `command:local:Command` (tools/deploy-function.ts) on the deploy runner, which sits in
+ * a VNet peered with the platform's (deployerAccess.ts): the SCM endpoint is private.
  *
  * Why not ARM `Microsoft.Web/sites/extensions/onedeploy` with a `packageUri`: the package would have to sit in a blob
  * the platform can fetch, and azure-native's `storage.Blob` needs shared-key access (pulumi/pulumi-azure-native#2015),
@@ -71,57 +73,5 @@ export async function publishZip(req: PublishRequest): Promise<PublishResult> {
             throw new Error(`one deploy status check returned HTTP ${poll.status}`);
         }
         if (Date.now() > deadline) throw new Error(`one deploy did not finish within ${(req.timeoutMs ?? 900_000) / 60_000} min`);
-    }
-}
-
-interface FlexPackageState {
-    publishUrl: string;
-    zipPath: string;
-    sha256: string;
-    deploymentId?: string;
-}
-
-/** Deploys on create and whenever the package hash (or target) changes; nothing to undo on delete. */
-const flexPackageProvider: pulumi.dynamic.ResourceProvider = {
-    async diff(_id: string, olds: FlexPackageState, news: FlexPackageState) {
-        const replaces: string[] = [];
-        const changes = olds.sha256 !== news.sha256 || olds.publishUrl !== news.publishUrl;
-        return { changes, replaces, deleteBeforeReplace: false };
-    },
-    async create(inputs: FlexPackageState) {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const { DefaultAzureCredential } = require("@azure/identity");
-        const token = await new DefaultAzureCredential().getToken("https://management.azure.com/.default");
-        const result = await publishZip({ publishUrl: inputs.publishUrl, zipPath: inputs.zipPath, sha256: inputs.sha256, token: token.token });
-        return { id: `${inputs.sha256.slice(0, 16)}`, outs: { ...inputs, deploymentId: result.deploymentId ?? "" } };
-    },
-    async update(_id: string, _olds: FlexPackageState, news: FlexPackageState) {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const { DefaultAzureCredential } = require("@azure/identity");
-        const token = await new DefaultAzureCredential().getToken("https://management.azure.com/.default");
-        const result = await publishZip({ publishUrl: news.publishUrl, zipPath: news.zipPath, sha256: news.sha256, token: token.token });
-        return { outs: { ...news, deploymentId: result.deploymentId ?? "" } };
-    },
-    async delete() {
-        // Removing the resource from the program does not undeploy code; the app keeps its last package.
-    },
-};
-
-export interface FlexPackageDeploymentArgs {
-    /** The Flex one-deploy URL (see publishUrlFor). */
-    publishUrl: pulumi.Input<string>;
-    /** Zip path, relative to the project root (the dynamic provider runs there) or absolute. */
-    zipPath: pulumi.Input<string>;
-    /** SHA-256 of the zip; a new hash is a new deployment. */
-    sha256: pulumi.Input<string>;
-}
-
-/** One Flex one-deploy of a specific bundle (see the module comment). */
-export class FlexPackageDeployment extends pulumi.dynamic.Resource {
-    public readonly sha256!: pulumi.Output<string>;
-    public readonly deploymentId!: pulumi.Output<string>;
-
-    constructor(name: string, args: FlexPackageDeploymentArgs, opts?: pulumi.CustomResourceOptions) {
-        super(flexPackageProvider, name, { ...args, deploymentId: undefined }, opts, "fhirplatform", "FlexPackageDeployment");
     }
 }

@@ -1,14 +1,17 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
 import * as managedidentity from "@pulumi/azure-native/managedidentity";
 import * as storage from "@pulumi/azure-native/storage";
 import * as web from "@pulumi/azure-native/web";
 import { FhirAuthMode, ingestAppSettings, toNameValueList } from "./appSettings";
-import { FlexPackageDeployment, publishUrlFor } from "./flexDeploy";
+import { publishUrlFor } from "./flexDeploy";
+import { deleteLock } from "./locks";
 import { Monitoring } from "./monitoring";
 import { compactGlobalName, NamingContext, resourceName } from "./naming";
 import { readFunctionPackage } from "./packageHash";
 import { privateEndpointWithDns } from "./privateEndpoint";
+import { rbacPropagationWait } from "./propagation";
 import { grantRoles, RoleGrant } from "./rbac";
 
 /** Queue and container names the app expects (app/src/ingest/config.ts defaults). */
@@ -68,7 +71,19 @@ export interface IngestionFunctionAppArgs {
     clientCredentials?: { clientId: pulumi.Input<string>; secretName: string };
     /** The bundle; defaults to app/dist/ingest-function.zip (override with INGEST_FUNCTION_ZIP). */
     packageZipPath?: string;
+    /** Raw HL7 (PHI) lives in the storage account: `protect` it and put a CanNotDelete lock on it. */
+    deleteLock: boolean;
+    /** Seconds between a role assignment and its first data-plane use (RBAC propagation). */
+    rbacPropagationSeconds: number;
+    /**
+     * What must exist before the code is published from the deploy runner: the VNet peering and DNS link that give it
+     * a route to, and the name of, the private SCM endpoint (deployerAccess.ts).
+     */
+    deployPathReady: pulumi.Resource[];
 }
+
+/** Runs the publish on the deploy runner; the package hash and target are its triggers (a new hash redeploys). */
+export const DEPLOY_FUNCTION_COMMAND = "node -r ./tools/ts-register.js tools/deploy-function.ts";
 
 /**
  * The HL7 v2 ingestion Function on Flex Consumption: private inbound (only APIM reaches it), all outbound through the
@@ -79,7 +94,7 @@ export class IngestionFunctionApp extends pulumi.ComponentResource {
     public readonly storageAccount: storage.StorageAccount;
     public readonly plan: web.AppServicePlan;
     public readonly site: web.WebApp;
-    public readonly deployment: FlexPackageDeployment;
+    public readonly deployment: command.local.Command;
     public readonly queues: { ingest: storage.Queue; poison: storage.Queue };
     /** `<name>.azurewebsites.net`, resolved privately through the `sites` endpoint. */
     public readonly defaultHostName: pulumi.Output<string>;
@@ -132,7 +147,10 @@ export class IngestionFunctionApp extends pulumi.ComponentResource {
                 },
             },
             tags,
-        }, { parent: this });
+        }, { parent: this, protect: args.deleteLock });
+        if (args.deleteLock) {
+            deleteLock(`${name}-st-lock`, this.storageAccount.id, "Holds raw HL7 messages (PHI) not yet in FHIR, and the dedupe marks.", { parent: this });
+        }
         const accountName = this.storageAccount.name;
         const endpoints = this.storageAccount.primaryEndpoints;
 
@@ -282,19 +300,27 @@ export class IngestionFunctionApp extends pulumi.ComponentResource {
         const roleAssignments = grantRoles(`${name}-role`, grants, args.subscriptionId, { parent: this });
 
         // --- Code deployment -----------------------------------------------------------------------------------
-        // Flex one deploy through the SCM endpoint (see flexDeploy.ts for the mechanism and its sources). The site is
-        // private, so `pulumi up` must run where the `sites` private endpoint resolves (a runner in or peered with the
-        // VNet, see README "How `pulumi up` deploys the code"). A new bundle hash is a new deployment.
+        // Flex one deploy through the private SCM endpoint (flexDeploy.ts), run by `pulumi up` on the deploy runner as
+        // the deploying identity. A plain command rather than a dynamic provider: nothing to serialise at plan time.
+        // The platform then writes the package into the deployment container as the site identity, so that grant
+        // must have propagated (a fresh grant fails the upload with BlobUploadFailedException / 403).
+        const blobGrantPropagated = rbacPropagationWait(`${name}-blob-grant-wait`, {
+            grants: [roleAssignments["blob-owner"]], seconds: args.rbacPropagationSeconds, reason: "Flex package upload by the site identity",
+        }, { parent: this });
         const relativeZip = path.relative(path.resolve(__dirname, ".."), pkg.path);
-        this.deployment = new FlexPackageDeployment(`${name}-package`, {
-            publishUrl: this.site.defaultHostName.apply((host) => publishUrlFor(scmHostFor(host))),
-            zipPath: relativeZip.startsWith("..") ? pkg.path : relativeZip,
-            sha256: pkg.sha256,
+        const zipPath = relativeZip.startsWith("..") ? pkg.path : relativeZip.split(path.sep).join("/");
+        const publishUrl = this.site.defaultHostName.apply((host) => publishUrlFor(scmHostFor(host)));
+        this.deployment = new command.local.Command(`${name}-package`, {
+            create: DEPLOY_FUNCTION_COMMAND,
+            environment: { FUNCTION_PUBLISH_URL: publishUrl, FUNCTION_ZIP: zipPath, FUNCTION_ZIP_SHA256: pkg.sha256 },
+            // A new bundle or a new site is a new deployment; removing it from the program undeploys nothing.
+            triggers: [pkg.sha256, publishUrl],
         }, {
             parent: this,
-            // The platform writes the package into the deployment container with the site identity, through the
-            // storage private endpoints; the SCM name resolves through the `sites` endpoint.
-            dependsOn: [deploymentContainer, roleAssignments["blob-owner"], ...storageEndpoints.map((e) => e.zoneGroup), sitePe.zoneGroup, ftp, scm],
+            dependsOn: [
+                deploymentContainer, blobGrantPropagated, ...storageEndpoints.map((e) => e.zoneGroup), sitePe.zoneGroup, ftp, scm,
+                ...args.deployPathReady,
+            ],
         });
 
         // Diagnostics: the account itself has metrics only; logs live on its services.

@@ -1,8 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
-import * as authorization from "@pulumi/azure-native/authorization";
 import * as healthcareapis from "@pulumi/azure-native/healthcareapis";
 import * as keyvault from "@pulumi/azure-native/keyvault";
 import * as managedidentity from "@pulumi/azure-native/managedidentity";
+import * as resources from "@pulumi/azure-native/resources";
+import { deleteLock } from "./locks";
 import { Monitoring } from "./monitoring";
 import { compactGlobalName, NamingContext, resourceName } from "./naming";
 import { privateEndpointWithDns } from "./privateEndpoint";
@@ -21,26 +22,27 @@ export interface HealthDataServicesArgs {
     fhirIdentity: managedidentity.UserAssignedIdentity;
     /** The customer-managed key; FHIR is pinned to its current version. */
     cmkKey: keyvault.Key;
-    /** FHIR is created after this role assignment, or creation fails on key access. */
-    cmkRoleAssignment: authorization.RoleAssignment;
-    /** Browser origins allowed to call FHIR (explicit, https). Empty: no CORS. */
-    corsOrigins: string[];
-    /** Preflight cache time in seconds. */
-    corsMaxAgeSeconds: number;
+    /**
+     * FHIR is created after this: the propagation wait that follows its identity's CMK grant (creation fails on key
+     * access while the grant has not reached Key Vault).
+     */
+    cmkGrantPropagated: pulumi.Resource;
     /** Private endpoints subnet. */
     privateEndpointSubnetId: pulumi.Input<string>;
     /** `privatelink.azurehealthcareapis.com` and `privatelink.dicom.azurehealthcareapis.com` zone ids. */
     healthcareDnsZoneIds: pulumi.Input<string>[];
     /** Where FHIR audit logs go. */
     monitoring: Monitoring;
+    /**
+     * PHI lives here: `protect` the workspace and FHIR service and put CanNotDelete locks on them, so neither a rename
+     * in code nor `pulumi destroy` nor a portal click deletes the data.
+     */
+    deleteLock: boolean;
     tags: Record<string, string>;
 }
 
-/** Headers a browser FHIR client sends; everything else is refused at preflight. */
-export const FHIR_CORS_HEADERS = [
-    "Authorization", "Content-Type", "Accept", "Prefer", "If-Match", "If-None-Match", "If-None-Exist",
-    "X-Requested-With", "x-ms-correlation-request-id",
-];
+/** Pinned AHDS REST API version of the workspace (as Microsoft's `fhirservice-with-privatelink` sample uses). */
+export const AHDS_WORKSPACE_API_VERSION = "2024-03-31";
 
 /** `https://<workspace>-<fhir>.fhir.azurehealthcareapis.com`: the FHIR base URL and its token audience. */
 export function fhirServiceUrl(workspaceName: string, fhirServiceName: string): string {
@@ -52,7 +54,8 @@ export function fhirServiceUrl(workspaceName: string, fhirServiceName: string): 
  * through the workspace private endpoint.
  */
 export class HealthDataServices extends pulumi.ComponentResource {
-    public readonly workspace: healthcareapis.Workspace;
+    /** Declared as a generic ARM resource: the typed one cannot set `publicNetworkAccess` (see below). */
+    public readonly workspace: resources.Resource;
     public readonly fhirService: healthcareapis.FhirService;
     /** FHIR base URL, also the audience of its tokens. */
     public readonly fhirUrl: pulumi.Output<string>;
@@ -61,13 +64,21 @@ export class HealthDataServices extends pulumi.ComponentResource {
         super("fhirplatform:health:HealthDataServices", name, {}, opts);
         const { naming, resourceGroupName, location, tags } = args;
 
-        // Workspace names allow only lowercase letters and digits in practice (3–24).
-        this.workspace = new healthcareapis.Workspace(`${name}-workspace`, {
-            workspaceName: pulumi.output(args.globalSuffix).apply((suffix) => compactGlobalName(naming, "ahds", suffix)),
+        // Workspace names allow only lowercase letters and digits in practice (3–24). azure-native 3.28's typed
+        // `healthcareapis.Workspace` has no `properties` input, so public access could not be switched off; the REST
+        // API (2023-11-01, 2024-03-31) takes `properties.publicNetworkAccess`, its FHIR services inherit it, and AVM's
+        // healthcare-apis/workspace module defaults it to Disabled. Hence the generic resource at the pinned version.
+        this.workspace = new resources.Resource(`${name}-workspace`, {
+            resourceProviderNamespace: "Microsoft.HealthcareApis",
+            parentResourcePath: "",
+            resourceType: "workspaces",
+            resourceName: pulumi.output(args.globalSuffix).apply((suffix) => compactGlobalName(naming, "ahds", suffix)),
+            apiVersion: AHDS_WORKSPACE_API_VERSION,
             resourceGroupName,
             location,
+            properties: { publicNetworkAccess: "Disabled" },
             tags,
-        }, { parent: this });
+        }, { parent: this, protect: args.deleteLock });
 
         const fhirServiceName = "fhir";
         this.fhirUrl = this.workspace.name.apply((ws) => fhirServiceUrl(ws, fhirServiceName));
@@ -86,27 +97,21 @@ export class HealthDataServices extends pulumi.ComponentResource {
                 audience: this.fhirUrl,
                 smartProxyEnabled: false,
             },
-            ...(args.corsOrigins.length > 0
-                ? {
-                    corsConfiguration: {
-                        origins: args.corsOrigins,
-                        headers: FHIR_CORS_HEADERS,
-                        methods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-                        maxAge: args.corsMaxAgeSeconds,
-                        // Bearer tokens, never cookies.
-                        allowCredentials: false,
-                    },
-                }
-                : {}),
+            // No CORS here: browsers reach FHIR only through the gateway, which answers CORS (apimPolicies.ts).
             // Keep every version: the history is part of the medical record.
             resourceVersionPolicyConfiguration: { default: "versioned" },
             importConfiguration: { enabled: false, initialImportMode: false },
             tags,
         }, {
             parent: this,
-            // The identity must already hold the key role, or FHIR fails creation on key access (AHDS CMK article).
-            dependsOn: [args.cmkRoleAssignment],
+            // The identity's key role must have propagated, or FHIR fails creation on key access (AHDS CMK article).
+            dependsOn: [args.cmkGrantPropagated],
+            protect: args.deleteLock,
         });
+        if (args.deleteLock) {
+            deleteLock(`${name}-workspace-lock`, this.workspace.id, "Deleting the AHDS workspace deletes every FHIR resource (PHI) in it.", { parent: this });
+            deleteLock(`${name}-fhir-lock`, this.fhirService.id, "Deleting the FHIR service deletes its data (PHI); export first.", { parent: this });
+        }
 
         args.monitoring.diagnostics(`${name}-fhir`, this.fhirService.id, { logs: { categories: ["AuditLogs"] } }, { parent: this });
 

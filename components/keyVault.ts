@@ -4,8 +4,10 @@ import * as keyvault from "@pulumi/azure-native/keyvault";
 import * as managedidentity from "@pulumi/azure-native/managedidentity";
 import { Monitoring } from "./monitoring";
 import { keyVaultName, NamingContext, resourceName } from "./naming";
+import { deleteLock } from "./locks";
 import { privateEndpointWithDns } from "./privateEndpoint";
-import { roleDefinitionId } from "./roles";
+import { rbacPropagationWait } from "./propagation";
+import { grantRoles } from "./rbac";
 
 export interface CmkKeyVaultArgs {
     /** Naming prefix and environment. */
@@ -19,6 +21,13 @@ export interface CmkKeyVaultArgs {
     tenantId: pulumi.Input<string>;
     /** Subscription, for role definition ids. */
     subscriptionId: pulumi.Input<string>;
+    /**
+     * The principal running `pulumi up` (`getClientConfig().objectId`). ARM creates and reads `vaults/keys` of an
+     * RBAC vault as the caller, so it needs a data-plane key role on this vault (pulumi/pulumi-azure-native#890).
+     */
+    deployer: { objectId: pulumi.Input<string>; principalType: "ServicePrincipal" | "User" };
+    /** Seconds between a role assignment and its first data-plane use (RBAC propagation). */
+    rbacPropagationSeconds: number;
     /** `premium` keeps the key in HSM-backed storage. */
     sku: "standard" | "premium";
     /** Soft-delete retention in days (7–90). */
@@ -54,8 +63,12 @@ export class CmkKeyVault extends pulumi.ComponentResource {
     public readonly fhirIdentity: managedidentity.UserAssignedIdentity;
     public readonly vault: keyvault.Vault;
     public readonly cmkKey: keyvault.Key;
-    /** FHIR must be created after this (it checks key access at creation). */
+    /** FHIR's identity may wrap/unwrap with the key. */
     public readonly cmkRoleAssignment: authorization.RoleAssignment;
+    /** FHIR must be created after this: the CMK grant has had time to propagate (FHIR checks key access at creation). */
+    public readonly cmkGrantPropagated: pulumi.Resource;
+    /** The deployer's Key Vault Crypto Officer grant, which key creation needs. */
+    public readonly deployerKeyRoleAssignment: authorization.RoleAssignment;
     public readonly vaultUri: pulumi.Output<string>;
 
     constructor(name: string, args: CmkKeyVaultArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -92,6 +105,17 @@ export class CmkKeyVault extends pulumi.ComponentResource {
             tags,
         }, { parent: this, protect: args.deleteLock });
 
+        // The deployer creates the key through ARM, which authorises `vaults/keys` writes against the caller's
+        // data-plane role (ForbiddenByRbac otherwise; pulumi/pulumi-azure-native#890, MicrosoftDocs/azure-docs#65704).
+        // Secrets are written through ARM `vaults/secrets`, a management-plane write, so no Secrets Officer is needed.
+        this.deployerKeyRoleAssignment = grantRoles(`${name}-role`, [{
+            key: "deployer-crypto-officer", role: "keyVaultCryptoOfficer", scope: this.vault.id, principalId: args.deployer.objectId,
+            principalType: args.deployer.principalType, description: "The deploying identity creates and rotates the FHIR CMK",
+        }], args.subscriptionId, { parent: this })["deployer-crypto-officer"];
+        const deployerGrantPropagated = rbacPropagationWait(`${name}-deployer-grant-wait`, {
+            grants: [this.deployerKeyRoleAssignment], seconds: args.rbacPropagationSeconds, reason: "CMK creation as the deployer",
+        }, { parent: this });
+
         const now = args.now ?? new Date();
         const firstExpiry = Math.floor(now.getTime() / 1000) + args.keyExpiryDays * 86400;
         this.cmkKey = new keyvault.Key(`${name}-cmk`, {
@@ -115,16 +139,16 @@ export class CmkKeyVault extends pulumi.ComponentResource {
                 },
             },
             tags,
-        }, { parent: this, ignoreChanges: ["properties.attributes.expires"] });
+        }, { parent: this, ignoreChanges: ["properties.attributes.expires"], dependsOn: [deployerGrantPropagated] });
 
-        // Crypto Service Encryption User on the key alone: wrap/unwrap and read metadata, nothing else.
-        this.cmkRoleAssignment = new authorization.RoleAssignment(`${name}-fhir-cmk-role`, {
-            scope: this.cmkKey.id,
-            roleDefinitionId: pulumi.output(args.subscriptionId).apply((sub) => roleDefinitionId(sub, "keyVaultCryptoServiceEncryptionUser")),
-            principalId: this.fhirIdentity.principalId,
-            // Set explicitly so a just-created identity is not looked up in Entra (PrincipalNotFound race).
-            principalType: "ServicePrincipal",
-            description: "FHIR service wraps/unwraps its data encryption key with the CMK",
+        // Crypto Service Encryption User on the key alone: wrap/unwrap and read metadata, nothing else. principalType
+        // is explicit so a just-created identity is not looked up in Entra (PrincipalNotFound race).
+        this.cmkRoleAssignment = grantRoles(`${name}-role`, [{
+            key: "fhir-cmk", role: "keyVaultCryptoServiceEncryptionUser", scope: this.cmkKey.id, principalId: this.fhirIdentity.principalId,
+            principalType: "ServicePrincipal", description: "FHIR service wraps/unwraps its data encryption key with the CMK",
+        }], args.subscriptionId, { parent: this })["fhir-cmk"];
+        this.cmkGrantPropagated = rbacPropagationWait(`${name}-cmk-grant-wait`, {
+            grants: [this.cmkRoleAssignment], seconds: args.rbacPropagationSeconds, reason: "FHIR service creation with the CMK",
         }, { parent: this });
 
         privateEndpointWithDns(`${name}-vault`, {
@@ -141,12 +165,7 @@ export class CmkKeyVault extends pulumi.ComponentResource {
         args.monitoring.diagnostics(`${name}-vault`, this.vault.id, { logs: { categories: ["AuditEvent"] } }, { parent: this });
 
         if (args.deleteLock) {
-            new authorization.ManagementLockByScope(`${name}-vault-lock`, {
-                lockName: "cmk-vault-cannot-delete",
-                scope: this.vault.id,
-                level: "CanNotDelete",
-                notes: "Deleting this vault or its key makes the FHIR data unreadable.",
-            }, { parent: this });
+            deleteLock(`${name}-vault-lock`, this.vault.id, "Deleting this vault or its key makes the FHIR data unreadable.", { parent: this });
         }
 
         this.vaultUri = this.vault.properties.apply((p) => p.vaultUri ?? "");

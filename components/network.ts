@@ -33,6 +33,8 @@ export interface PlatformNetworkArgs {
     addressSpace: string;
     /** Subnet prefixes (validated: inside the address space, no overlap, large enough). */
     subnets: Record<SubnetRole, string>;
+    /** The peered runner subnet admitted on 443 to the private endpoints (code deployment). */
+    deployerPrefix?: string;
     /** Tags for every resource. */
     tags: Record<string, string>;
 }
@@ -70,7 +72,7 @@ export class PlatformNetwork extends pulumi.ComponentResource {
                 networkSecurityGroupName: resourceName(naming, "nsg", SUBNET_SHORT_NAMES[role]),
                 resourceGroupName,
                 location,
-                securityRules: nsgRulesFor(role, args.subnets).map(toSecurityRule),
+                securityRules: nsgRulesFor(role, args.subnets, args.deployerPrefix).map(toSecurityRule),
                 tags,
             }, { parent: this });
         }

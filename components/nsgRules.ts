@@ -30,8 +30,11 @@ function rule(
 
 const denyAllInbound = rule("deny-all-inbound", 4096, "Inbound", "Deny", "*", "*", "*", ["*"], "Anything not allowed above is refused.");
 
-/** The rules for one subnet role, given the subnet prefixes of the whole VNet. */
-export function nsgRulesFor(role: SubnetRole, subnets: Record<SubnetRole, string>): NsgRule[] {
+/**
+ * The rules for one subnet role, given the subnet prefixes of the whole VNet and the peered runner subnet that
+ * publishes the Function's code (see deployerAccess.ts).
+ */
+export function nsgRulesFor(role: SubnetRole, subnets: Record<SubnetRole, string>, deployerPrefix?: string): NsgRule[] {
     switch (role) {
         case "privateEndpoints":
             return [
@@ -39,6 +42,10 @@ export function nsgRulesFor(role: SubnetRole, subnets: Record<SubnetRole, string
                     "APIM calls FHIR and the Function App through their private endpoints."),
                 rule("allow-function-https", 110, "Inbound", "Allow", "Tcp", subnets.functionIntegration, subnets.privateEndpoints, ["443"],
                     "The Function reaches FHIR, Key Vault and its storage through private endpoints."),
+                ...(deployerPrefix
+                    ? [rule("allow-deployer-scm-https", 120, "Inbound", "Allow", "Tcp", deployerPrefix, subnets.privateEndpoints, ["443"],
+                        "The deploy runner (peered VNet) publishes the Function's code to its private SCM endpoint; it holds no data-plane role elsewhere.")]
+                    : []),
                 denyAllInbound,
             ];
         case "functionIntegration":

@@ -14,8 +14,12 @@ export const BUILT_IN_ROLES = {
     keyVaultCryptoServiceEncryptionUser: "e147488a-f6f5-4113-8e2d-b22465e65bf6",
     /** Read secret contents: the Function, only in client-credentials FHIR mode. */
     keyVaultSecretsUser: "4633458b-17de-408a-b874-0445c86b69e6",
-    /** Set secrets: the deployer writes rotated client secrets. */
-    keyVaultSecretsOfficer: "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",
+    /**
+     * Create keys and read their metadata: the deployer on the platform vault, because ARM creates `vaults/keys` of an
+     * RBAC vault as the caller (pulumi/pulumi-azure-native#890). Secrets go through ARM's management plane and need no
+     * Secrets Officer.
+     */
+    keyVaultCryptoOfficer: "14b46e9e-c2b7-41b4-b07b-48a6ebf60603",
     /** Host storage for Flex Consumption deployment packages and the Functions runtime. */
     storageBlobDataOwner: "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
     /** Queue trigger and output binding. */

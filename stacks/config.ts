@@ -1,8 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
-import { cidrContains, cidrOverlaps, Ipv4Cidr, isPrivateRange, parseCidr } from "../components/cidr";
+import { API_PRODUCTS, ApiConsumer, ApiProductName } from "../components/apimSettings";
+import { cidrContains, cidrOverlaps, Ipv4Cidr, isPrivateRange } from "../components/cidr";
+import { DeployerNetwork, parseVnetId } from "../components/deployerNetwork";
+import { DEFAULT_RBAC_PROPAGATION_SECONDS, MIN_RBAC_PROPAGATION_SECONDS } from "../components/propagation";
+import { EMAIL, GUID, PROJECT_NAME, Raw, Reader } from "./configReader";
 
-/** The Pulumi project name; stack config keys are `fhir-platform:<key>`. */
-export const PROJECT_NAME = "fhir-platform";
+export { PROJECT_NAME };
 
 /**
  * Regions that offer Azure Health Data Services FHIR (Microsoft "Products available by region", Health Data
@@ -42,6 +45,13 @@ export interface PlatformConfig {
     tags: Record<string, string>;
     /** Zone-redundant SKUs where the service offers them (storage, APIM). */
     zoneRedundant: boolean;
+    /** Seconds every role assignment gets to propagate before its first data-plane use in the same run. */
+    rbacPropagationSeconds: number;
+    /** Who runs `pulumi up` and from where (the bootstrap's outputs). */
+    deployer: DeployerNetwork & {
+        /** How the deployer's key role is assigned: ServicePrincipal for the workflow's managed identity, User by hand. */
+        principalType: "ServicePrincipal" | "User";
+    };
     network: NetworkConfig;
     monitoring: {
         /** Log Analytics retention, 30–730 days. */
@@ -64,10 +74,12 @@ export interface PlatformConfig {
         deleteLock: boolean;
     };
     fhir: {
-        /** Browser origins allowed by FHIR CORS; explicit https origins only. */
+        /** Browser origins allowed to call the FHIR API (answered by the gateway); explicit https origins only. */
         corsOrigins: string[];
         /** How long browsers may cache a CORS preflight. */
         corsMaxAgeSeconds: number;
+        /** `protect` the AHDS workspace and FHIR service and lock them against deletion (PHI). */
+        deleteLock: boolean;
     };
     apim: {
         /** Classic tiers that support VNet injection in Internal mode. */
@@ -82,6 +94,8 @@ export interface PlatformConfig {
         rateLimitPerMinute: number;
         /** Also require an APIM subscription key next to the Entra token (defaults to false). */
         subscriptionRequired: boolean;
+        /** Callers issued a product subscription; their keys go to Key Vault. */
+        consumers: ApiConsumer[];
     };
     functionApp: {
         /** Flex Consumption instance memory. */
@@ -98,6 +112,8 @@ export interface PlatformConfig {
         sku: "Standard_LRS" | "Standard_ZRS" | "Standard_GZRS";
         /** Raw HL7 messages (PHI, and the dedupe marks) are deleted this many days after arrival. */
         messageRetentionDays: number;
+        /** `protect` the storage account holding raw HL7 and lock it against deletion. */
+        deleteLock: boolean;
     };
     identity: {
         /** The HL7 sender's client secret is replaced after this many days. */
@@ -123,108 +139,6 @@ export class ConfigValidationError extends Error {
                 problems.map((p) => `  - ${p}`).join("\n"),
         );
         this.name = "ConfigValidationError";
-    }
-}
-
-type Raw = Record<string, unknown>;
-
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-
-/** Collects problems while reading one config tree, so a single run reports all of them. */
-class Reader {
-    readonly problems: string[] = [];
-
-    problem(key: string, message: string): void {
-        this.problems.push(`${PROJECT_NAME}:${key}: ${message}`);
-    }
-
-    object(value: unknown, key: string, allowed: readonly string[]): Raw {
-        if (value === undefined) {
-            this.problem(key, "is required");
-            return {};
-        }
-        if (typeof value !== "object" || value === null || Array.isArray(value)) {
-            this.problem(key, "must be a map");
-            return {};
-        }
-        for (const k of Object.keys(value)) {
-            if (!allowed.includes(k)) {
-                this.problem(`${key}.${k}`, `is not a known setting (expected one of: ${allowed.join(", ")})`);
-            }
-        }
-        return value as Raw;
-    }
-
-    string(value: unknown, key: string, pattern?: RegExp, hint?: string): string {
-        if (value === undefined || value === "") {
-            this.problem(key, "is required");
-            return "";
-        }
-        if (typeof value !== "string") {
-            this.problem(key, "must be a string");
-            return "";
-        }
-        if (pattern && !pattern.test(value)) {
-            this.problem(key, `"${value}" ${hint ?? `does not match ${pattern}`}`);
-        }
-        return value;
-    }
-
-    oneOf<T extends string | number>(value: unknown, key: string, allowed: readonly T[], why?: string): T {
-        if (value === undefined) {
-            this.problem(key, "is required");
-            return allowed[0];
-        }
-        if (!allowed.includes(value as T)) {
-            this.problem(key, `${JSON.stringify(value)} is not allowed (${why ?? `allowed: ${allowed.join(", ")}`})`);
-            return allowed[0];
-        }
-        return value as T;
-    }
-
-    integer(value: unknown, key: string, min: number, max: number): number {
-        const n = typeof value === "string" && /^-?\d+$/.test(value) ? Number(value) : value;
-        if (n === undefined) {
-            this.problem(key, "is required");
-            return min;
-        }
-        if (typeof n !== "number" || !Number.isInteger(n)) {
-            this.problem(key, `${JSON.stringify(value)} must be an integer`);
-            return min;
-        }
-        if (n < min || n > max) {
-            this.problem(key, `${n} is out of range (${min}–${max})`);
-        }
-        return n;
-    }
-
-    boolean(value: unknown, key: string): boolean {
-        if (value === "true" || value === true) return true;
-        if (value === "false" || value === false) return false;
-        this.problem(key, value === undefined ? "is required" : `${JSON.stringify(value)} must be true or false`);
-        return false;
-    }
-
-    stringList(value: unknown, key: string, check?: (item: string, itemKey: string) => void): string[] {
-        if (value === undefined) return [];
-        if (!Array.isArray(value) || value.some((v) => typeof v !== "string")) {
-            this.problem(key, "must be a list of strings");
-            return [];
-        }
-        value.forEach((item: string, i) => check?.(item, `${key}[${i}]`));
-        return value as string[];
-    }
-
-    cidr(value: unknown, key: string): Ipv4Cidr | undefined {
-        const text = this.string(value, key);
-        if (!text) return undefined;
-        const parsed = parseCidr(text);
-        if (typeof parsed === "string") {
-            this.problem(key, parsed);
-            return undefined;
-        }
-        return parsed;
     }
 }
 
@@ -263,18 +177,22 @@ const SUBNET_MIN_PREFIX: Record<keyof NetworkConfig["subnets"], { prefix: number
  * Validates raw stack config (top-level keys without the project prefix) and returns it typed. Throws one
  * ConfigValidationError listing every bad key; nothing is declared before this returns.
  */
-export function validatePlatformConfig(raw: Raw): PlatformConfig {
+export function validatePlatformConfig(raw: Raw, stackName?: string): PlatformConfig {
     const r = new Reader();
     const topLevel = [
-        "environment", "location", "namePrefix", "tags", "zoneRedundant", "network", "monitoring", "keyVault",
-        "fhir", "apim", "functionApp", "storage", "identity", "alerts",
+        "environment", "location", "namePrefix", "tags", "zoneRedundant", "rbacPropagationSeconds", "deployer", "network",
+        "monitoring", "keyVault", "fhir", "apim", "functionApp", "storage", "identity", "alerts",
     ];
     for (const k of Object.keys(raw)) {
         if (!topLevel.includes(k)) r.problem(k, "is not a known setting");
     }
 
     const environment = r.string(raw.environment, "environment", /^[a-z][a-z0-9]{1,7}$/, "must be 2–8 lowercase letters/digits");
-    const isProd = environment === "prod";
+    // The stack name decides which environment a run touches; a copied file must not point prod at dev settings.
+    if (stackName !== undefined && environment && stackName !== environment && !stackName.startsWith(`${environment}-`)) {
+        r.problem("environment", `"${environment}" does not match the stack "${stackName}" (name the stack ${environment} or ${environment}-<suffix>)`);
+    }
+    const isProd = environment === "prod" || stackName === "prod" || (stackName ?? "").startsWith("prod-");
     const location = r.string(raw.location, "location");
     if (location && !AHDS_REGIONS.includes(location)) {
         r.problem("location", `"${location}" is not a known Azure region offering Health Data Services (known: ${AHDS_REGIONS.join(", ")})`);
@@ -291,11 +209,28 @@ export function validatePlatformConfig(raw: Raw): PlatformConfig {
     const zoneRedundant = r.boolean(raw.zoneRedundant, "zoneRedundant");
     if (isProd && !zoneRedundant) r.problem("zoneRedundant", "must be true for prod");
 
+    const rbacPropagationSeconds = r.integer(raw.rbacPropagationSeconds ?? DEFAULT_RBAC_PROPAGATION_SECONDS, "rbacPropagationSeconds", MIN_RBAC_PROPAGATION_SECONDS, 1800);
+
+    // Deployer: the runner network the bootstrap made, peered so the code deployment reaches the private SCM endpoint.
+    const dep = r.object(raw.deployer, "deployer", ["virtualNetworkId", "addressPrefix", "principalType"]);
+    const deployerVnetId = r.string(dep.virtualNetworkId, "deployer.virtualNetworkId");
+    if (deployerVnetId) {
+        const parsed = parseVnetId(deployerVnetId);
+        if (typeof parsed === "string") r.problem("deployer.virtualNetworkId", parsed);
+    }
+    const deployerPrefix = r.cidr(dep.addressPrefix, "deployer.addressPrefix");
+    if (deployerPrefix && !isPrivateRange(deployerPrefix)) r.problem("deployer.addressPrefix", `"${deployerPrefix.text}" is not inside an RFC 1918 private range`);
+    const deployerPrincipalType = r.oneOf(dep.principalType ?? "ServicePrincipal", "deployer.principalType", ["ServicePrincipal", "User"] as const);
+
     // Network
     const net = r.object(raw.network, "network", ["addressSpace", "subnets"]);
     const subnetsRaw = r.object(net.subnets, "network.subnets", Object.keys(SUBNET_MIN_PREFIX));
     const space = r.cidr(net.addressSpace, "network.addressSpace");
     if (space && !isPrivateRange(space)) r.problem("network.addressSpace", `"${space.text}" is not inside an RFC 1918 private range`);
+    // Peered VNets must not overlap (Learn, "Virtual network peering": address spaces can't overlap).
+    if (space && deployerPrefix && cidrOverlaps(space, deployerPrefix)) {
+        r.problem("deployer.addressPrefix", `"${deployerPrefix.text}" overlaps network.addressSpace ${space.text}; the runner VNet is peered with it`);
+    }
     const subnetCidrs: [string, Ipv4Cidr][] = [];
     for (const [name, rule] of Object.entries(SUBNET_MIN_PREFIX)) {
         const key = `network.subnets.${name}`;
@@ -328,12 +263,14 @@ export function validatePlatformConfig(raw: Raw): PlatformConfig {
     if (isProd && !deleteLock) r.problem("keyVault.deleteLock", "must be true for prod");
 
     // FHIR
-    const fhir = r.object(raw.fhir, "fhir", ["corsOrigins", "corsMaxAgeSeconds"]);
+    const fhir = r.object(raw.fhir, "fhir", ["corsOrigins", "corsMaxAgeSeconds", "deleteLock"]);
     const corsOrigins = r.stringList(fhir.corsOrigins, "fhir.corsOrigins", (o, k) => checkOrigin(r, o, k, !isProd));
     const corsMaxAgeSeconds = r.integer(fhir.corsMaxAgeSeconds ?? 600, "fhir.corsMaxAgeSeconds", 0, 99999);
+    const fhirDeleteLock = r.boolean(fhir.deleteLock, "fhir.deleteLock");
+    if (isProd && !fhirDeleteLock) r.problem("fhir.deleteLock", "must be true for prod (the FHIR service holds PHI)");
 
     // APIM
-    const apim = r.object(raw.apim, "apim", ["sku", "capacity", "zones", "publisherName", "publisherEmail", "rateLimitPerMinute", "subscriptionRequired"]);
+    const apim = r.object(raw.apim, "apim", ["sku", "capacity", "zones", "publisherName", "publisherEmail", "rateLimitPerMinute", "subscriptionRequired", "consumers"]);
     const apimSku = r.oneOf(apim.sku, "apim.sku", ["Developer", "Premium"] as const, "Internal VNet injection needs the classic Developer or Premium tier");
     if (isProd && apimSku !== "Premium") r.problem("apim.sku", "prod needs Premium (Developer has no SLA)");
     const capacity = r.integer(apim.capacity ?? 1, "apim.capacity", 1, 12);
@@ -347,6 +284,7 @@ export function validatePlatformConfig(raw: Raw): PlatformConfig {
     const publisherEmail = r.string(apim.publisherEmail, "apim.publisherEmail", EMAIL, "is not an e-mail address");
     const rateLimitPerMinute = r.integer(apim.rateLimitPerMinute ?? 600, "apim.rateLimitPerMinute", 1, 100000);
     const subscriptionRequired = r.boolean(apim.subscriptionRequired ?? false, "apim.subscriptionRequired");
+    const consumers = readConsumers(r, apim.consumers);
 
     // Function App
     const fn = r.object(raw.functionApp, "functionApp", ["instanceMemoryMB", "maximumInstanceCount", "fhirAuthMode", "maxMessageBytes"]);
@@ -356,10 +294,12 @@ export function validatePlatformConfig(raw: Raw): PlatformConfig {
     const maxMessageBytes = r.integer(fn.maxMessageBytes ?? 1048576, "functionApp.maxMessageBytes", 1024, 10485760);
 
     // Storage
-    const st = r.object(raw.storage, "storage", ["sku", "messageRetentionDays"]);
+    const st = r.object(raw.storage, "storage", ["sku", "messageRetentionDays", "deleteLock"]);
     const storageSku = r.oneOf(st.sku, "storage.sku", ["Standard_LRS", "Standard_ZRS", "Standard_GZRS"] as const);
     const messageRetentionDays = r.integer(st.messageRetentionDays ?? 30, "storage.messageRetentionDays", 1, 365);
     if (zoneRedundant && storageSku === "Standard_LRS") r.problem("storage.sku", "Standard_LRS is not zone-redundant but zoneRedundant is true");
+    const storageDeleteLock = r.boolean(st.deleteLock, "storage.deleteLock");
+    if (isProd && !storageDeleteLock) r.problem("storage.deleteLock", "must be true for prod (the account holds raw HL7 messages)");
 
     // Identity
     const id = r.object(raw.identity, "identity", ["hl7SenderSecretRotationDays", "spaRedirectUris", "fhirReaderGroupObjectIds", "smartUserGroupObjectIds"]);
@@ -395,6 +335,8 @@ export function validatePlatformConfig(raw: Raw): PlatformConfig {
         namePrefix,
         tags: { ...tags, environment },
         zoneRedundant,
+        rbacPropagationSeconds,
+        deployer: { virtualNetworkId: deployerVnetId, addressPrefix: deployerPrefix?.text ?? "", principalType: deployerPrincipalType },
         network: {
             addressSpace: space!.text,
             subnets: {
@@ -405,10 +347,10 @@ export function validatePlatformConfig(raw: Raw): PlatformConfig {
         },
         monitoring: { logRetentionDays, dailyQuotaGb },
         keyVault: { sku: kvSku, softDeleteRetentionDays, cmkKeySize, cmkExpiryDays, cmkRotateBeforeExpiryDays, deleteLock },
-        fhir: { corsOrigins, corsMaxAgeSeconds },
-        apim: { sku: apimSku, capacity, zones, publisherName, publisherEmail, rateLimitPerMinute, subscriptionRequired },
+        fhir: { corsOrigins, corsMaxAgeSeconds, deleteLock: fhirDeleteLock },
+        apim: { sku: apimSku, capacity, zones, publisherName, publisherEmail, rateLimitPerMinute, subscriptionRequired, consumers },
         functionApp: { instanceMemoryMB, maximumInstanceCount, fhirAuthMode, maxMessageBytes },
-        storage: { sku: storageSku, messageRetentionDays },
+        storage: { sku: storageSku, messageRetentionDays, deleteLock: storageDeleteLock },
         identity: { hl7SenderSecretRotationDays, spaRedirectUris, fhirReaderGroupObjectIds, smartUserGroupObjectIds },
         alerts: { email: alertEmail },
     };
@@ -430,7 +372,27 @@ export function rawPlatformConfig(flat: Record<string, string>): Record<string, 
 
 /** Reads and validates every `fhir-platform:*` key of the current stack. */
 export function loadPlatformConfig(): PlatformConfig {
-    return validatePlatformConfig(rawPlatformConfig(pulumi.runtime.allConfig()));
+    return validatePlatformConfig(rawPlatformConfig(pulumi.runtime.allConfig()), pulumi.getStack());
+}
+
+/** `apim.consumers`: `[{ name, product }]`, names unique, products among the gateway's. */
+function readConsumers(r: Reader, value: unknown): ApiConsumer[] {
+    if (value === undefined) return [];
+    if (!Array.isArray(value)) {
+        r.problem("apim.consumers", "must be a list of { name, product }");
+        return [];
+    }
+    const products = Object.keys(API_PRODUCTS) as ApiProductName[];
+    const names = new Set<string>();
+    return value.flatMap((item: unknown, i) => {
+        const key = `apim.consumers[${i}]`;
+        const entry = r.object(item, key, ["name", "product"]);
+        const name = r.string(entry.name, `${key}.name`, /^[a-z][a-z0-9-]{1,38}[a-z0-9]$/, "must be 3–40 lowercase letters, digits or dashes");
+        const product = r.oneOf(entry.product, `${key}.product`, products);
+        if (name && names.has(name)) r.problem(`${key}.name`, `"${name}" is listed twice`);
+        names.add(name);
+        return name ? [{ name, product }] : [];
+    });
 }
 
 function parseJsonOr(text: string): unknown {

@@ -4,6 +4,8 @@ import * as resources from "@pulumi/azure-native/resources";
 import * as random from "@pulumi/random";
 import { ApiGateway } from "../components/apiManagement";
 import { PlatformAlerts } from "../components/alerts";
+import { DeployerNetworkAccess } from "../components/deployerAccess";
+import { assertOnDeployerNetwork, machineIpv4Addresses } from "../components/deployerNetwork";
 import { PlatformIdentity } from "../components/entraId";
 import { IngestionFunctionApp, POISON_QUEUE_NAME } from "../components/functionApp";
 import { HealthDataServices } from "../components/healthData";
@@ -46,6 +48,9 @@ export function startOfUtcDay(date: Date): Date {
 
 /** Declares the whole platform for one environment from validated config. */
 export function createPlatform(config: PlatformConfig): PlatformOutputs {
+    // A real `pulumi up` publishes code to a private endpoint: refuse to start from anywhere else. Previews (PR
+    // checks, the offline plan) deploy nothing and run anywhere.
+    if (!pulumi.runtime.isDryRun()) assertOnDeployerNetwork(config.deployer, machineIpv4Addresses());
     const naming: NamingContext = { prefix: config.namePrefix, environment: config.environment };
     const { location, tags } = config;
     const client = authorization.getClientConfigOutput();
@@ -78,6 +83,13 @@ export function createPlatform(config: PlatformConfig): PlatformOutputs {
         naming, resourceGroupName, location, tags,
         addressSpace: config.network.addressSpace,
         subnets: config.network.subnets,
+        deployerPrefix: config.deployer.addressPrefix,
+    });
+    const deployerAccess = new DeployerNetworkAccess("deployer-access", {
+        naming, resourceGroupName, tags,
+        platformVnet: { id: net.vnet.id, name: net.vnet.name },
+        deployer: config.deployer,
+        webAppsZoneName: net.dnsZones.webApps.name,
     });
     for (const [role, nsg] of Object.entries(net.nsgs)) {
         // NSGs have no metrics; their rule-hit events are the useful log.
@@ -88,6 +100,8 @@ export function createPlatform(config: PlatformConfig): PlatformOutputs {
         naming, globalSuffix, resourceGroupName, location, tags,
         tenantId: client.tenantId,
         subscriptionId: client.subscriptionId,
+        deployer: { objectId: client.objectId, principalType: config.deployer.principalType },
+        rbacPropagationSeconds: config.rbacPropagationSeconds,
         sku: config.keyVault.sku,
         softDeleteRetentionDays: config.keyVault.softDeleteRetentionDays,
         keySize: config.keyVault.cmkKeySize,
@@ -105,9 +119,8 @@ export function createPlatform(config: PlatformConfig): PlatformOutputs {
         tenantId: client.tenantId,
         fhirIdentity: keyVault.fhirIdentity,
         cmkKey: keyVault.cmkKey,
-        cmkRoleAssignment: keyVault.cmkRoleAssignment,
-        corsOrigins: config.fhir.corsOrigins,
-        corsMaxAgeSeconds: config.fhir.corsMaxAgeSeconds,
+        cmkGrantPropagated: keyVault.cmkGrantPropagated,
+        deleteLock: config.fhir.deleteLock,
         privateEndpointSubnetId: net.subnets.privateEndpoints.id,
         healthcareDnsZoneIds: [net.dnsZoneIds.healthcareApis, net.dnsZoneIds.healthcareDicom],
         monitoring,
@@ -152,6 +165,9 @@ export function createPlatform(config: PlatformConfig): PlatformOutputs {
         messageRetentionDays: config.storage.messageRetentionDays,
         zoneRedundant: config.zoneRedundant,
         clientCredentials: identity.fhirClient ? { clientId: identity.fhirClient.clientId, secretName: identity.fhirClient.secretName } : undefined,
+        deleteLock: config.storage.deleteLock,
+        rbacPropagationSeconds: config.rbacPropagationSeconds,
+        deployPathReady: deployerAccess.ready,
     });
 
     const gateway = new ApiGateway("gateway", {
@@ -161,6 +177,9 @@ export function createPlatform(config: PlatformConfig): PlatformOutputs {
         subnetId: net.subnets.apim.id,
         vnetId: net.vnet.id,
         ...config.apim,
+        corsOrigins: config.fhir.corsOrigins,
+        corsMaxAgeSeconds: config.fhir.corsMaxAgeSeconds,
+        rbacPropagationSeconds: config.rbacPropagationSeconds,
         monitoring,
         fhirUrl: healthData.fhirUrl,
         fhirServiceId: healthData.fhirService.id,

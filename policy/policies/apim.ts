@@ -321,6 +321,34 @@ export const apimLoggerCredentials = resourcePolicy(
     }),
 );
 
+export const apimCorsExplicitOrigins = resourcePolicy(
+    {
+        name: "apim-cors-explicit-origins",
+        description:
+            "A <cors> policy on an API must list explicit https origins (no '*', no http except loopback when config " +
+            "allowLoopbackHttp), never allow credentials (clients send bearer tokens), and terminate unmatched requests.",
+        enforcementLevel: "mandatory",
+        severity: "high",
+        resourceTypes: ["azure-native:apimanagement:ApiPolicy", "azure-native:apimanagement:Policy"],
+        anchor: { derivedFrom: "Learn, API Management cors policy; issue 8 item 8 (browser CORS answered by the gateway)" },
+        settings: { allowLoopbackHttp: { type: "boolean", default: false } },
+    },
+    validateResourceOfType(apim.ApiPolicy, (pol, args, report) => {
+        const { allowLoopbackHttp } = args.getConfig<{ allowLoopbackHttp: boolean }>();
+        const cors = /<cors\b([^>]*)>([\s\S]*?)<\/cors>/.exec(String(pol.value ?? ""));
+        if (!cors) return;
+        if (/allow-credentials="true"/i.test(cors[1])) report("the cors policy allows credentials; clients authenticate with bearer tokens.");
+        if (/terminate-unmatched-request="false"/i.test(cors[1])) report("the cors policy lets unmatched cross-origin requests through.");
+        const origins = [...cors[2].matchAll(/<origin>([^<]*)<\/origin>/g)].map(m => m[1].trim());
+        if (origins.length === 0) report("the cors policy lists no origin.");
+        for (const origin of origins) {
+            const loopback = allowLoopbackHttp && /^http:\/\/(localhost|127\.0\.0\.1)(:\d+)?$/.test(origin);
+            if (origin.includes("*")) report(`CORS origin '${origin}' is a wildcard; list each client origin explicitly.`);
+            else if (!/^https:\/\/[^/*]+$/.test(origin) && !loopback) report(`CORS origin '${origin}' is not an https origin.`);
+        }
+    }),
+);
+
 export const apimPolicies = [
     apimLegacyTls,
     apimWeakCiphers,
@@ -335,4 +363,5 @@ export const apimPolicies = [
     apimNamedValueKeyVault,
     apimDiagnosticsNoPhi,
     apimLoggerCredentials,
+    apimCorsExplicitOrigins,
 ];

@@ -70,27 +70,24 @@ export const fhirCorsExplicitOrigins = resourcePolicy(
     {
         name: "fhir-cors-explicit-origins",
         description:
-            "FHIR CORS must list explicit https origins only: remove '*' and non-https origins from corsConfiguration.origins " +
-            "and keep them within the stack's allow-list (config allowedOrigins).",
+            "FHIR CORS must list explicit https origins only: remove '*' and non-https origins from corsConfiguration.origins. " +
+            "The platform answers CORS at the gateway (apim-cors-explicit-origins); the origins themselves are defined once, " +
+            "in the stack config's fhir.corsOrigins.",
         enforcementLevel: "mandatory",
         severity: "high",
         resourceTypes: [FHIR],
         anchor: { azurePolicy: ["fe1c9040-c46a-4e81-9aea-c7850fbb3aa6"] },
         settings: {
-            allowedOrigins: { type: "array", items: { type: "string" }, default: [], description: "If non-empty, the only origins allowed." },
             allowLoopbackHttp: { type: "boolean", default: false, description: "Accept http://localhost[:port] (developer SPAs; dev stacks only)." },
         },
     },
     validateResourceOfType(healthcareapis.FhirService, (fhir, args, report) => {
         if (!has(fhir, "corsConfiguration")) return;
-        const { allowedOrigins, allowLoopbackHttp } = args.getConfig<{ allowedOrigins: string[]; allowLoopbackHttp: boolean }>();
+        const { allowLoopbackHttp } = args.getConfig<{ allowLoopbackHttp: boolean }>();
         for (const origin of asArray(fhir.corsConfiguration!.origins)) {
             const loopback = allowLoopbackHttp && /^http:\/\/(localhost|127\.0\.0\.1)(:\d+)?$/.test(origin);
             if (origin.includes("*")) report(`CORS origin '${origin}' is a wildcard; list each client origin explicitly.`);
             else if (!/^https:\/\/[^/*]+$/.test(origin) && !loopback) report(`CORS origin '${origin}' is not an https origin.`);
-            else if (allowedOrigins.length && !allowedOrigins.includes(origin)) {
-                report(`CORS origin '${origin}' is not in this stack's allowedOrigins.`);
-            }
         }
     }),
 );

@@ -2,6 +2,7 @@
 // tests import it directly (constructing a PolicyPack starts a gRPC server, so tests never do).
 import { Policies } from "@pulumi/policy";
 import { apimPolicies } from "./apim";
+import { deploymentPolicies } from "./deployment";
 import { entraPolicies } from "./entra";
 import { functionAppPolicies } from "./functionapp";
 import { generalPolicies } from "./general";
@@ -25,6 +26,7 @@ export const policies: Policies = [
     ...networkPolicies,
     ...monitoringPolicies,
     ...rbacPolicies,
+    ...deploymentPolicies,
     ...entraPolicies,
     ...generalPolicies,
 ];

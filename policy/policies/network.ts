@@ -1,12 +1,12 @@
 // Network: NSGs on subnets, no internet-exposed management ports, private endpoints for every PaaS target, private
 // DNS zone groups and VNet links for every private endpoint.
-import * as healthcareapis from "@pulumi/azure-native/healthcareapis";
 import * as keyvault from "@pulumi/azure-native/keyvault";
 import * as network from "@pulumi/azure-native/network";
 import * as privatedns from "@pulumi/azure-native/privatedns";
 import * as storage from "@pulumi/azure-native/storage";
 import * as web from "@pulumi/azure-native/web";
 import { PolicyResource, ReportViolation, validateResourceOfType } from "@pulumi/policy";
+import { isAhdsWorkspace } from "./deployment";
 import { Anchor, asArray, eqi, has, isFunctionAppKind, linksTo, peek, resourcePolicy, stackPolicy } from "./framework";
 
 const SUBNET = "azure-native:network:Subnet";
@@ -253,7 +253,7 @@ export const ahdsWorkspacePrivateEndpoint = privateEndpointPolicy(
         "it; FHIR publicNetworkAccess is output-only in azure-native v3, so this is the deploy-time network control.",
     "azure-native:healthcareapis:Workspace",
     { azurePolicy: ["64528841-2f92-43f6-a137-d52e5c3dbeac"] },
-    r => r.isType(healthcareapis.Workspace),
+    isAhdsWorkspace,
     ["healthcareworkspace"],
 );
 
