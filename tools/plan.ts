@@ -1,40 +1,59 @@
-// npm run plan -- --stack <dev|prod> [--out <dir>]
-// Runs the real Pulumi program offline under the mock runtime, writes out/plan-<stack>.json and .md, prints a summary,
-// then evaluates the CrossGuard pack on the plan and fails on any mandatory violation (unless --skip-policy).
+// npm run plan -- --stack <dev|prod|bootstrap> [--out <dir>] [--config <file>] [--skip-policy]
+// Runs a stack's real Pulumi program offline under the mock runtime, writes out/plan-<stack>.json and .md, prints a
+// summary, then evaluates the CrossGuard pack on the plan and fails on any mandatory violation (unless --skip-policy).
+// Exit codes: 0 planned (and policy-clean), 1 bad input / program or policy failure, 2 usage error.
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { parseArgs } from "node:util";
 import { planMarkdown, planSummary } from "./offline/plan-report";
-import { OfflinePlan, REPO_ROOT, runOfflinePlan } from "./offline/plan-runner";
+import { OfflinePlan, REPO_ROOT, resolveStack, runOfflinePlan, StackTarget } from "./offline/plan-runner";
 import { toText } from "./policy/markdown";
-import { runPolicyGate } from "./policy/run";
+import { loadPolicyConfig, policyConfigPath, runPolicyPackOnPlan } from "./policy/run";
 
-interface PlanCliArgs {
+export const USAGE = `usage: npm run plan -- --stack <name> [--out <dir>] [--config <file>] [--skip-policy]
+
+  -s, --stack <name>   stack to plan: dev, prod (the platform) or bootstrap (bootstrap/)
+      --out <dir>      where plan-<stack>.json and .md go (default: out/)
+      --config <file>  a stack config file to use instead of Pulumi.<stack>.yaml (try a change before committing it)
+      --skip-policy    plan only, without the policy gate (benchmarks)
+  -h, --help           this text`;
+
+export interface PlanCliArgs {
     stack: string;
     outDir: string;
-    /** A stack config file to use instead of Pulumi.<stack>.yaml (try a config change before committing it). */
     configFile?: string;
-    /** Plan only, without the policy gate (benchmarks). */
     skipPolicy: boolean;
 }
 
-function parseArgs(argv: string[]): PlanCliArgs {
-    let stack: string | undefined;
-    let outDir = path.join(REPO_ROOT, "out");
-    let configFile: string | undefined;
-    let skipPolicy = false;
-    for (let i = 0; i < argv.length; i++) {
-        const arg = argv[i];
-        if (arg === "--stack" || arg === "-s") stack = argv[++i];
-        else if (arg === "--out") outDir = path.resolve(argv[++i] ?? "");
-        else if (arg === "--config") configFile = argv[++i];
-        else if (arg === "--skip-policy") skipPolicy = true;
-        else if (arg === "--help" || arg === "-h") {
-            console.log("usage: npm run plan -- --stack <dev|prod> [--out <dir>] [--config <Pulumi.<stack>.yaml to use instead>] [--skip-policy]");
-            process.exit(0);
-        } else throw new Error(`unknown argument ${arg}`);
+/** A command-line mistake: printed with the usage, exit 2. */
+export class UsageError extends Error {}
+
+export function parsePlanArgs(argv: string[]): PlanCliArgs | "help" {
+    let values: { stack?: string; out?: string; config?: string; "skip-policy"?: boolean; help?: boolean };
+    try {
+        ({ values } = parseArgs({
+            args: argv,
+            options: {
+                stack: { type: "string", short: "s" },
+                out: { type: "string" },
+                config: { type: "string" },
+                "skip-policy": { type: "boolean" },
+                help: { type: "boolean", short: "h" },
+            },
+            strict: true,
+            allowPositionals: false,
+        }));
+    } catch (err) {
+        throw new UsageError(err instanceof Error ? err.message : String(err));
     }
-    if (!stack) throw new Error("--stack is required (e.g. --stack dev)");
-    return { stack, outDir, configFile, skipPolicy };
+    if (values.help) return "help";
+    if (!values.stack) throw new UsageError("--stack is required (e.g. --stack dev)");
+    return {
+        stack: values.stack,
+        outDir: path.resolve(values.out ?? path.join(REPO_ROOT, "out")),
+        configFile: values.config,
+        skipPolicy: values["skip-policy"] ?? false,
+    };
 }
 
 export function writePlanFiles(plan: OfflinePlan, outDir: string): { json: string; markdown: string } {
@@ -47,8 +66,33 @@ export function writePlanFiles(plan: OfflinePlan, outDir: string): { json: strin
     return { json, markdown };
 }
 
-async function main(): Promise<void> {
-    const args = parseArgs(process.argv.slice(2));
+/**
+ * The platform program deploys app/dist/ingest-function.zip by content hash, so its plan needs the bundle; the
+ * bootstrap program does not. Built here, after the stack name is known to be valid, so a typo fails in milliseconds.
+ */
+async function ensureFunctionBundle(target: StackTarget): Promise<void> {
+    if (path.resolve(target.projectDir) !== REPO_ROOT) return;
+    // Loaded lazily: esbuild is only needed for the platform's plan.
+    const build = (await import("../app/build")) as { buildApp(opts: { quiet?: boolean }): Promise<unknown>; ensureAppBuilt?: (opts: { quiet?: boolean }) => Promise<unknown> };
+    await (build.ensureAppBuilt ?? build.buildApp)({ quiet: true });
+}
+
+/**
+ * The pack's config for a stack: policy/config/<stack>.json for the platform, <project>/policy/<stack>.json for other
+ * projects (the bootstrap's documents why its subscription-scope grants are exempt).
+ */
+export function policyConfigFor(target: StackTarget): string {
+    return path.resolve(target.projectDir) === REPO_ROOT ? policyConfigPath(target.stack, REPO_ROOT) : path.join(target.projectDir, "policy", `${target.stack}.json`);
+}
+
+async function main(argv: string[]): Promise<void> {
+    const args = parsePlanArgs(argv);
+    if (args === "help") {
+        console.log(USAGE);
+        return;
+    }
+    const target = resolveStack(args.stack, REPO_ROOT);
+    await ensureFunctionBundle(target);
     const started = process.hrtime.bigint();
     const plan = await runOfflinePlan(args.stack, REPO_ROOT, args.configFile);
     const files = writePlanFiles(plan, args.outDir);
@@ -57,16 +101,23 @@ async function main(): Promise<void> {
     console.log(`\nWrote ${path.relative(process.cwd(), files.json)} and ${path.relative(process.cwd(), files.markdown)} in ${ms.toFixed(0)} ms`);
     if (args.skipPolicy) return;
 
-    // Same pack and per-stack policy config as `pulumi up --policy-pack policy --policy-pack-config policy/config/<stack>.json`.
-    const result = await runPolicyGate(plan, plan.stack, REPO_ROOT);
+    // Same pack and config as `pulumi up --policy-pack policy --policy-pack-config <file>`.
+    const configFile = policyConfigFor(target);
+    const result = await runPolicyPackOnPlan(plan, fs.existsSync(configFile) ? loadPolicyConfig(configFile) : {});
     console.log(`\n${toText(result)}`);
     if (result.mandatory.length > 0) {
         throw new Error(`${result.mandatory.length} mandatory policy violation(s): pulumi up --policy-pack policy would refuse this plan`);
     }
 }
 
-main().catch((err: unknown) => {
-    const message = err instanceof Error ? err.message : String(err);
-    console.error(`plan failed: ${message}`);
-    process.exit(1);
-});
+if (require.main === module) {
+    main(process.argv.slice(2)).catch((err: unknown) => {
+        const message = err instanceof Error ? err.message : String(err);
+        if (err instanceof UsageError) {
+            console.error(`plan: ${message}\n\n${USAGE}`);
+            process.exit(2);
+        }
+        console.error(`plan failed: ${message}`);
+        process.exit(1);
+    });
+}

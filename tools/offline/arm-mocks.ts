@@ -23,6 +23,22 @@ function hex(seed: string, length: number): string {
 
 type Inputs = Record<string, any>;
 
+/** Microsoft Graph's application id, the same in every tenant. */
+const MICROSOFT_GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000";
+
+/**
+ * Published ids of the Graph application permissions (app roles) the programs look up by name; the same in every
+ * tenant (Microsoft Graph permissions reference).
+ */
+const GRAPH_APP_ROLE_IDS: Record<string, string> = {
+    "Application.Read.All": "9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30",
+    "Application.ReadWrite.All": "1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9",
+    "Application.ReadWrite.OwnedBy": "18a4783c-866b-4cc7-a460-3d5e5662c884",
+    "AppRoleAssignment.ReadWrite.All": "06b708a9-e830-4db3-a914-8e69da51d44f",
+    "DelegatedPermissionGrant.ReadWrite.All": "8e8e4742-1d95-4f68-9d56-6ee75648c72a",
+    "Directory.Read.All": "7ab1d382-f21e-4acd-a863-ba3e13f7da61",
+};
+
 /**
  * ARM id templates per resource token. `{key}` is replaced by that input; the last segment falls back to the
  * Pulumi resource name when the input is absent (azure-native auto-naming).
@@ -44,6 +60,9 @@ const ARM_PATHS: Record<string, string> = {
     "azure-native:monitor:MetricAlert": "Microsoft.Insights/metricAlerts/{ruleName}",
     "azure-native:monitor:ScheduledQueryRule": "Microsoft.Insights/scheduledQueryRules/{ruleName}",
     "azure-native:managedidentity:UserAssignedIdentity": "Microsoft.ManagedIdentity/userAssignedIdentities/{resourceName}",
+    "azure-native:managedidentity:FederatedIdentityCredential": "Microsoft.ManagedIdentity/userAssignedIdentities/{resourceName}/federatedIdentityCredentials/{federatedIdentityCredentialResourceName}",
+    "azure-native:network:NatGateway": "Microsoft.Network/natGateways/{natGatewayName}",
+    "azure-native:storage:BlobServiceProperties": "Microsoft.Storage/storageAccounts/{accountName}/blobServices/{blobServicesName}",
     "azure-native:keyvault:Vault": "Microsoft.KeyVault/vaults/{vaultName}",
     "azure-native:keyvault:Key": "Microsoft.KeyVault/vaults/{vaultName}/keys/{keyName}",
     "azure-native:keyvault:Secret": "Microsoft.KeyVault/vaults/{vaultName}/secrets/{secretName}",
@@ -79,6 +98,7 @@ const SCOPED_PATHS: Record<string, { scopeKey: string; path: string; nameKey: st
     "azure-native:monitor:DiagnosticSetting": { scopeKey: "resourceUri", path: "providers/Microsoft.Insights/diagnosticSettings", nameKey: "name" },
     "azure-native:authorization:RoleAssignment": { scopeKey: "scope", path: "providers/Microsoft.Authorization/roleAssignments", nameKey: "roleAssignmentName" },
     "azure-native:authorization:ManagementLockByScope": { scopeKey: "scope", path: "providers/Microsoft.Authorization/locks", nameKey: "lockName" },
+    "azure-native:authorization:RoleDefinition": { scopeKey: "scope", path: "providers/Microsoft.Authorization/roleDefinitions", nameKey: "roleDefinitionId" },
 };
 
 export function armId(type: string, name: string, inputs: Inputs): string {
@@ -217,6 +237,10 @@ export const armMocks: pulumi.runtime.Mocks = {
                 return { clientId: mockGuid("deployer-client"), objectId: MOCK_DEPLOYER_OBJECT_ID, subscriptionId: MOCK_SUBSCRIPTION_ID, tenantId: MOCK_TENANT_ID };
             case "azure-native:web:listWebAppHostKeys":
                 return { masterKey: randomText(`master:${args.inputs.name}`, 56, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"), functionKeys: { default: randomText(`fnkey:${args.inputs.name}`, 56, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") }, systemKeys: {} };
+            case "azuread:index/getServicePrincipal:getServicePrincipal":
+                // Only Microsoft Graph is looked up (the bootstrap's application permissions are app roles on it).
+                if (args.inputs.clientId !== MICROSOFT_GRAPH_APP_ID) throw new Error(`offline plan: no mock service principal for ${JSON.stringify(args.inputs)}`);
+                return { clientId: MICROSOFT_GRAPH_APP_ID, objectId: mockGuid("msgraph-sp"), displayName: "Microsoft Graph", appRoleIds: GRAPH_APP_ROLE_IDS };
             case "azuread:index/getClientConfig:getClientConfig":
                 return { clientId: mockGuid("deployer-client"), objectId: MOCK_DEPLOYER_OBJECT_ID, tenantId: MOCK_TENANT_ID };
             default:

@@ -23,11 +23,93 @@ export const REPO_ROOT = path.resolve(__dirname, "..", "..");
 /** A plan of this program takes seconds; anything near this means an Output never resolved. */
 const PLAN_TIMEOUT_MS = 120_000;
 
+/**
+ * The Pulumi projects in this repository, relative to the root: the platform and the once-per-subscription bootstrap
+ * (bootstrap/README.md). A stack name is looked up in each project's `Pulumi.<stack>.yaml` files.
+ */
+export const PROJECT_DIRS = [".", "bootstrap"] as const;
+
+/** One plannable stack: which project it belongs to, its program and its stack file. */
+export interface StackTarget {
+    stack: string;
+    /** Absolute project directory (holds Pulumi.yaml). */
+    projectDir: string;
+    /** Project name from Pulumi.yaml. */
+    project: string;
+    /** Absolute path of the program (Pulumi.yaml `main`). */
+    program: string;
+    /** Absolute path of Pulumi.<stack>.yaml. */
+    stackFile: string;
+}
+
+/** Parses a YAML file; a syntax error names the file (and line) instead of surfacing as a bare parser message. */
+export function readYamlFile(file: string, root = REPO_ROOT): unknown {
+    const text = fs.readFileSync(file, "utf8");
+    try {
+        return YAML.parse(text);
+    } catch (err) {
+        const where = path.relative(root, file) || file;
+        throw new Error(`${where} is not valid YAML: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`);
+    }
+}
+
+/** Reads the project name and program of the Pulumi.yaml in `projectDir`. */
+export function readProject(projectDir: string, root = REPO_ROOT): { project: string; program: string } {
+    const file = path.join(projectDir, "Pulumi.yaml");
+    const doc = readYamlFile(file, root) as { name?: string; main?: string } | null;
+    if (!doc?.name) throw new Error(`${path.relative(root, file) || file} has no project name`);
+    return { project: doc.name, program: path.resolve(projectDir, doc.main ?? "index.ts") };
+}
+
 /** Reads the project name from Pulumi.yaml. */
 export function readProjectName(root = REPO_ROOT): string {
-    const doc = YAML.parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as { name?: string };
-    if (!doc?.name) throw new Error("Pulumi.yaml has no project name");
-    return doc.name;
+    return readProject(root, root).project;
+}
+
+/** Every stack with a `Pulumi.<stack>.yaml` in one of the repository's projects, in project order. */
+export function knownStacks(root = REPO_ROOT): { stack: string; projectDir: string }[] {
+    const found: { stack: string; projectDir: string }[] = [];
+    for (const dir of PROJECT_DIRS) {
+        const projectDir = path.resolve(root, dir);
+        if (!fs.existsSync(path.join(projectDir, "Pulumi.yaml"))) continue;
+        for (const f of fs.readdirSync(projectDir).sort()) {
+            const m = /^Pulumi\.([^.]+)\.yaml$/.exec(f);
+            if (m) found.push({ stack: m[1], projectDir });
+        }
+    }
+    return found;
+}
+
+/**
+ * Finds the project a stack belongs to. Fails, naming the known stacks, when no project has the stack file or when
+ * two projects claim the same name (the plan would be ambiguous).
+ */
+export function resolveStack(stack: string, root = REPO_ROOT): StackTarget {
+    const known = knownStacks(root);
+    const matches = known.filter((k) => k.stack === stack);
+    if (matches.length === 0) {
+        throw new Error(`unknown stack "${stack}": no Pulumi.${stack}.yaml in ${PROJECT_DIRS.join(", ")} (known stacks: ${known.map((k) => k.stack).join(", ") || "none"})`);
+    }
+    if (matches.length > 1) {
+        throw new Error(`stack "${stack}" is defined by more than one project: ${matches.map((m) => path.relative(root, m.projectDir) || ".").join(", ")}`);
+    }
+    const { projectDir } = matches[0];
+    const { project, program } = readProject(projectDir, root);
+    return { stack, projectDir, project, program, stackFile: path.join(projectDir, `Pulumi.${stack}.yaml`) };
+}
+
+/**
+ * A stack file whose `<project>:environment` names another environment than the stack (a copied Pulumi.prod.yaml
+ * still saying `dev`) would plan, and deploy, the wrong settings under the right name. The environment must be one of
+ * the stack name's `-`/`_`/`.`-separated words (`prod`, `prod-eu`). Only the pairing is checked here; the value
+ * itself is validated by the program's config loader.
+ */
+export function checkStackEnvironment(stack: string, project: string, config: Record<string, string>, file: string): void {
+    const environment = config[`${project}:environment`];
+    if (environment === undefined) return;
+    if (!stack.split(/[-_.]/).includes(environment)) {
+        throw new Error(`${file} sets ${project}:environment to "${environment}", which contradicts the stack name "${stack}"`);
+    }
 }
 
 /**
@@ -35,12 +117,13 @@ export function readProjectName(root = REPO_ROOT): string {
  * scalars as text.
  */
 export function readStackConfig(stack: string, root = REPO_ROOT, configFile?: string): Record<string, string> {
-    const file = configFile ? path.resolve(configFile) : path.join(root, `Pulumi.${stack}.yaml`);
-    if (!fs.existsSync(file)) {
-        const known = fs.readdirSync(root).filter((f) => /^Pulumi\.[^.]+\.yaml$/.test(f)).map((f) => f.split(".")[1]);
-        throw new Error(`no stack config ${path.basename(file)} (known stacks: ${known.join(", ") || "none"})`);
-    }
-    const doc = YAML.parse(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | null;
+    const target = resolveStack(stack, root);
+    return readConfigFile(configFile ? path.resolve(configFile) : target.stackFile, target, root);
+}
+
+function readConfigFile(file: string, target: StackTarget, root: string): Record<string, string> {
+    if (!fs.existsSync(file)) throw new Error(`no stack config ${file}`);
+    const doc = readYamlFile(file, root) as { config?: Record<string, unknown> } | null;
     const config: Record<string, string> = {};
     for (const [key, value] of Object.entries(doc?.config ?? {})) {
         if (value !== null && typeof value === "object" && "secure" in (value as object)) {
@@ -48,17 +131,21 @@ export function readStackConfig(stack: string, root = REPO_ROOT, configFile?: st
         }
         config[key] = typeof value === "string" ? value : JSON.stringify(value);
     }
+    checkStackEnvironment(target.stack, target.project, config, path.relative(root, file) || file);
     return config;
 }
 
 /**
- * Runs the real program (`stacks/index.ts`) under the mock runtime with a stack's config and returns the plan.
+ * Runs the stack's real program (its Pulumi.yaml `main`) under the mock runtime with a stack's config and returns the plan.
  * Process-global: the Pulumi runtime and the program module can only be loaded once per process.
  */
 export async function runOfflinePlan(stack: string, root = REPO_ROOT, configFile?: string): Promise<OfflinePlan> {
-    const project = readProjectName(root);
-    const config = readStackConfig(stack, root, configFile);
-    const monitor = installRecordingMonitor(armMocks, project, stack);
+    const target = resolveStack(stack, root);
+    const { project } = target;
+    const config = readConfigFile(configFile ? path.resolve(configFile) : target.stackFile, target, root);
+    // As a preview: the plan shows what `pulumi up` would do without doing it, so the program's up-only guards (the
+    // deploy runner's network check in stacks/platform.ts) stay quiet, exactly as in `pulumi preview`.
+    const monitor = installRecordingMonitor(armMocks, project, stack, true);
     pulumi.runtime.setAllConfig(config);
 
     // A throw inside an apply surfaces as an unhandled rejection, not as a rejection of the program; a never-resolving
@@ -76,7 +163,7 @@ export async function runOfflinePlan(stack: string, root = REPO_ROOT, configFile
     try {
         await Promise.race([
             (async () => {
-                await pulumi.runtime.runInPulumiStack(async () => require(path.join(root, "stacks", "index.ts")));
+                await pulumi.runtime.runInPulumiStack(async () => require(target.program));
                 await pulumi.runtime.disconnect();
             })(),
             failure,

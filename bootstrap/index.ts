@@ -1,0 +1,122 @@
+// The bootstrap program: run once per subscription by an Owner (plus an Entra Privileged Role Administrator for the
+// Graph grants) before the platform's first `pulumi up`. It validates its config first (nothing is declared if it is
+// invalid), then declares the state backend, the secrets provider, the runner networks and the two GitHub identities
+// per environment. Module exports are the stack outputs: identifiers and URLs only, never a secret.
+import * as azuread from "@pulumi/azuread";
+import * as authorization from "@pulumi/azure-native/authorization";
+import * as resources from "@pulumi/azure-native/resources";
+import * as random from "@pulumi/random";
+import { BOOTSTRAP_ROLES, DEPLOYER_GRAPH_PERMISSIONS, MICROSOFT_GRAPH_APP_ID, PREVIEW_GRAPH_PERMISSIONS } from "./access";
+import { assignRole } from "./assign";
+import { BootstrapAudit } from "./audit";
+import { loadBootstrapConfig } from "./config";
+import { CustomRoles } from "./customRoles";
+import { EnvironmentIdentities } from "./identities";
+import { RunnerNetwork } from "./runnerNetwork";
+import { StateBackend } from "./stateBackend";
+
+const config = loadBootstrapConfig();
+const client = authorization.getClientConfigOutput();
+const { location, namePrefix, tags } = config;
+
+const group = new resources.ResourceGroup("bootstrap-rg", {
+    resourceGroupName: `rg-${namePrefix}-bootstrap-${location}`,
+    location,
+    tags,
+}, { protect: true });
+const resourceGroupName = group.name;
+
+// State account and vault names are global; the suffix lives in this stack's state, so it is stable.
+const globalSuffix = new random.RandomString("bootstrap-suffix", { length: 5, lower: true, upper: false, numeric: true, special: false }).result;
+
+const audit = new BootstrapAudit("audit", { namePrefix, resourceGroupName, location, tags });
+
+const runners = Object.fromEntries(config.environments.map((env) => [env.name, new RunnerNetwork(`runners-${env.name}`, {
+    environment: env.name, namePrefix, resourceGroupName, location, tags,
+    addressSpace: env.runnerAddressSpace,
+    githubDatabaseId: config.githubDatabaseId,
+    audit,
+})]));
+
+const backend = new StateBackend("state", {
+    namePrefix, globalSuffix, resourceGroupName, location, tags,
+    tenantId: client.tenantId,
+    subscriptionId: client.subscriptionId,
+    environments: config.environments.map((e) => e.name),
+    allowedIpRanges: config.allowedIpRanges,
+    runnerSubnetIds: Object.values(runners).map((r) => r.subnet.id),
+    retentionDays: config.stateRetentionDays,
+    // The bootstrap runs as a person (Owner); a pipeline running it would set ARM_CLIENT_ID and be a service principal.
+    operator: { objectId: client.objectId, principalType: process.env.ARM_CLIENT_ID ? "ServicePrincipal" : "User" },
+    rbacPropagationSeconds: config.rbacPropagationSeconds,
+    audit,
+    // Midnight UTC: plans made the same day agree on the keys' expiry.
+    now: new Date(new Date().setUTCHours(0, 0, 0, 0)),
+});
+
+const customRoles = new CustomRoles("roles", { subscriptionId: client.subscriptionId, namePrefix });
+
+// Microsoft Graph's service principal in this tenant: the resource its application permissions are assigned on.
+const graph = config.grantGraphPermissions ? azuread.getServicePrincipalOutput({ clientId: MICROSOFT_GRAPH_APP_ID }) : undefined;
+
+const identities = Object.fromEntries(config.environments.map((env) => [env.name, new EnvironmentIdentities(`github-${env.name}`, {
+    environment: env.name, namePrefix, resourceGroupName, location, tags,
+    subscriptionId: client.subscriptionId,
+    githubRepository: config.githubRepository,
+    customRoles,
+    stateContainerId: backend.containers[env.name].id,
+    secretsKeyId: backend.keys[env.name].id,
+    graph,
+})]));
+
+// People who run the platform stacks by hand (first `pulumi stack init`, break-glass): state and secrets only.
+if (config.operatorGroupObjectId) {
+    for (const env of config.environments) {
+        const principal = { principalId: config.operatorGroupObjectId, principalType: "Group" as const, subscriptionId: client.subscriptionId };
+        assignRole(`operators-state-${env.name}`, { ...principal, scope: backend.containers[env.name].id, roleGuid: BOOTSTRAP_ROLES.storageBlobDataContributor, description: `Operators: ${env.name} state` }, {});
+        assignRole(`operators-secrets-${env.name}`, { ...principal, scope: backend.keys[env.name].id, roleGuid: BOOTSTRAP_ROLES.keyVaultCryptoUser, description: `Operators: ${env.name} secrets provider` }, {});
+    }
+}
+
+/**
+ * What the workflows and README ask for. Repository-level variables serve jobs without an environment (PR previews);
+ * GitHub environment variables override them in the environment-bound deploy jobs.
+ */
+export const tenantId = client.tenantId;
+export const subscriptionId = client.subscriptionId;
+export const stateStorageAccount = backend.account.name;
+export const secretsVaultUri = backend.vault.properties.vaultUri;
+export const environments = Object.fromEntries(config.environments.map((env) => {
+    const ids = identities[env.name];
+    return [env.name, {
+        /** GitHub environment `<env>` variables (deploy jobs). */
+        githubEnvironmentVariables: {
+            AZURE_CLIENT_ID: ids.deploy.clientId,
+            AZURE_TENANT_ID: client.tenantId,
+            AZURE_SUBSCRIPTION_ID: client.subscriptionId,
+            PULUMI_BACKEND_URL: backend.backendUrl(env.name),
+            PULUMI_SECRETS_PROVIDER: backend.secretsProviderUrl(env.name),
+        },
+        /** The preview job's identity for this stack (a repository variable: PR jobs have no environment). */
+        previewClientId: ids.preview.clientId,
+        federatedSubjects: ids.subjects,
+        /** The platform stack's `deployer` settings (components/deployerAccess.ts). */
+        runnerNetwork: {
+            virtualNetworkId: runners[env.name].vnet.id,
+            addressPrefix: env.runnerAddressSpace,
+            subnetId: runners[env.name].subnet.id,
+            ...(runners[env.name].networkSettingsId ? { githubNetworkSettingsId: runners[env.name].networkSettingsId } : {}),
+        },
+    }];
+}));
+/** Graph application permissions; when not granted here, a Privileged Role Administrator grants exactly these. */
+export const graphPermissions = {
+    granted: config.grantGraphPermissions,
+    deploy: [...DEPLOYER_GRAPH_PERMISSIONS],
+    preview: [...PREVIEW_GRAPH_PERMISSIONS],
+};
+export const customRoleIds = {
+    deployer: customRoles.deployer.definition.id,
+    locks: customRoles.locks.definition.id,
+    secretsDecrypt: customRoles.secretsDecrypt.definition.id,
+};
