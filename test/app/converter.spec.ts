@@ -23,7 +23,7 @@ import {
   validateHl7ForIngest,
 } from "../../app/src/convert";
 import { parseHl7 } from "../../app/src/hl7";
-import { loadAdtCorpus } from "../fixtures/hl7";
+import { loadAdtCorpus, loadFhirConverterSamples } from "../fixtures/hl7";
 import { fhirProblems } from "../support/fhir-validate";
 
 function corpusText(fragment: string): string {
@@ -75,8 +75,8 @@ describe("ADT → FHIR R4 converter", () => {
   describe("every corpus message", () => {
     const corpus = loadAdtCorpus();
 
-    it("covers every supported event and versions 2.3 to 2.8", () => {
-      const events = new Set(corpus.map((m) => parseHl7(m.text).triggerEvent));
+    it("covers every supported event (with FHIR-Converter's samples) and versions 2.3 to 2.8", () => {
+      const events = new Set([...corpus, ...loadFhirConverterSamples()].map((m) => parseHl7(m.text).triggerEvent));
       for (const e of SUPPORTED_EVENTS) assert.ok(events.has(e), `corpus has an ${e}`);
       const versions = new Set(corpus.map((m) => parseHl7(m.text).version));
       for (const v of ["2.3", "2.3.1", "2.4", "2.5", "2.5.1", "2.6", "2.7", "2.8"]) assert.ok(versions.has(v), `corpus has v${v}`);
@@ -100,7 +100,8 @@ describe("ADT → FHIR R4 converter", () => {
             keys.add(e.request.url);
           }
           assert.equal(one<MessageHeader>(b, "MessageHeader").eventCoding?.code, parseHl7(m.text).triggerEvent);
-          assert.equal(all(b, "Provenance").length, 1);
+          // One Provenance for the message (MSH) and one for the event (EVN), as every FHIR-Converter ADT template.
+          assert.equal(all(b, "Provenance").length, parseHl7(m.text).segment("EVN") !== undefined ? 2 : 1);
           for (const ref of references(b)) assert.ok(keys.has(ref), `${m.name}: reference ${ref} resolves to an entry`);
         });
       }
@@ -267,7 +268,12 @@ describe("ADT → FHIR R4 converter", () => {
       assert.equal(h.meta?.tag?.[0]?.code, "P");
       assert.match(h.sender?.reference ?? "", /^Organization\//);
       assert.ok(h.focus?.some((f) => f.reference === `Patient/${patient.id}`));
-      const prov = one<Provenance>(b, "Provenance");
+      const provs = all<Provenance>(b, "Provenance");
+      assert.equal(provs.length, 2);
+      const msgProv = provs.find((p) => p.occurredDateTime === undefined);
+      assert.equal(msgProv?.recorded, b.timestamp, "the message Provenance is recorded at MSH-7");
+      assert.deepEqual(msgProv?.agent.map((a) => a.who?.reference), [h.sender?.reference]);
+      const prov = provs.find((p) => p.occurredDateTime !== undefined) as Provenance;
       assert.equal(prov.recorded, "2026-03-15T08:30:00+01:00");
       assert.equal(prov.occurredDateTime, "2026-03-15T08:25:00+01:00");
       assert.ok(prov.target.some((t) => t.reference === `Patient/${patient.id}`));
@@ -311,12 +317,18 @@ describe("ADT → FHIR R4 converter", () => {
       assert.equal(one<Encounter>(convertAdt(preadmit), "Encounter").status, "planned");
     });
 
-    it("A28/A31 (person events) write the Patient but no Encounter", () => {
+    it("A28/A31 (person events) write the Patient, and an Encounter only when a PV1 is sent", () => {
       for (const f of ["a28-", "a31-"]) {
-        const b = convertAdt(corpusText(f));
-        assert.equal(all(b, "Encounter").length, 0, f);
+        const text = corpusText(f);
+        const b = convertAdt(text);
+        const hasPv1 = parseHl7(text).segment("PV1") !== undefined;
+        assert.equal(all(b, "Encounter").length, hasPv1 ? 1 : 0, f);
         assert.equal(all(b, "Patient").length, 1, f);
       }
+      const withPv1 = message("A31", [seg("PV1", { 1: "1", 2: "O", 19: "V9" })]);
+      const withoutPv1 = message("A31");
+      assert.equal(all(convertAdt(withPv1), "Encounter").length, 1);
+      assert.equal(all(convertAdt(withoutPv1), "Encounter").length, 0);
     });
 
     it("A40 merge: the MRG-1 Patient becomes inactive and replaced-by the surviving Patient", () => {
@@ -459,7 +471,7 @@ describe("ADT → FHIR R4 converter", () => {
     const cases: [string, string, string, "AR" | "AE", RegExp][] = [
       ["ORU message", message("A01").replace("ADT^A01", "ORU^R01"), "200", "AR", /unsupported message type/],
       ["unknown ADT event", message("A99"), "201", "AR", /unsupported trigger event/],
-      ["A29 (not supported here)", message("A29"), "201", "AR", /unsupported trigger event/],
+      ["A37 (no FHIR-Converter template)", message("A37"), "201", "AR", /unsupported trigger event/],
       ["version 2.2", message("A01", [seg("PV1", { 2: "I" })], { 11: "2.2" }), "203", "AR", /unsupported version/],
       ["missing MSH-9", message("A01", [], { 8: "" }), "101", "AR", /MSH-9: required field missing/],
       ["missing MSH-10", message("A01", [seg("PV1", { 2: "I" })], { 9: "" }), "101", "AR", /MSH-10: required field missing/],

@@ -8,6 +8,7 @@ import {
   NAME_USE,
   TELECOM_SYSTEM,
   TELECOM_USE,
+  lookup,
 } from "./codes";
 import { toFhirDateTime, type FieldRef } from "./datetime";
 
@@ -79,7 +80,7 @@ export function cxToIdentifier(cx: Hl7Node, at: FieldRef, ctx: MapContext): Iden
   const type = code(cx.get(5));
   if (type !== undefined) {
     const coding: Coding = { system: "http://terminology.hl7.org/CodeSystem/v2-0203", code: type };
-    const display = ID_TYPE_DISPLAY[type];
+    const display = lookup(ID_TYPE_DISPLAY, type);
     if (display !== undefined) coding.display = display;
     id.type = { coding: [coding] };
   }
@@ -100,7 +101,7 @@ export function xpnToName(x: Hl7Node): HumanName | undefined {
   if (suffix.length > 0) n.suffix = suffix;
   const prefix = v(x.get(5));
   if (prefix !== undefined) n.prefix = [prefix];
-  const use = NAME_USE[x.get(7) ?? ""];
+  const use = lookup(NAME_USE, x.get(7));
   if (use !== undefined) n.use = use;
   return n;
 }
@@ -138,9 +139,9 @@ export function xadToAddress(x: Hl7Node): Address | undefined {
   if (Object.keys(a).length === 0) return undefined;
   const t = x.get(7);
   if (t !== undefined) {
-    const use = ADDRESS_USE[t];
+    const use = lookup(ADDRESS_USE, t);
     if (use !== undefined) a.use = use;
-    const type = ADDRESS_TYPE[t];
+    const type = lookup(ADDRESS_TYPE, t);
     if (type !== undefined) a.type = type;
   }
   return a;
@@ -153,7 +154,7 @@ export function xadToAddress(x: Hl7Node): Address | undefined {
 export function xtnToContactPoint(x: Hl7Node, defaultUse: ContactPoint["use"]): ContactPoint | undefined {
   const equip = v(x.get(3));
   const email = v(x.get(4));
-  let system = equip !== undefined ? TELECOM_SYSTEM[equip] : undefined;
+  let system = equip !== undefined ? lookup(TELECOM_SYSTEM, equip) : undefined;
   let value = v(x.get(12));
   if (value === undefined && email !== undefined && (system === "email" || system === undefined)) {
     value = email;
@@ -169,7 +170,7 @@ export function xtnToContactPoint(x: Hl7Node, defaultUse: ContactPoint["use"]): 
   if (value === undefined) return undefined;
   const cp: ContactPoint = { system: system ?? "phone", value };
   const useCode = v(x.get(2));
-  const use = equip === "CP" ? "mobile" : useCode !== undefined ? TELECOM_USE[useCode] : undefined;
+  const use = equip === "CP" ? "mobile" : useCode !== undefined ? lookup(TELECOM_USE, useCode) : undefined;
   if (use !== undefined) cp.use = use;
   else if (defaultUse !== undefined && useCode === undefined) cp.use = defaultUse;
   const rank = v(x.get(18));
@@ -179,7 +180,7 @@ export function xtnToContactPoint(x: Hl7Node, defaultUse: ContactPoint["use"]): 
 
 function codeSystem(name: string | undefined): string | undefined {
   if (name === undefined) return undefined;
-  const known = CODE_SYSTEM[name];
+  const known = lookup(CODE_SYSTEM, name);
   if (known !== undefined) return known;
   const m = /^HL7(\d{4})$/.exec(name);
   return m !== null ? `http://terminology.hl7.org/CodeSystem/v2-${m[1]}` : undefined;

@@ -1,14 +1,9 @@
 import type { Hl7Message } from "../hl7";
 import { ConversionError, UnsupportedMessageError } from "./errors";
+import { EVENTS, eventRule } from "./events";
 
 /** ADT trigger events this converter handles (routing uses MSH-9.1 and MSH-9.2, never MSH-9.3). */
-export const SUPPORTED_EVENTS: readonly string[] = Object.freeze([
-  "A01", "A02", "A03", "A04", "A05", "A06", "A07", "A08", "A11", "A12", "A13", "A28", "A31", "A40",
-]);
-const SUPPORTED = new Set(SUPPORTED_EVENTS);
-
-/** Events whose abstract message structure requires PV1 (v2.5.1 chapter 3). */
-const NEEDS_PV1 = new Set(["A01", "A02", "A03", "A04", "A05", "A06", "A07", "A08", "A11", "A12", "A13"]);
+export const SUPPORTED_EVENTS: readonly string[] = Object.freeze(Object.keys(EVENTS).sort());
 
 const VERSION_RE = /^2\.[3-9](\.\d{1,2})?$/;
 
@@ -23,7 +18,8 @@ export function validateHl7ForIngest(msg: Hl7Message): void {
   if (type !== "ADT") throw new UnsupportedMessageError("unsupported message type (only ADT is accepted)", { code: "200" });
   const event = msg.triggerEvent;
   if (event === undefined) throw new ConversionError("required field missing (trigger event)", { code: "101", segment: "MSH", field: 9, ackCode: "AR" });
-  if (!SUPPORTED.has(event)) {
+  const rule = eventRule(event);
+  if (rule === undefined) {
     throw new UnsupportedMessageError(`unsupported trigger event (supported: ${SUPPORTED_EVENTS.join(" ")})`, { code: "201" });
   }
   if (msg.controlId === undefined) {
@@ -40,13 +36,14 @@ export function validateHl7ForIngest(msg: Hl7Message): void {
   if (!pid.repetitions(3).some((r) => r.get(1) !== undefined && r.get(1) !== '""')) {
     throw new ConversionError("required field missing (patient identifier list)", { code: "101", segment: "PID", field: 3 });
   }
-  if (NEEDS_PV1.has(event) && msg.segment("PV1") === undefined) {
-    throw new ConversionError("required segment missing", { code: "100", segment: "PV1" });
+  // The segment the event's abstract message structure requires (v2.5.1 chapter 3), from the event table.
+  if (rule.requires !== undefined && rule.requires !== "MRG" && msg.segment(rule.requires) === undefined) {
+    throw new ConversionError("required segment missing", { code: "100", segment: rule.requires });
   }
-  if (event === "A40") {
+  if (rule.requires === "MRG") {
     const mrgs = msg.segmentsNamed("MRG");
     if (mrgs.length === 0) throw new ConversionError("required segment missing", { code: "100", segment: "MRG" });
-    for (const mrg of mrgs) {
+    for (const mrg of rule.mergesPatients === true ? mrgs : []) {
       if (!mrg.repetitions(1).some((r) => r.get(1) !== undefined && r.get(1) !== '""')) {
         throw new ConversionError("required field missing (prior patient identifier list)", { code: "101", segment: "MRG", field: 1 });
       }

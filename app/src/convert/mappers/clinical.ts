@@ -1,0 +1,110 @@
+import type { AllergyIntolerance, AllergyIntoleranceReaction, CodeableConcept, Condition, Reference } from "fhir/r4";
+import type { Hl7Segment } from "../../hl7";
+import { ALLERGY_CATEGORY, ALLERGY_CRITICALITY, lookup } from "../codes";
+import { type Conv, isDefined } from "../context";
+import { cweToConcept, v } from "../datatypes";
+import { ConversionError } from "../errors";
+import { makeId } from "../ids";
+import { SEEDS } from "../seeds";
+
+const CLINICAL = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical";
+
+function allergyBase(c: Conv, seed: string): AllergyIntolerance {
+  return {
+    resourceType: "AllergyIntolerance",
+    id: makeId("AllergyIntolerance", seed, c.patientId) as string,
+    clinicalStatus: { coding: [{ system: CLINICAL, code: "active", display: "Active" }] },
+    patient: c.patientRef,
+  };
+}
+
+export function allergy(c: Conv, al1: Hl7Segment): void {
+  const a = allergyBase(c, SEEDS.AllergyAl1(al1));
+  const category = lookup(ALLERGY_CATEGORY, al1.get(2, 1, 1));
+  if (category !== undefined) a.category = [category];
+  const allergen = al1.repetitions(3)[0];
+  const code = allergen !== undefined ? cweToConcept(allergen) : undefined;
+  if (code !== undefined) a.code = code;
+  const criticality = lookup(ALLERGY_CRITICALITY, al1.get(4, 1, 1));
+  if (criticality !== undefined) a.criticality = criticality;
+  const manifestations = al1.repetitions(5).map((x) => v(x.value)).filter(isDefined).map((text): CodeableConcept => ({ text }));
+  const onset = v(al1.get(6, 1, 1));
+  const onsetDt = onset !== undefined ? c.dateTime(onset, { segment: "AL1", field: 6 }) : undefined;
+  if (manifestations.length > 0) a.reaction = [{ manifestation: manifestations, ...(onsetDt !== undefined ? { onset: onsetDt } : {}) }];
+  else if (onsetDt !== undefined) a.onsetDateTime = onsetDt;
+  c.add(a);
+}
+
+/** IAR segments after an IAM, up to the next IAM (the template's related-segment list). */
+function reactionsOf(c: Conv, iam: Hl7Segment): Hl7Segment[] {
+  const out: Hl7Segment[] = [];
+  const segs = c.msg.segments;
+  for (let i = iam.ordinal; i < segs.length; i++) {
+    const s = segs[i];
+    if (s.name === "IAM") break;
+    if (s.name === "IAR") out.push(s);
+  }
+  return out;
+}
+
+const IAM_CLINICAL: Readonly<Record<string, string>> = Object.freeze(Object.assign(Object.create(null) as Record<string, string>, { A: "active", I: "inactive", R: "resolved" }));
+
+/** A60 IAM (with its IAR reactions) → AllergyIntolerance (ADT_A60.liquid). */
+export function allergyFromIam(c: Conv, iam: Hl7Segment): void {
+  const a = allergyBase(c, SEEDS.AllergyIam(iam));
+  const category = lookup(ALLERGY_CATEGORY, iam.get(2, 1, 1));
+  if (category !== undefined) a.category = [category];
+  const allergen = iam.repetitions(3)[0];
+  const code = allergen !== undefined ? cweToConcept(allergen) : undefined;
+  if (code !== undefined) a.code = code;
+  const criticality = lookup(ALLERGY_CRITICALITY, iam.get(4, 1, 1));
+  if (criticality !== undefined) a.criticality = criticality;
+  const status = lookup(IAM_CLINICAL, iam.get(17, 1, 1));
+  if (status !== undefined) a.clinicalStatus = { coding: [{ system: CLINICAL, code: status }] };
+  const onset = v(iam.get(11, 1, 1));
+  if (onset !== undefined) a.onsetDateTime = c.dateTime(onset, { segment: "IAM", field: 11 });
+  const reported = v(iam.get(13, 1, 1));
+  if (reported !== undefined) a.recordedDate = c.dateTime(reported, { segment: "IAM", field: 13 });
+  const reactions: AllergyIntoleranceReaction[] = [];
+  const direct = iam.repetitions(5).map((x) => cweToConcept(x)).filter(isDefined);
+  if (direct.length > 0) reactions.push({ manifestation: direct });
+  for (const iar of reactionsOf(c, iam)) {
+    const m = iar.repetitions(1).map((x) => cweToConcept(x)).filter(isDefined);
+    if (m.length === 0) continue;
+    const r: AllergyIntoleranceReaction = { manifestation: m };
+    const sev = iar.get(2, 1, 1);
+    const severity = sev === "SV" ? "severe" : sev === "MO" ? "moderate" : sev === "MI" ? "mild" : undefined;
+    if (severity !== undefined) r.severity = severity;
+    reactions.push(r);
+  }
+  if (reactions.length > 0) a.reaction = reactions;
+  const notes = c.segments("NTE").map((n) => v(n.get(3))).filter(isDefined);
+  if (notes.length > 0) a.note = notes.map((text) => ({ text }));
+  c.add(a);
+}
+
+export function condition(c: Conv, dg1: Hl7Segment, encounter: Reference | undefined): Reference {
+  const cond: Condition = {
+    resourceType: "Condition",
+    id: makeId("Condition", SEEDS.Condition(dg1), c.patientId) as string,
+    category: [{ coding: [{ system: "http://terminology.hl7.org/CodeSystem/condition-category", code: "encounter-diagnosis", display: "Encounter Diagnosis" }] }],
+    subject: c.patientRef,
+  };
+  const rep = dg1.repetitions(3)[0];
+  const cc = rep !== undefined ? cweToConcept(rep) : undefined;
+  const text = v(dg1.get(4));
+  if (cc !== undefined || text !== undefined) cond.code = { ...(cc ?? {}), ...(cc?.text === undefined && text !== undefined ? { text } : {}) };
+  if (encounter !== undefined) cond.encounter = encounter;
+  const onset = v(dg1.get(5, 1, 1));
+  if (onset !== undefined) cond.onsetDateTime = c.dateTime(onset, { segment: "DG1", field: 5 });
+  const recorded = v(dg1.get(19, 1, 1));
+  if (recorded !== undefined) cond.recordedDate = c.dateTime(recorded, { segment: "DG1", field: 19 });
+  return c.add(cond);
+}
+
+export function requireObservationCode(obx: Hl7Segment): CodeableConcept {
+  const codeRep = obx.repetitions(3)[0];
+  const code = codeRep !== undefined ? cweToConcept(codeRep) : undefined;
+  if (code === undefined) throw new ConversionError("required field missing (observation identifier)", { code: "101", segment: "OBX", field: 3 });
+  return code;
+}
