@@ -3,14 +3,17 @@
  * corpus with a seeded PRNG (truncation, byte flips, delimiter damage, segment damage, binary junk,
  * invalid UTF-8, huge fields, wrong content types). The handler must never throw or leave an
  * unhandled rejection, must always answer with an HL7 ACK (AR/AE + ERR for errors) or the documented
- * 413/415, and must not log any PHI string from the inputs.
+ * 413/415, and must not log any PHI string from the inputs. Every mutant accepted under AA must convert to
+ * resources the full R4 validators accept.
  */
 import { HttpRequest } from '@azure/functions';
 import { strict as assert } from 'node:assert';
 import { withIds } from '../../app/demo/messages';
 import { parseHl7 } from '../../app/src/hl7';
 import { handleHl7Post, type HttpIngestDeps } from '../../app/src/ingest/http-ingest';
+import { toTransaction } from '../../app/src/ingest/pipeline';
 import { MemoryMessageStore, MemoryQueue } from '../../app/src/ingest/storage';
+import { fhirProblems } from '../support/fhir-validate';
 import { loadAdtCorpus } from '../fixtures/hl7';
 import { seededRandom } from '../support/local-fhir-server';
 import { LogCapture, phiNeedles } from '../support/log-capture';
@@ -115,7 +118,7 @@ describe('fuzz: 10,000+ malformed messages through POST /api/hl7', function () {
   it('never crashes, always answers with an ACK (or 413/415), and never logs PHI', async () => {
     const cases = generate(10_400, 20260315);
     const logs = new LogCapture();
-    const deps: HttpIngestDeps = { store: new MemoryMessageStore(), queue: new MemoryQueue(), takeoverAfterMs: 15_000, waitMs: 50, pollMs: 5, maxBodyBytes: MAX_BODY, idStrategy: 'stable' };
+    const deps = { store: new MemoryMessageStore(), queue: new MemoryQueue(), takeoverAfterMs: 15_000, waitMs: 50, pollMs: 5, maxBodyBytes: MAX_BODY, idStrategy: 'stable' } satisfies HttpIngestDeps;
     const unhandled: unknown[] = [];
     const onUnhandled = (r: unknown) => unhandled.push(r);
     process.on('unhandledRejection', onUnhandled);
@@ -169,6 +172,24 @@ describe('fuzz: 10,000+ malformed messages through POST /api/hl7', function () {
     assert.equal(total('wrong-content-type', 415), cases.filter((c) => c.kind === 'wrong-content-type').length);
     const errors = [...byKind.values()].reduce((n, m) => n + (m.get(400) ?? 0), 0);
     assert.ok(errors > 5000, `error ACKs: ${errors}`);
+    // AA means it lands: every accepted mutant's transaction, exactly as the delivery builds it, passes
+    // the full R4 validators (structure, formats, invariants, required bindings).
+    const accepted = await deps.queue.receive(100_000, 60);
+    assert.ok(accepted.length > 500, `accepted mutants: ${accepted.length}`);
+    const invalid: string[] = [];
+    const seen = new Set<string>();
+    for (const q of accepted) {
+      const env = JSON.parse(q.text) as { hl7?: string; key: string };
+      const raw = env.hl7 ?? (await deps.store.read(env.key))!; // large messages travel by blob
+      for (const e of toTransaction(parseHl7(raw), { ids: 'stable', key: env.key }).entry ?? []) {
+        const json = JSON.stringify({ ...e.resource, meta: undefined });
+        if (seen.has(json)) continue;
+        seen.add(json);
+        const problems = fhirProblems(e.resource!);
+        if (problems.length > 0) invalid.push(`${e.request?.url}: ${problems.join('; ')}`);
+      }
+    }
+    assert.deepEqual(invalid.slice(0, 5), [], `${invalid.length} invalid resources accepted under AA`);
     const leaks = logs.findLeaks(phiNeedles(loadAdtCorpus().map((m) => m.text)));
     assert.deepEqual(leaks.slice(0, 5), [], `${leaks.length} PHI strings found in logs`);
     assert.ok(logs.lines.length >= cases.length, 'every request logged something');

@@ -71,8 +71,10 @@ function decodeHex(raw: string, start: number, end: number): string | undefined 
     if (b > 0x7f) ascii = false;
     bytes[k] = b;
   }
-  if (ascii || !isUtf8(bytes)) return String.fromCharCode(...bytes); // ASCII, or ISO-8859-1: byte = code point
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("utf8");
+  // Decoded by Buffer, not String.fromCharCode(...bytes): spreading passes every byte as a call argument
+  // and overflows the stack at around 125 KB. latin1 is ISO-8859-1 (byte = code point), also right for ASCII.
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  return ascii || !isUtf8(bytes) ? buf.toString("latin1") : buf.toString("utf8");
 }
 
 /** Strict UTF-8 check (no overlongs, no surrogates), without the cost of a throwing decoder. */

@@ -19,8 +19,8 @@ import type { InvocationContext } from '@azure/functions';
 import type { IdStrategy } from './config';
 import { EnvelopeError, parseEnvelope, type IngestEnvelope, type PoisonRecord } from './envelope';
 import { failureReason, type FhirClient } from './fhir-client';
-import { classifyError, convertMessage, parseMessage } from './hl7-bridge';
-import { messageEventTime, stampBundle } from './event-time';
+import { classifyError, parseMessage } from './hl7-bridge';
+import { toTransaction } from './pipeline';
 import { writeNewestWins, type NewestWinsOptions } from './newest-wins';
 import { contextSink, createLogger, errorFields, type LogReason } from './logger';
 import type { MessageQueue, MessageStore } from './storage';
@@ -90,12 +90,11 @@ export async function handleQueueMessage(queueItem: unknown, context: Invocation
 
   let bundle;
   try {
-    const msg = parseMessage(raw);
-    bundle = stampBundle(convertMessage(msg, deps.idStrategy), { eventTime: messageEventTime(msg), key: env.key });
+    bundle = toTransaction(parseMessage(raw), { ids: deps.idStrategy, key: env.key });
   } catch (err) {
     // Parked, not retried: the same input would fail the same way (a code defect shows as internal-error).
     const c = classifyError(err);
-    return park(env, c.reason === 'internal-error' ? 'internal-error' : 'conversion-error', { hl7ErrorCode: c.error.code });
+    return park(env, c.reason === 'internal-error' || c.reason === 'validation-error' ? c.reason : 'conversion-error', { hl7ErrorCode: c.error.code });
   }
 
   // Newest message wins per resource, whatever order the queue hands messages to concurrent consumers.

@@ -90,6 +90,10 @@ export function classifyError(err: unknown): Classified {
       error: { code: codeOf(err, 200), text: 'Unsupported message type, event or version', segment: 'MSH', field: err.field },
     };
   }
+  if ((err as Error | undefined)?.name === 'InvalidFhirError') {
+    // The message is well-formed but its content cannot become valid FHIR: the sender must fix the data.
+    return { ackCode: 'AE', reason: 'validation-error', error: { code: 207, text: 'Message content cannot be represented as valid FHIR R4' } };
+  }
   if (err instanceof ConversionError) {
     return {
       ackCode: err.ackCode,
