@@ -17,6 +17,8 @@ export const APP_DIR = __dirname;
 export const DIST_DIR = join(APP_DIR, 'dist');
 export const ZIP_PATH = join(DIST_DIR, 'ingest-function.zip');
 export const BUNDLE_PATH = join(DIST_DIR, 'package', 'dist', 'main.js');
+/** The Node major Flex runs the Function on (NODE_RUNTIME_VERSION in components/functionApp.ts; a test ties them). */
+export const BUNDLE_NODE_MAJOR = 22;
 /** Budget from issue 3. */
 export const MAX_BUNDLE_BYTES = 2 * 1024 * 1024;
 
@@ -87,7 +89,7 @@ export async function buildApp(opts: BuildOptionsArg = {}): Promise<BuildResult>
   const common: BuildOptions = {
     bundle: true,
     platform: 'node',
-    target: 'node22',
+    target: `node${BUNDLE_NODE_MAJOR}`,
     format: 'cjs',
     minify: true,
     // Provided by the Functions host at run time; @azure/functions itself is bundled.

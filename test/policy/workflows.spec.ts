@@ -8,6 +8,8 @@ import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
 import { parse } from "yaml";
+import { BUNDLE_NODE_MAJOR } from "../../app/build";
+import { NODE_RUNTIME_VERSION } from "../../components/functionApp";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const WF = path.join(ROOT, ".github", "workflows");
@@ -102,6 +104,29 @@ describe("GitHub workflows", function () {
         const preview = load("pr-preview.yml").jobs.preview;
         assert.match(runs(preview), /npm run build:app/);
         assert.match(runs(wf.jobs.verify), /npm test[\s\S]*npm run policy/);
+    });
+
+    it("CI runs Node 22, the Function's runtime, while the tooling keeps supporting Node 20.19+", () => {
+        const versions: string[] = [];
+        for (const f of ["deploy.yml", "pr-preview.yml"]) {
+            const wf = parse(fs.readFileSync(path.join(WF, f), "utf8")) as { env?: Record<string, string>; jobs: Record<string, Job> };
+            for (const [name, job] of Object.entries(wf.jobs)) {
+                for (const step of uses(job, "actions/setup-node@")) {
+                    const v = String(step.with?.["node-version"] ?? "");
+                    const resolved = v.replace(/^\$\{\{\s*env\.(\w+)\s*\}\}$/, (_, k: string) => String(job.env?.[k] ?? wf.env?.[k] ?? "(unset)"));
+                    assert.strictEqual(resolved, NODE_RUNTIME_VERSION, `${f} ${name}: setup-node ${v} -> ${resolved}`);
+                    versions.push(resolved);
+                }
+            }
+        }
+        assert.ok(versions.length >= 5, `only ${versions.length} setup-node steps found`);
+        // The Function: Flex runtime, esbuild target and the zipped package.json name the same major.
+        assert.strictEqual(NODE_RUNTIME_VERSION, "22");
+        assert.strictEqual(BUNDLE_NODE_MAJOR, Number(NODE_RUNTIME_VERSION));
+        assert.strictEqual(JSON.parse(fs.readFileSync(path.join(ROOT, "app", "package.json"), "utf8")).engines.node, `>=${NODE_RUNTIME_VERSION}`);
+        // The tooling: engines and the loader's compile target stay at the Node 20.19+ these machines run.
+        assert.strictEqual(JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).engines.node, ">=20.19");
+        assert.match(fs.readFileSync(path.join(ROOT, "tools", "ts-register.js"), "utf8"), /target: "node20"/);
     });
 
     it("every policy config the workflows pass exists", () => {
