@@ -3,6 +3,8 @@
  *  - part A's parse / convert throughput and the @medplum/core ratio (app/bench/convert-bench.ts);
  *  - size of the minified bundle and its load time (median of N fresh `node` processes each
  *    requiring dist/main.js, timed inside the process around the require);
+ *  - accept-path latency p50/p99: the old pre-ACK work next to today's (with conversion, event-time stamp
+ *    and R4 validation), and the whole handler;
  *  - end-to-end messages/s: HTTP handler -> Azurite blob + queue -> queue handler -> local FHIR server.
  * Options: --load-runs N (default 15), --messages N (default 500), --quick.
  */
@@ -17,7 +19,10 @@ import { startLocalFhirServer } from '../../test/support/local-fhir-server';
 import { buildApp, MAX_BUNDLE_BYTES } from '../build';
 import { withIds } from '../demo/messages';
 import { handleQueueMessage } from '../src/ingest/deliver';
+import { convertMessage, parseMessage, validateForIngest } from '../src/ingest/hl7-bridge';
 import { handleHl7Post } from '../src/ingest/http-ingest';
+import { toTransaction } from '../src/ingest/pipeline';
+import { MemoryMessageStore, MemoryQueue } from '../src/ingest/storage';
 import { drainQueue } from '../src/ingest/local-host';
 import { createRuntime, deliverDepsOf, httpIngestDepsOf } from '../src/ingest/runtime';
 import { runConvertBench } from './convert-bench';
@@ -86,6 +91,53 @@ async function endToEnd(n: number): Promise<{ httpPerSec: number; deliverPerSec:
   }
 }
 
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+
+/**
+ * Accept-path latency per message, in-process on one thread (memory store and queue, so storage round
+ * trips do not hide the CPU cost): the work before the ACK as it was (parse, header checks, convert) and
+ * as it is now (the same, plus the event-time stamp and the R4 validation), and the whole handler.
+ */
+async function acceptLatency(rounds: number): Promise<Record<string, string>> {
+  const corpus = loadAdtCorpus().map((m) => m.text);
+  const old: number[] = [];
+  const now: number[] = [];
+  const handler: number[] = [];
+  const inHandler: number[] = [];
+  const deps = { store: new MemoryMessageStore(), queue: new MemoryQueue(), takeoverAfterMs: 15_000, maxBodyBytes: 1 << 20, idStrategy: 'stable' as const, onConverted: (ms: number) => inHandler.push(ms) };
+  const ctx = new InvocationContext({ functionName: 'hl7', logHandler: () => undefined });
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < corpus.length; i++) {
+      const text = withIds(corpus[i], `LAT-${r}-${i}`);
+      let t = performance.now();
+      const m1 = parseMessage(text);
+      validateForIngest(m1);
+      convertMessage(m1, 'stable');
+      old.push(performance.now() - t);
+      t = performance.now();
+      const m2 = parseMessage(text);
+      validateForIngest(m2);
+      toTransaction(m2, { ids: 'stable', key: 'k' });
+      now.push(performance.now() - t);
+      t = performance.now();
+      const res = await handleHl7Post(new HttpRequest({ method: 'POST', url: 'http://localhost/api/hl7', body: { string: text }, headers: { 'content-type': 'x-application/hl7-v2+er7' } }), ctx, deps);
+      handler.push(performance.now() - t);
+      if (res.status !== 200) throw new Error(`accept answered ${res.status}`);
+    }
+  }
+  const warm = (xs: number[]) => xs.slice(Math.floor(xs.length / 5)); // the first fifth warms up V8
+  const fmt = (xs: number[]) => `p50 ${pct(warm(xs), 50).toFixed(3)} ms, p99 ${pct(warm(xs), 99).toFixed(3)} ms (n=${warm(xs).length})`;
+  return {
+    'before the ACK, old path (parse + header checks + convert)': fmt(old),
+    'before the ACK, now (parse + header checks + convert + event-time stamp + R4 validation)': fmt(now),
+    'of which convert + stamp + validate inside the handler': fmt(inHandler),
+    'whole POST handler now (memory store and queue)': fmt(handler),
+  };
+}
+
 async function main(): Promise<void> {
   const out = (s: string) => process.stdout.write(s + '\n');
   out(`bench:app on node ${process.version}, ${cpus().length} cores, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
@@ -93,6 +145,9 @@ async function main(): Promise<void> {
   out('\n== parser and converter (part A, one core) ==');
   const conv = await runConvertBench(quick ? { msPerMetric: 300 } : {});
   for (const [k, v] of Object.entries(conv)) out(`  ${k}: ${v}`);
+
+  out('\n== accept path latency (one thread) ==');
+  for (const [k, v] of Object.entries(await acceptLatency(quick ? 10 : 60))) out(`  ${k}: ${v}`);
 
   out('\n== bundle ==');
   const dir = mkdtempSync(join(tmpdir(), 'bench-build-'));
@@ -113,8 +168,8 @@ async function main(): Promise<void> {
   const n = arg('--messages', quick ? 100 : 500);
   out(`\n== end to end (${n} distinct ADT messages, no faults, all on 127.0.0.1) ==`);
   const e = await endToEnd(n);
-  out(`  HTTP ingest (parse, validate, blob dedupe, enqueue, ACK): ${e.httpPerSec.toFixed(0)} msg/s`);
-  out(`  queue delivery (convert, FHIR transaction): ${e.deliverPerSec.toFixed(0)} msg/s`);
+  out(`  HTTP ingest (parse, convert, R4-validate, blob dedupe, enqueue, ACK): ${e.httpPerSec.toFixed(0)} msg/s`);
+  out(`  queue delivery (convert, read current versions, newest-wins transaction with If-Match): ${e.deliverPerSec.toFixed(0)} msg/s`);
   out(`  end to end: ${e.e2ePerSec.toFixed(0)} msg/s; ${e.resources} resources on the FHIR server`);
   out(`  load average after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 }
