@@ -155,8 +155,9 @@ const MODULE_NAMESPACES: Record<string, string> = {
 };
 
 /**
- * The ARM write action a planned azure-native resource needs, e.g. `Microsoft.KeyVault/vaults/keys/write`; the
- * generic `resources:Resource` uses its own namespace. Undefined for non-ARM resources (azuread, random, time).
+ * The ARM write action a planned azure-native resource needs, namespace-exact (`Microsoft.Web/...` for a web:WebApp);
+ * the type segment is the SDK's kind, which is enough because the deployer role grants whole namespaces. The generic
+ * `resources:Resource` uses its own namespace. Undefined for non-ARM resources (azuread, random, time).
  */
 export function armWriteAction(type: string, inputs: Record<string, unknown>): string | undefined {
     const [pkg, module, kind] = type.split(":");

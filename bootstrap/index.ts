@@ -79,36 +79,42 @@ if (config.operatorGroupObjectId) {
 }
 
 /**
- * What the workflows and README ask for. Repository-level variables serve jobs without an environment (PR previews);
- * GitHub environment variables override them in the environment-bound deploy jobs.
+ * What the workflows and README ask for, under the variable names to set. Deploy jobs are bound to the GitHub
+ * environment `<env>`, whose variables override repository variables of the same name; PR preview jobs have no
+ * environment (their OIDC subject is `:pull_request`), so their per-stack values are repository variables with an
+ * `_<ENV>` suffix.
  */
 export const tenantId = client.tenantId;
 export const subscriptionId = client.subscriptionId;
 export const stateStorageAccount = backend.account.name;
 export const secretsVaultUri = backend.vault.properties.vaultUri;
-export const environments = Object.fromEntries(config.environments.map((env) => {
-    const ids = identities[env.name];
-    return [env.name, {
-        /** GitHub environment `<env>` variables (deploy jobs). */
-        githubEnvironmentVariables: {
-            AZURE_CLIENT_ID: ids.deploy.clientId,
-            AZURE_TENANT_ID: client.tenantId,
-            AZURE_SUBSCRIPTION_ID: client.subscriptionId,
-            PULUMI_BACKEND_URL: backend.backendUrl(env.name),
-            PULUMI_SECRETS_PROVIDER: backend.secretsProviderUrl(env.name),
-        },
-        /** The preview job's identity for this stack (a repository variable: PR jobs have no environment). */
-        previewClientId: ids.preview.clientId,
-        federatedSubjects: ids.subjects,
-        /** The platform stack's `deployer` settings (components/deployerAccess.ts). */
-        runnerNetwork: {
-            virtualNetworkId: runners[env.name].vnet.id,
-            addressPrefix: env.runnerAddressSpace,
-            subnetId: runners[env.name].subnet.id,
-            ...(runners[env.name].networkSettingsId ? { githubNetworkSettingsId: runners[env.name].networkSettingsId } : {}),
-        },
-    }];
-}));
+export const githubEnvironmentVariables = Object.fromEntries(config.environments.map((env) => [env.name, {
+    AZURE_CLIENT_ID: identities[env.name].deploy.clientId,
+    AZURE_TENANT_ID: client.tenantId,
+    AZURE_SUBSCRIPTION_ID: client.subscriptionId,
+    PULUMI_BACKEND_URL: backend.backendUrl(env.name),
+    PULUMI_SECRETS_PROVIDER: backend.secretsProviderUrl(env.name),
+}]));
+export const githubRepositoryVariables = Object.fromEntries([
+    ["AZURE_TENANT_ID", client.tenantId],
+    ...config.environments.flatMap((env) => {
+        const suffix = env.name.toUpperCase();
+        return [
+            [`AZURE_PREVIEW_CLIENT_ID_${suffix}`, identities[env.name].preview.clientId],
+            [`AZURE_SUBSCRIPTION_ID_${suffix}`, client.subscriptionId],
+            [`PULUMI_BACKEND_URL_${suffix}`, backend.backendUrl(env.name)],
+        ];
+    }),
+]);
+/** The subjects the federated credentials trust: the workflows' jobs must produce exactly these. */
+export const federatedSubjects = Object.fromEntries(config.environments.map((env) => [env.name, identities[env.name].subjects]));
+/** Each platform stack's `deployer` settings (components/deployerAccess.ts peers with this VNet). */
+export const runnerNetworks = Object.fromEntries(config.environments.map((env) => [env.name, {
+    virtualNetworkId: runners[env.name].vnet.id,
+    addressPrefix: env.runnerAddressSpace,
+    subnetId: runners[env.name].subnet.id,
+    ...(runners[env.name].networkSettingsId ? { githubNetworkSettingsId: runners[env.name].networkSettingsId } : {}),
+}]));
 /** Graph application permissions; when not granted here, a Privileged Role Administrator grants exactly these. */
 export const graphPermissions = {
     granted: config.grantGraphPermissions,

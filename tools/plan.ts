@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { planMarkdown, planSummary } from "./offline/plan-report";
-import { OfflinePlan, REPO_ROOT, resolveStack, runOfflinePlan, StackTarget } from "./offline/plan-runner";
+import { OfflinePlan, readStackConfig, REPO_ROOT, resolveStack, runOfflinePlan, StackTarget } from "./offline/plan-runner";
 import { toText } from "./policy/markdown";
 import { loadPolicyConfig, policyConfigPath, runPolicyPackOnPlan } from "./policy/run";
 
@@ -72,9 +72,9 @@ export function writePlanFiles(plan: OfflinePlan, outDir: string): { json: strin
  */
 async function ensureFunctionBundle(target: StackTarget): Promise<void> {
     if (path.resolve(target.projectDir) !== REPO_ROOT) return;
-    // Loaded lazily: esbuild is only needed for the platform's plan.
-    const build = (await import("../app/build")) as { buildApp(opts: { quiet?: boolean }): Promise<unknown>; ensureAppBuilt?: (opts: { quiet?: boolean }) => Promise<unknown> };
-    await (build.ensureAppBuilt ?? build.buildApp)({ quiet: true });
+    // Loaded lazily (esbuild); skips the build when the bundle's inputs are unchanged.
+    const { ensureFunctionBundle: ensure } = await import("../app/build");
+    await ensure({ quiet: true });
 }
 
 /**
@@ -85,14 +85,24 @@ export function policyConfigFor(target: StackTarget): string {
     return path.resolve(target.projectDir) === REPO_ROOT ? policyConfigPath(target.stack, REPO_ROOT) : path.join(target.projectDir, "policy", `${target.stack}.json`);
 }
 
-async function main(argv: string[]): Promise<void> {
+export interface PlanCliDeps {
+    /** Builds the Function bundle when the stack needs it (tests pass a recorder). */
+    ensureBundle?: (target: StackTarget) => Promise<void>;
+}
+
+/**
+ * The CLI without process handling: throws UsageError (exit 2) or Error (exit 1). Everything that can be wrong with
+ * the input (arguments, stack name, stack file) is checked before the bundle build and before the program runs.
+ */
+export async function planCli(argv: string[], deps: PlanCliDeps = {}): Promise<void> {
     const args = parsePlanArgs(argv);
     if (args === "help") {
         console.log(USAGE);
         return;
     }
     const target = resolveStack(args.stack, REPO_ROOT);
-    await ensureFunctionBundle(target);
+    readStackConfig(args.stack, REPO_ROOT, args.configFile);
+    await (deps.ensureBundle ?? ensureFunctionBundle)(target);
     const started = process.hrtime.bigint();
     const plan = await runOfflinePlan(args.stack, REPO_ROOT, args.configFile);
     const files = writePlanFiles(plan, args.outDir);
@@ -111,7 +121,7 @@ async function main(argv: string[]): Promise<void> {
 }
 
 if (require.main === module) {
-    main(process.argv.slice(2)).catch((err: unknown) => {
+    planCli(process.argv.slice(2)).catch((err: unknown) => {
         const message = err instanceof Error ? err.message : String(err);
         if (err instanceof UsageError) {
             console.error(`plan: ${message}\n\n${USAGE}`);

@@ -25,7 +25,8 @@ export function stackPlan(stack: string): Promise<{ plan: OfflinePlan; dir: stri
     let pending = cache.get(stack);
     if (!pending) {
         pending = (async () => {
-            await ensureFunctionBundle();
+            // Only the platform's plans need the bundle; building it once here keeps parallel plans from racing on it.
+            if (stack !== "bootstrap") await ensureFunctionBundle();
             const dir = fs.mkdtempSync(path.join(os.tmpdir(), `plan-${stack}-`));
             const { stdout } = await run(process.execPath, ["--max-semi-space-size=64", "-r", "./tools/ts-register.js", "tools/plan.ts", "--stack", stack, "--out", dir], {
                 cwd: ROOT,
@@ -38,4 +39,19 @@ export function stackPlan(stack: string): Promise<{ plan: OfflinePlan; dir: stri
         cache.set(stack, pending);
     }
     return pending;
+}
+
+/** Runs `tools/plan.ts` with arbitrary arguments in a child process and reports how it ended (for failure cases). */
+export async function runPlanCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    try {
+        const { stdout, stderr } = await run(process.execPath, ["-r", "./tools/ts-register.js", "tools/plan.ts", ...args], {
+            cwd: ROOT,
+            env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
+            maxBuffer: 64 * 1024 * 1024,
+        });
+        return { code: 0, stdout, stderr };
+    } catch (err) {
+        const e = err as { code?: number; stdout?: string; stderr?: string };
+        return { code: typeof e.code === "number" ? e.code : -1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
+    }
 }

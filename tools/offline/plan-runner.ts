@@ -42,13 +42,19 @@ export interface StackTarget {
     stackFile: string;
 }
 
+/** A file as users name it: relative to the repository when inside it, absolute otherwise. */
+function displayPath(file: string, root: string): string {
+    const rel = path.relative(root, file);
+    return rel && !rel.startsWith("..") && !path.isAbsolute(rel) ? rel : file;
+}
+
 /** Parses a YAML file; a syntax error names the file (and line) instead of surfacing as a bare parser message. */
 export function readYamlFile(file: string, root = REPO_ROOT): unknown {
     const text = fs.readFileSync(file, "utf8");
     try {
         return YAML.parse(text);
     } catch (err) {
-        const where = path.relative(root, file) || file;
+        const where = displayPath(file, root);
         throw new Error(`${where} is not valid YAML: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`);
     }
 }
@@ -57,7 +63,7 @@ export function readYamlFile(file: string, root = REPO_ROOT): unknown {
 export function readProject(projectDir: string, root = REPO_ROOT): { project: string; program: string } {
     const file = path.join(projectDir, "Pulumi.yaml");
     const doc = readYamlFile(file, root) as { name?: string; main?: string } | null;
-    if (!doc?.name) throw new Error(`${path.relative(root, file) || file} has no project name`);
+    if (!doc?.name) throw new Error(`${displayPath(file, root)} has no project name`);
     return { project: doc.name, program: path.resolve(projectDir, doc.main ?? "index.ts") };
 }
 
@@ -131,7 +137,7 @@ function readConfigFile(file: string, target: StackTarget, root: string): Record
         }
         config[key] = typeof value === "string" ? value : JSON.stringify(value);
     }
-    checkStackEnvironment(target.stack, target.project, config, path.relative(root, file) || file);
+    checkStackEnvironment(target.stack, target.project, config, displayPath(file, root));
     return config;
 }
 

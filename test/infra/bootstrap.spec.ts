@@ -1,0 +1,238 @@
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as YAML from "yaml";
+import {
+    actionAllowed, armWriteAction, BOOTSTRAP_ROLES, deployerRoleActions, platformAssignableRoleGuids, roleAssignmentCondition,
+} from "../../bootstrap/access";
+import { validateBootstrapConfig } from "../../bootstrap/config";
+import { BUILT_IN_ROLES, FORBIDDEN_ROLES, roleGuidOf } from "../../components/roles";
+import type { OfflinePlan, PlanResource } from "../../tools/offline/plan-runner";
+import { runPlanCli, stackPlan } from "../support/stack-plans";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+const REPO = "contoso/fhir-platform";
+const ENVS = ["dev", "prod"];
+/** Published Microsoft Graph application permission ids (Graph permissions reference), not read from the mocks. */
+const GRAPH_IDS: Record<string, string> = {
+    "Application.ReadWrite.OwnedBy": "18a4783c-866b-4cc7-a460-3d5e5662c884",
+    "AppRoleAssignment.ReadWrite.All": "06b708a9-e830-4db3-a914-8e69da51d44f",
+    "Application.Read.All": "9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30",
+    "DelegatedPermissionGrant.ReadWrite.All": "8e8e4742-1d95-4f68-9d56-6ee75648c72a",
+};
+const RA = "azure-native:authorization:RoleAssignment";
+
+const ofType = (plan: OfflinePlan, type: string) => plan.resources.filter((r) => r.type === type);
+const named = (plan: OfflinePlan, name: string): PlanResource => {
+    const found = plan.resources.find((r) => r.name === name);
+    assert.ok(found, `no resource named ${name}`);
+    return found;
+};
+const stackOutputs = (plan: OfflinePlan) => ofType(plan, "pulumi:pulumi:Stack")[0].outputs as Record<string, any>;
+/** Role assignments of one principal: role GUID → scopes. */
+function grantsOf(plan: OfflinePlan, principalId: unknown): Map<string, string[]> {
+    const out = new Map<string, string[]>();
+    for (const ra of ofType(plan, RA).filter((r) => r.inputs.principalId === principalId)) {
+        const guid = roleGuidOf(String(ra.inputs.roleDefinitionId))!;
+        out.set(guid, [...(out.get(guid) ?? []), String(ra.inputs.scope)]);
+    }
+    return out;
+}
+
+describe("bootstrap plan", function () {
+    this.timeout(180000);
+    let plan: OfflinePlan;
+    let stdout: string;
+    let subscription: string;
+    const customRole = (key: string) => named(plan, `roles-${key}`);
+
+    before(async () => {
+        ({ plan, stdout } = await stackPlan("bootstrap"));
+        subscription = `/subscriptions/${stackOutputs(plan).subscriptionId}`;
+    });
+
+    it("plans the bootstrap project and passes the policy gate with its documented exemptions", () => {
+        assert.equal(plan.project, "fhir-platform-bootstrap");
+        assert.equal(plan.stack, "bootstrap");
+        assert.match(stdout, /\n0 mandatory, \d+ advisory, \d+ waived/);
+        // Nothing from the platform program leaks in.
+        assert.equal(ofType(plan, "azure-native:healthcareapis:FhirService").length, 0);
+    });
+
+    it("federates each identity with exactly the subject of its GitHub job", () => {
+        const fics = ofType(plan, "azure-native:managedidentity:FederatedIdentityCredential");
+        assert.equal(fics.length, ENVS.length * 2);
+        for (const env of ENVS) {
+            for (const [kind, subject] of [["deploy", `repo:${REPO}:environment:${env}`], ["preview", `repo:${REPO}:pull_request`]]) {
+                const fic = named(plan, `github-${env}-${kind}-github`);
+                const identity = named(plan, `github-${env}-${kind}`);
+                assert.equal(fic.inputs.subject, subject);
+                assert.equal(fic.inputs.issuer, "https://token.actions.githubusercontent.com");
+                assert.deepEqual(fic.inputs.audiences, ["api://AzureADTokenExchange"]);
+                assert.equal(fic.inputs.resourceName, identity.outputs.name, `${env} ${kind} credential is on its own identity`);
+            }
+            assert.deepEqual(stackOutputs(plan).federatedSubjects[env], { deploy: `repo:${REPO}:environment:${env}`, preview: `repo:${REPO}:pull_request` });
+        }
+    });
+
+    it("gives the deploying identity custom resource + lock roles, conditioned RBAC administration and only its own state and key", () => {
+        for (const env of ENVS) {
+            const grants = grantsOf(plan, named(plan, `github-${env}-deploy`).outputs.principalId);
+            const other = ENVS.find((e) => e !== env);
+            assert.deepEqual([...grants.keys()].sort(), [
+                customRole("deployer").outputs.name, customRole("locks").outputs.name, BOOTSTRAP_ROLES.roleBasedAccessControlAdministrator,
+                BOOTSTRAP_ROLES.storageBlobDataContributor, BOOTSTRAP_ROLES.keyVaultCryptoUser,
+            ].sort());
+            assert.deepEqual(grants.get(BOOTSTRAP_ROLES.storageBlobDataContributor), [named(plan, `state-state-${env}`).outputs.id]);
+            assert.deepEqual(grants.get(BOOTSTRAP_ROLES.keyVaultCryptoUser), [named(plan, `state-secrets-key-${env}`).outputs.id]);
+            if (other) assert.ok(![...grants.values()].flat().some((s) => s.includes(`state-${other}`) || s.includes(`pulumi-secrets-${other}`)), `${env} deployer reaches ${other} state`);
+        }
+    });
+
+    it("limits role-assignment rights by condition to exactly the roles the platform grants", async () => {
+        const expected = platformAssignableRoleGuids();
+        for (const guid of [...Object.values(BUILT_IN_ROLES), "14b46e9e-c2b7-41b4-b07b-48a6ebf60603"]) assert.ok(expected.includes(guid), guid);
+        // Every role the real dev and prod plans assign is allowed, so the first `pulumi up` is not refused.
+        for (const stack of ENVS) {
+            const { plan: platform } = await stackPlan(stack);
+            for (const ra of ofType(platform, RA)) assert.ok(expected.includes(roleGuidOf(String(ra.inputs.roleDefinitionId))!), `${stack} ${ra.name} assigns a role the condition refuses`);
+        }
+        for (const env of ENVS) {
+            const rbac = named(plan, `github-${env}-deploy-rbac`);
+            assert.equal(rbac.inputs.scope, subscription);
+            assert.equal(rbac.inputs.conditionVersion, "2.0");
+            const condition = String(rbac.inputs.condition);
+            assert.equal(condition, roleAssignmentCondition(expected));
+            const allowed = [...condition.matchAll(/GuidEquals \{([^}]*)\}/g)].map((m) => m[1].split(", ").sort());
+            assert.deepEqual(allowed, [expected, expected], "write and delete lists");
+            for (const forbidden of [...Object.values(FORBIDDEN_ROLES), BOOTSTRAP_ROLES.roleBasedAccessControlAdministrator]) assert.ok(!condition.includes(forbidden));
+            assert.match(condition, /roleAssignments:PrincipalType\] ForAnyOfAnyValues:StringEqualsIgnoreCase \{'ServicePrincipal', 'Group'\}/);
+        }
+    });
+
+    it("defines a lock role with locks/* only and a deployer role that covers every resource the platform declares", async () => {
+        const perms = (key: string) => (customRole(key).inputs.permissions as { actions: string[]; dataActions: string[] }[])[0];
+        assert.deepEqual(perms("locks").actions, ["Microsoft.Authorization/locks/*"]);
+        assert.deepEqual(perms("locks").dataActions, []);
+        const deployer = perms("deployer").actions;
+        assert.deepEqual(deployer, deployerRoleActions());
+        assert.ok(!deployer.some((a) => /^(\*|Microsoft\.Authorization\/)/i.test(a) && a !== "*/read"), "no wildcard or Authorization write in the deployer role");
+        for (const key of ["deployer", "locks", "secrets-decrypt"]) assert.deepEqual(customRole(key).inputs.assignableScopes, [subscription]);
+        for (const stack of ENVS) {
+            const { plan: platform } = await stackPlan(stack);
+            for (const r of platform.resources.filter((x) => x.custom)) {
+                const action = armWriteAction(r.type, r.inputs);
+                if (!action) continue;
+                if (r.type === RA) continue; // via the conditioned RBAC Administrator
+                const roles = action.startsWith("Microsoft.Authorization/locks/") || r.type.endsWith("ManagementLockByScope") ? perms("locks").actions : deployer;
+                assert.ok(actionAllowed(roles, r.type.endsWith("ManagementLockByScope") ? "Microsoft.Authorization/locks/write" : action), `${stack}: ${r.type} (${action}) is outside the deployer's roles`);
+            }
+        }
+    });
+
+    it("grants Owner, Contributor or User Access Administrator to no one", () => {
+        for (const ra of ofType(plan, RA)) assert.ok(!Object.values(FORBIDDEN_ROLES).includes(roleGuidOf(String(ra.inputs.roleDefinitionId)) as never), ra.name);
+    });
+
+    it("keeps the preview identity read-only: Reader, Key Vault Reader, its state read and a decrypt-only key role", () => {
+        const decrypt = customRole("secrets-decrypt");
+        assert.deepEqual((decrypt.inputs.permissions as { dataActions: string[] }[])[0].dataActions, ["Microsoft.KeyVault/vaults/keys/read", "Microsoft.KeyVault/vaults/keys/decrypt/action"]);
+        for (const env of ENVS) {
+            const grants = grantsOf(plan, named(plan, `github-${env}-preview`).outputs.principalId);
+            assert.deepEqual(grants.get(BOOTSTRAP_ROLES.reader), [subscription]);
+            assert.deepEqual(grants.get(BOOTSTRAP_ROLES.keyVaultReader), [subscription]);
+            assert.deepEqual(grants.get(BOOTSTRAP_ROLES.storageBlobDataReader), [named(plan, `state-state-${env}`).outputs.id]);
+            assert.deepEqual(grants.get(String(decrypt.outputs.name)), [named(plan, `state-secrets-key-${env}`).outputs.id]);
+            assert.equal(grants.size, 4);
+        }
+    });
+
+    it("grants the Graph application permissions as app role assignments on Microsoft Graph, and no directory role", () => {
+        const graphSp = ofType(plan, "azuread:index/appRoleAssignment:AppRoleAssignment");
+        const byPrincipal = (id: unknown) => graphSp.filter((a) => a.inputs.principalObjectId === id).map((a) => a.inputs.appRoleId).sort();
+        assert.equal(new Set(graphSp.map((a) => a.inputs.resourceObjectId)).size, 1, "all on the one Graph service principal");
+        for (const env of ENVS) {
+            assert.deepEqual(byPrincipal(named(plan, `github-${env}-deploy`).outputs.principalId), Object.values(GRAPH_IDS).sort());
+            assert.deepEqual(byPrincipal(named(plan, `github-${env}-preview`).outputs.principalId), [GRAPH_IDS["Application.Read.All"]]);
+        }
+        assert.ok(!plan.resources.some((r) => /directoryRole/i.test(r.type)));
+    });
+
+    it("keeps state versioned, soft-deleted, Entra-only and behind a default-deny firewall", () => {
+        const account = named(plan, "state-account");
+        assert.equal(account.inputs.allowSharedKeyAccess, false);
+        assert.equal(account.inputs.allowBlobPublicAccess, false);
+        assert.equal((account.inputs.networkRuleSet as any).defaultAction, "Deny");
+        assert.deepEqual((account.inputs.networkRuleSet as any).ipRules, [{ iPAddressOrRange: "203.0.113.10", action: "Allow" }]);
+        assert.equal((account.inputs.networkRuleSet as any).virtualNetworkRules.length, ENVS.length);
+        assert.equal(account.options.protect, true);
+        const blob = named(plan, "state-blob-service");
+        assert.equal(blob.inputs.isVersioningEnabled, true);
+        assert.deepEqual(blob.inputs.deleteRetentionPolicy, { enabled: true, days: 30 });
+        for (const env of ENVS) assert.equal(named(plan, `state-state-${env}`).inputs.publicAccess, "None");
+        const vault = named(plan, "state-vault");
+        assert.equal((vault.inputs.properties as any).enableRbacAuthorization, true);
+        assert.equal((vault.inputs.properties as any).enablePurgeProtection, true);
+    });
+
+    it("creates the secrets-provider keys only after the operator's Key Vault grant has had time to propagate", () => {
+        const grant = named(plan, "state-operator-crypto-officer");
+        assert.equal(roleGuidOf(String(grant.inputs.roleDefinitionId)), BOOTSTRAP_ROLES.keyVaultCryptoOfficer);
+        const wait = named(plan, "state-operator-grant-wait");
+        assert.ok(wait.dependencies.includes(grant.urn));
+        assert.equal(wait.inputs.createDuration, "120s");
+        for (const env of ENVS) assert.ok(named(plan, `state-secrets-key-${env}`).dependencies.includes(wait.urn), env);
+    });
+
+    it("outputs exactly the variables the workflows need, and no secret", () => {
+        const out = stackOutputs(plan);
+        assert.ok(!JSON.stringify(out).includes("[secret]"));
+        for (const env of ENVS) {
+            const vars = out.githubEnvironmentVariables[env];
+            assert.deepEqual(Object.keys(vars).sort(), ["AZURE_CLIENT_ID", "AZURE_SUBSCRIPTION_ID", "AZURE_TENANT_ID", "PULUMI_BACKEND_URL", "PULUMI_SECRETS_PROVIDER"]);
+            assert.equal(vars.AZURE_CLIENT_ID, named(plan, `github-${env}-deploy`).outputs.clientId);
+            assert.equal(vars.PULUMI_BACKEND_URL, `azblob://state-${env}?storage_account=${named(plan, "state-account").outputs.name}`);
+            assert.match(vars.PULUMI_SECRETS_PROVIDER, new RegExp(`^azurekeyvault://kv-fhirp-state-[a-z0-9]{5}\\.vault\\.azure\\.net/keys/pulumi-secrets-${env}/[0-9a-f]{32}$`));
+            assert.equal(out.githubRepositoryVariables[`AZURE_PREVIEW_CLIENT_ID_${env.toUpperCase()}`], named(plan, `github-${env}-preview`).outputs.clientId);
+            assert.equal(out.runnerNetworks[env].virtualNetworkId, named(plan, `runners-${env}-vnet`).outputs.id);
+        }
+    });
+});
+
+describe("bootstrap config", () => {
+    const shipped = () => {
+        const doc = YAML.parse(fs.readFileSync(path.join(ROOT, "bootstrap", "Pulumi.bootstrap.yaml"), "utf8")) as { config: Record<string, unknown> };
+        return Object.fromEntries(Object.entries(doc.config).filter(([k]) => k.startsWith("fhir-platform-bootstrap:")).map(([k, v]) => [k.split(":")[1], v])) as Record<string, any>;
+    };
+
+    it("accepts the shipped stack file", () => {
+        assert.deepEqual(validateBootstrapConfig(shipped()).environments.map((e) => e.name), ENVS);
+    });
+
+    it("lists every bad key at once", () => {
+        const raw = { ...shipped(), githubRepository: "not a repo", colour: "blue", allowedIpRanges: ["10.1.2.3", "300.1.1.1"], rbacPropagationSeconds: "5" };
+        raw.environments = { dev: { runnerAddressSpace: "10.90.0.0/24" }, prod: { runnerAddressSpace: "10.90.0.128/25" } };
+        assert.throws(() => validateBootstrapConfig(raw), (err: Error) => {
+            for (const key of ["githubRepository", "colour", "allowedIpRanges[0]", "allowedIpRanges[1]", "rbacPropagationSeconds", "environments.prod.runnerAddressSpace"]) {
+                assert.match(err.message, new RegExp(`- ${key.replace(/[[\].]/g, "\\$&")}: `), key);
+            }
+            return true;
+        });
+    });
+
+    it("fails the plan before declaring anything, naming every bad key", async function () {
+        this.timeout(60000);
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bootstrap-bad-"));
+        const file = path.join(dir, "Pulumi.bootstrap.yaml");
+        fs.writeFileSync(file, YAML.stringify({ config: {
+            "fhir-platform-bootstrap:location": "westeurope",
+            "fhir-platform-bootstrap:namePrefix": "X",
+            "fhir-platform-bootstrap:githubRepository": "contoso",
+        } }));
+        const result = await runPlanCli(["--stack", "bootstrap", "--config", file, "--out", dir]);
+        assert.equal(result.code, 1);
+        for (const key of ["namePrefix", "githubRepository", "environments"]) assert.match(result.stderr, new RegExp(`- ${key}: `), key);
+        assert.ok(!fs.existsSync(path.join(dir, "plan-bootstrap.json")), "no plan written");
+    });
+});
