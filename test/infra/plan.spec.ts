@@ -1,10 +1,11 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as keyvault from "@pulumi/azure-native/keyvault";
 import { armMocks } from "../../tools/offline/arm-mocks";
-import type { OfflinePlan } from "../../tools/offline/plan-runner";
+import { readStackConfig, type OfflinePlan } from "../../tools/offline/plan-runner";
 import { SECRET_PLACEHOLDER, toPlanValue } from "../../tools/offline/recording-monitor";
 import { findRegistered, settle } from "../support/pulumi-mocks";
 import { stackPlan } from "../support/stack-plans";
@@ -57,10 +58,12 @@ for (const stack of ["dev", "prod"]) {
 
         it("records explicit and implicit dependency edges", () => {
             const fhir = one(plan, "azure-native:healthcareapis:FhirService");
-            const role = plan.resources.find((r) => r.type === "azure-native:authorization:RoleAssignment" && r.name === "keyvault-fhir-cmk-role")!;
+            const role = plan.resources.find((r) => r.type === "azure-native:authorization:RoleAssignment" && r.name === "keyvault-role-fhir-cmk")!;
+            const wait = plan.resources.find((r) => r.name === "keyvault-cmk-grant-wait")!;
             const key = one(plan, "azure-native:keyvault:Key");
             const identity = plan.resources.find((r) => r.name === "keyvault-fhir-id")!;
-            assert.ok(fhir.dependencies.includes(role.urn), "explicit dependsOn on the CMK role assignment");
+            assert.ok(fhir.dependencies.includes(wait.urn), "explicit dependsOn on the wait after the CMK role assignment");
+            assert.ok(wait.dependencies.includes(role.urn), "the wait follows the grant");
             assert.deepEqual(fhir.propertyDependencies.encryption, [key.urn]);
             assert.deepEqual(fhir.propertyDependencies.identity, [identity.urn]);
             assert.ok(role.propertyDependencies.principalId.includes(identity.urn));
@@ -155,5 +158,53 @@ describe("offline plan: secrets", () => {
         assert.equal(toPlanValue({ [sig]: "5cf8f73096256a8f31e491e813e4eb8e", urn: "urn:x", id: "i" }), "urn:x");
         assert.deepEqual(toPlanValue({ [sig]: "0def7320c3a5731c473e5ecbe6d01bc7", path: "app/dist/app.zip" }), { archive: "app/dist/app.zip" });
         assert.deepEqual(toPlanValue({ a: [{ [sig]: "1b47061264138c4ac30d75fd1eb44270", value: 1 }] }), { a: [SECRET_PLACEHOLDER] });
+    });
+});
+
+describe("plan CLI: input errors fail fast", () => {
+    // In-process: every case fails before the program runs, so the test process's mock runtime is untouched.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { planCli, UsageError } = require("../../tools/plan") as typeof import("../../tools/plan");
+    const built: string[] = [];
+    const deps = { ensureBundle: async (t: { stack: string }) => void built.push(t.stack) };
+    const tempFile = (name: string, text: string) => {
+        const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "plan-cli-")), name);
+        fs.writeFileSync(file, text);
+        return file;
+    };
+    beforeEach(() => (built.length = 0));
+
+    it("--help exits 0; unknown options, positionals and a missing --stack are usage errors (exit 2)", async function () {
+        this.timeout(60000);
+        const { runPlanCli } = await import("../support/stack-plans");
+        const help = await runPlanCli(["--help"]);
+        assert.equal(help.code, 0);
+        assert.match(help.stdout, /usage: npm run plan -- --stack <name>/);
+        for (const args of [["--bogus"], [], ["--stack", "dev", "extra"]]) {
+            const r = await runPlanCli(args);
+            assert.equal(r.code, 2, args.join(" "));
+            assert.match(r.stderr, /usage: npm run plan/);
+        }
+        await assert.rejects(planCli(["--stack"], deps), UsageError);
+    });
+
+    it("rejects an unknown stack, naming the known ones, before building the Function bundle", async () => {
+        await assert.rejects(planCli(["--stack", "nosuch"], deps), /unknown stack "nosuch".*known stacks: dev, prod, bootstrap/);
+        assert.deepEqual(built, []);
+    });
+
+    it("names the file that is not valid YAML", async () => {
+        const file = tempFile("Pulumi.dev.yaml", "config:\n  fhir-platform:tags: [a\n");
+        await assert.rejects(planCli(["--stack", "dev", "--config", file], deps), (err: Error) => err.message.startsWith(`${file} is not valid YAML: `));
+        assert.deepEqual(built, []);
+    });
+
+    it("rejects a stack file whose environment contradicts the stack name", async () => {
+        const prodAsDev = fs.readFileSync(path.resolve(__dirname, "..", "..", "Pulumi.prod.yaml"), "utf8").replace(/fhir-platform:environment: prod/, "fhir-platform:environment: dev");
+        const file = tempFile("Pulumi.prod.yaml", prodAsDev);
+        await assert.rejects(planCli(["--stack", "prod", "--config", file], deps), /sets fhir-platform:environment to "dev", which contradicts the stack name "prod"/);
+        assert.deepEqual(built, []);
+        // The shipped stack files pass the same check.
+        for (const stack of ["dev", "prod", "bootstrap"]) assert.doesNotThrow(() => readStackConfig(stack), stack);
     });
 });
