@@ -11,7 +11,7 @@ import { account, accountId, coverage } from "./mappers/financial";
 import { linkage, mergedPatient, mrgAfter } from "./mappers/linkage";
 import { devices, messageHeader, provenances } from "./mappers/message";
 import { observation } from "./mappers/observation";
-import { organizationFromHd } from "./mappers/organization";
+import { authorityOrganizations, organizationFromHd, organizationFromXon } from "./mappers/organization";
 import { patient, patientIdFor } from "./mappers/patient";
 import { procedure } from "./mappers/procedure";
 import { relatedPersonFromNk1, relatedPersonFromPid21 } from "./mappers/related-person";
@@ -39,6 +39,9 @@ export interface ConvertOptions {
 
 /** FHIR-Converter's base for identifier systems without a universal id (kept for `$convert-data` parity). */
 export const DEFAULT_IDENTIFIER_SYSTEM_BASE = "http://example.com/v2-to-fhir-converter/Identifier/";
+
+/** ADT_A40.liquid writes assigning-authority Organizations for PID-3, MRG-1 and EVN-5 only. */
+const LINKAGE_AUTHORITIES: ReadonlySet<string> = new Set(["PID", "MRG", "EVN"]);
 
 /** Types an A29 (delete person) removes in stable mode: the person's own records, not shared ones. */
 const PERSON_OWNED = new Set([
@@ -101,8 +104,9 @@ function moveVisits(c: Conv, pid: Hl7Segment): void {
   for (const mrg of c.msg.segmentsNamed("MRG")) {
     const pv1 = segs.slice(mrg.ordinal).find((s) => s.name === "PV1" || s.name === "MRG");
     if (pv1 === undefined || pv1.name !== "PV1") continue;
-    let base = c.patientId;
-    if (!c.convertData) base = patientIdFor(c, mrg.repetitions(1), { segment: "MRG", field: 1 });
+    // Without MRG-1 the prior owner is unknown: the visit is keyed on the patient it now belongs to.
+    const prior = mrg.repetitions(1);
+    const base = c.convertData || prior.length === 0 ? c.patientId : patientIdFor(c, prior, { segment: "MRG", field: 1 });
     const saved = c.patientId;
     c.patientId = base;
     const id = encounterId(c, pv1);
@@ -135,6 +139,11 @@ function run(c: Conv): Bundle {
     default:
       visitEvent(c, pid);
   }
+  if (c.rule.kind === "linkage") authorityOrganizations(c, LINKAGE_AUTHORITIES);
+  else authorityOrganizations(c);
+  // MSH-22/MSH-23: the sending and receiving responsible organizations (XON).
+  organizationFromXon(c, msh.repetitions(22)[0]);
+  organizationFromXon(c, msh.repetitions(23)[0]);
   const targets = [...c.out.entries.keys()].map((reference) => ({ reference }));
   const header = messageHeader(c, sender, receiver);
   provenances(c, targets, sender, devs[0]);

@@ -73,7 +73,8 @@ function period(start: string | undefined, end: string | undefined, at: FieldRef
 /** CX repetition → Identifier (undefined without CX-1). */
 export function cxToIdentifier(cx: Hl7Node, at: FieldRef, ctx: MapContext): Identifier | undefined {
   const value = v(cx.get(1));
-  if (value === undefined) return undefined;
+  // A blank id (e.g. "^ ^") identifies nothing, and FHIR strings must hold non-whitespace.
+  if (value === undefined || value.trim().length === 0) return undefined;
   const id: Identifier = { value };
   const system = hdToSystem(v(cx.get(4, 1)), v(cx.get(4, 2)), v(cx.get(4, 3)), ctx);
   if (system !== undefined) id.system = system;

@@ -121,6 +121,8 @@ export function encounter(c: Conv, pv1: Hl7Segment, id: string, diagnoses: reado
   const dis = pv1.repetitions(36)[0];
   const disposition = dis !== undefined ? cweToConcept(dis, "HL70112") : undefined;
   if (disposition !== undefined) hosp.dischargeDisposition = disposition;
+  const destination = dischargedTo(c, pv1);
+  if (destination !== undefined) hosp.destination = destination;
   if (Object.keys(hosp).length > 0) e.hospitalization = hosp;
   const reason = pv2?.repetitions(3)[0];
   const reasonCc = reason !== undefined ? cweToConcept(reason) : undefined;
@@ -146,6 +148,15 @@ export function encounter(c: Conv, pv1: Hl7Segment, id: string, diagnoses: reado
   const episode = episodeOfCare(c, pv1);
   if (episode !== undefined) e.episodeOfCare = [episode];
   return c.add(e);
+}
+
+/** PV1-37 discharged-to location (DLD: location ^ effective date) → Location (ID/_Location.liquid, DLD text). */
+function dischargedTo(c: Conv, pv1: Hl7Segment): Reference | undefined {
+  const dld = pv1.field(37);
+  const id = dld !== undefined ? makeId("Location", cv(dld.value)) : undefined;
+  if (dld === undefined || id === undefined) return undefined;
+  const name = v(dld.get(1, 2)) ?? v(dld.get(1, 1)) ?? dld.value;
+  return c.add({ resourceType: "Location", id, name, physicalType: { coding: [{ system: "http://terminology.hl7.org/CodeSystem/location-physical-type", code: "si", display: "Site" }] } });
 }
 
 /** PV1-54 (service episode identifier) → EpisodeOfCare (ID/_EpisodeOfCare.liquid, the template passes PV1-54). */

@@ -2,7 +2,7 @@ import type { Organization, Reference } from "fhir/r4";
 import type { Hl7Node } from "../../hl7";
 import type { Conv } from "../context";
 import { hdToSystem, v } from "../datatypes";
-import { makeId } from "../ids";
+import { converterValue as cv, makeId } from "../ids";
 import { SEEDS } from "../seeds";
 
 /** HD (MSH-4, MSH-6, PV1-39 …) → Organization named by HD-1, identified by its universal id. */
@@ -35,4 +35,45 @@ export function organizationFromXon(c: Conv, xon: Hl7Node | undefined, extra?: P
   }
   if (org.name === undefined && org.identifier === undefined) org.name = xon.value;
   return c.add(org);
+}
+
+/**
+ * Assigning authorities and facilities as Organizations: wherever a template finds an HD component (CX-4,
+ * XCN-9) with all three of namespace, universal id and its type, it writes an Organization keyed
+ * `HD.1,HD.2` (ID/_Organization.liquid, HDORG). Rows: segment, field, HD component, every repetition or the
+ * first (ADT_A01.liquid loops over PID-3, PV1-50, NK1-33, DB1-3, IN1-3/10/49, ROL-4 and OBX-16 only).
+ */
+const AUTHORITIES: readonly [string, number, number, boolean][] = [
+  ["PID", 2, 4, false], ["PID", 3, 4, true], ["PID", 4, 4, false], ["PID", 18, 4, false],
+  ["PD1", 4, 9, false],
+  ["PV1", 5, 4, false], ["PV1", 19, 4, false], ["PV1", 7, 9, false], ["PV1", 8, 9, false], ["PV1", 9, 9, false],
+  ["PV1", 17, 9, false], ["PV1", 50, 4, true], ["PV1", 52, 9, false], ["PV1", 54, 4, false],
+  ["PV2", 13, 9, false], ["EVN", 5, 9, false], ["MRG", 1, 4, true],
+  ["GT1", 2, 4, false], ["GT1", 19, 4, false], ["GT1", 29, 4, false],
+  ["NK1", 12, 4, false], ["NK1", 33, 4, true], ["DB1", 3, 4, true],
+  ["IN1", 3, 4, true], ["IN1", 10, 4, true], ["IN1", 49, 4, true], ["IN2", 1, 4, true],
+  ["ROL", 4, 9, true], ["OBX", 16, 9, true], ["PR1", 8, 9, false], ["PR1", 11, 9, false], ["PR1", 12, 9, false],
+];
+/** Segments every template reads as "first segments" (the others only when the event reads them). */
+const FIRST = new Set(["PID", "PD1", "PV1", "PV2", "EVN"]);
+
+export function authorityOrganizations(c: Conv, only?: ReadonlySet<string>): void {
+  for (const [name, field, comp, everyRep] of AUTHORITIES) {
+    if (only !== undefined && !only.has(name)) continue;
+    const segs = FIRST.has(name) ? c.msg.segmentsNamed(name).slice(0, 1) : c.rule.segments.includes(name as never) || name === "MRG" ? c.msg.segmentsNamed(name) : [];
+    for (const seg of segs) {
+      const reps = seg.repetitions(field);
+      for (const rep of everyRep ? reps : reps.slice(0, 1)) {
+        const ns = v(rep.get(comp, 1));
+        const uid = v(rep.get(comp, 2));
+        const type = v(rep.get(comp, 3));
+        if (ns === undefined || uid === undefined || type === undefined) continue;
+        const id = makeId("Organization", `${cv(ns)},${cv(uid)}`) as string;
+        const org: Organization = { resourceType: "Organization", id, name: ns };
+        const system = hdToSystem(undefined, uid, type, c.ctx);
+        if (system !== undefined) org.identifier = [{ system: "urn:ietf:rfc:3986", value: system }];
+        c.add(org);
+      }
+    }
+  }
 }

@@ -42,7 +42,7 @@ export function relatedPersonFromNk1(c: Conv, nk1: Hl7Segment): void {
  */
 export function relatedPersonFromPid21(c: Conv, pid: Hl7Segment): void {
   const rep = pid.repetitions(21)[0];
-  if (rep === undefined || c.segments("NK1").length > 0 || !c.rule.segments.includes("NK1")) return;
+  if (rep === undefined || c.segments("NK1").length > 0) return;
   const rp = related(c, SEEDS.RelatedPersonPid(pid));
   if (rp === undefined) return;
   const ident = cxToIdentifier(rep, { segment: "PID", field: 21 }, c.ctx);
