@@ -1,37 +1,43 @@
-// npm run policy -- --plan <plan.json> [--config <cfg.json>] [--sarif <file>] [--markdown <file>]
-// Evaluates the CrossGuard pack in-process against an offline plan; exit 1 on any mandatory violation, 2 on bad input.
+// npm run policy -- --plan <plan.json> [--plan <plan.json> ...] [--config <cfg.json>] [--sarif <file>] [--markdown <file>]
+// Evaluates the CrossGuard pack in-process against offline plans. Exit 0: no mandatory violation; 1: a mandatory
+// violation, or a plan/config that cannot be read or is malformed (the message says which); 2: a usage error.
 import * as fs from "fs";
 import * as path from "path";
+import { parseArgs as parseCli } from "util";
 import { catalogue } from "../policy/policies";
 import { toMarkdown, toText } from "./policy/markdown";
 import { loadPlan, loadPolicyConfig, runPolicyPackOnPlan, PolicyRunResult } from "./policy/run";
 import { toSarif } from "./policy/sarif";
 
-interface Args {
+export interface Args {
     plans: string[];
     config?: string;
     sarif?: string;
     markdown?: string;
 }
 
-export function parseArgs(argv: string[]): Args {
-    const a: Args = { plans: [] };
-    for (let i = 0; i < argv.length; i++) {
-        const flag = argv[i];
-        const value = argv[i + 1];
-        const need = () => {
-            if (!value || value.startsWith("--")) throw new Error(`${flag} needs a file argument`);
-            i++;
-            return value;
-        };
-        if (flag === "--plan") a.plans.push(need());
-        else if (flag === "--config") a.config = need();
-        else if (flag === "--sarif") a.sarif = need();
-        else if (flag === "--markdown") a.markdown = need();
-        else throw new Error(`unknown argument '${flag}'`);
+export const USAGE = "usage: npm run policy -- --plan <plan.json> [--plan <plan.json> ...] [--config <cfg.json>] [--sarif <file>] [--markdown <file>]";
+
+/** "help" for --help; throws a TypeError (a usage error, exit 2) on anything else it cannot accept. */
+export function parseArgs(argv: string[]): Args | "help" {
+    const { values, positionals } = parseCli({
+        args: argv,
+        allowPositionals: true,
+        options: {
+            plan: { type: "string", multiple: true },
+            config: { type: "string" },
+            sarif: { type: "string" },
+            markdown: { type: "string" },
+            help: { type: "boolean", short: "h" },
+        },
+    });
+    if (values.help) return "help";
+    if (positionals.length) throw new TypeError(`unexpected argument '${positionals[0]}' (plans are passed with --plan)`);
+    for (const [flag, v] of Object.entries(values)) {
+        for (const s of [v].flat()) if (typeof s === "string" && (s === "" || s.startsWith("--"))) throw new TypeError(`--${flag} needs a file argument`);
     }
-    if (!a.plans.length) throw new Error("--plan <plan.json> is required");
-    return a;
+    if (!values.plan?.length) throw new TypeError("--plan <plan.json> is required");
+    return { plans: values.plan, config: values.config, sarif: values.sarif, markdown: values.markdown };
 }
 
 function write(file: string, content: string): void {
@@ -40,12 +46,16 @@ function write(file: string, content: string): void {
 }
 
 async function main(): Promise<number> {
-    let args: Args;
+    let args: Args | "help";
     try {
         args = parseArgs(process.argv.slice(2));
     } catch (e) {
-        console.error(`policy: ${(e as Error).message}\nusage: npm run policy -- --plan <plan.json> [--config <cfg.json>] [--sarif <file>] [--markdown <file>]`);
+        console.error(`policy: ${(e as Error).message}\n${USAGE}`);
         return 2;
+    }
+    if (args === "help") {
+        console.log(USAGE);
+        return 0;
     }
     const results: PolicyRunResult[] = [];
     try {
@@ -53,7 +63,7 @@ async function main(): Promise<number> {
         for (const p of args.plans) results.push(await runPolicyPackOnPlan(loadPlan(p), config));
     } catch (e) {
         console.error(`policy: ${(e as Error).message}`);
-        return 2;
+        return 1;
     }
     for (const r of results) console.log(toText(r));
     if (args.sarif) write(args.sarif, JSON.stringify(toSarif(results, catalogue), null, 2));

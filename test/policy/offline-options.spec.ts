@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
+import { parseArgs as parsePolicyArgs } from "../../tools/policy-check";
 import { durationSeconds, runPolicyPackOnPlan } from "../../tools/policy/run";
 
 describe("offline policy run: resource options", () => {
@@ -102,5 +103,43 @@ describe("tools/ts-register.js (the TypeScript loader every tool and test runs u
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
+    });
+});
+
+describe("npm run policy / npm run bench:plan: command lines", function () {
+    this.timeout(60_000);
+    const ROOT = path.resolve(__dirname, "..", "..");
+    const cli = (script: string, ...args: string[]) => spawnSync(process.execPath, ["-r", "./tools/ts-register.js", script, ...args], { cwd: ROOT, encoding: "utf8" });
+
+    it("policy: repeated --plan, optional outputs; usage errors are TypeErrors", () => {
+        assert.deepEqual(parsePolicyArgs(["--plan", "a.json", "--plan", "b.json", "--config", "c.json", "--sarif", "r.sarif"]), { plans: ["a.json", "b.json"], config: "c.json", sarif: "r.sarif", markdown: undefined });
+        assert.equal(parsePolicyArgs(["-h"]), "help");
+        assert.throws(() => parsePolicyArgs([]), /--plan <plan\.json> is required/);
+        assert.throws(() => parsePolicyArgs(["--plan", "a.json", "b.json"]), /unexpected argument 'b\.json'/);
+        assert.throws(() => parsePolicyArgs(["--plan", "a.json", "--sarif="]), /--sarif needs a file argument/);
+        assert.throws(() => parsePolicyArgs(["--plan", "a.json", "--strict"]), /Unknown option '--strict'/);
+    });
+
+    it("policy: --help exits 0, a usage error 2 with the usage, an unreadable plan 1", () => {
+        const help = cli("tools/policy-check.ts", "--help");
+        assert.equal(help.status, 0);
+        assert.match(help.stdout, /^usage: npm run policy -- --plan/);
+        for (const args of [[], ["--plan"], ["--plan", "a.json", "--bogus"]]) {
+            const r = cli("tools/policy-check.ts", ...args);
+            assert.equal(r.status, 2, `${args.join(" ")}: ${r.stderr}`);
+            assert.match(r.stderr, /usage: npm run policy/);
+        }
+        const missing = cli("tools/policy-check.ts", "--plan", path.join(os.tmpdir(), "no-such-plan-4f1c.json"));
+        assert.equal(missing.status, 1);
+        assert.match(missing.stderr, /cannot read plan/);
+        assert.doesNotMatch(missing.stderr, /usage:/);
+    });
+
+    it("bench:plan: --help exits 0, a bad --runs or an unknown option 2", () => {
+        assert.equal(cli("tools/bench-plan.ts", "--help").status, 0);
+        const runs = cli("tools/bench-plan.ts", "--runs", "0");
+        assert.equal(runs.status, 2);
+        assert.match(runs.stderr, /--runs must be a positive integer[\s\S]*usage: npm run bench:plan/);
+        assert.equal(cli("tools/bench-plan.ts", "--stacks", "prod").status, 2);
     });
 });

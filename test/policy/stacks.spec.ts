@@ -261,14 +261,14 @@ describe("npm run policy (CLI)", function () {
         assert.match(md, /`kv-purge-protection`/);
     });
 
-    it("exits 2 with a clear message on a malformed exemption or a missing plan", async () => {
+    it("exits 1 with a clear message on a malformed exemption or a missing plan (2 is for usage errors)", async () => {
         const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "policy-cli-"));
         fs.writeFileSync(path.join(tmp, "cfg.json"), JSON.stringify({ "kv-network-deny": { exemptions: [{ policy: "kv-network-deny", resource: "x", reason: "long enough reason", expires: "next week" }] } }));
         fs.writeFileSync(path.join(tmp, "plan.json"), JSON.stringify({ project: "p", stack: "s", resources: [] }));
         const [badCfg, noPlan] = await Promise.all([cli(["--plan", path.join(tmp, "plan.json"), "--config", path.join(tmp, "cfg.json")]), cli(["--plan", path.join(tmp, "missing.json")])]);
-        assert.strictEqual(badCfg.code, 2);
+        assert.strictEqual(badCfg.code, 1);
         assert.match(badCfg.stderr, /malformed exemption.*"expires" must be a real date/);
-        assert.strictEqual(noPlan.code, 2);
+        assert.strictEqual(noPlan.code, 1);
         assert.match(noPlan.stderr, /cannot read plan/);
     });
 });
