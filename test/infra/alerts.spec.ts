@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { ALERT_THRESHOLDS, functionFailuresQuery, keyVaultDeniedQuery, PlatformAlerts, poisonQueueQuery } from "../../components/alerts";
+import { ALERT_THRESHOLDS, fhirAuthFailuresQuery, functionFailuresQuery, keyVaultDeniedQuery, PlatformAlerts, poisonQueueQuery } from "../../components/alerts";
 import { Monitoring } from "../../components/monitoring";
 import { MOCK_SUBSCRIPTION_ID } from "../../tools/offline/arm-mocks";
 import { findRegistered, registered, settle } from "../support/pulumi-mocks";
@@ -64,13 +64,27 @@ describe("PlatformAlerts (under mocks)", () => {
         assert.equal(a.scopes[0], findRegistered("azure-native:applicationinsights:Component", "al-mon-appi").outputs.id);
     });
 
-    it("watches FHIR for 5xx and 401/403 spikes with metric alerts on the service", () => {
+    it("watches FHIR for 5xx with a metric alert on a dimension TotalErrors has", () => {
         const five = findRegistered("azure-native:monitor:MetricAlert", "al-fhir-5xx").inputs as any;
         assert.deepEqual(five.scopes, [FHIR]);
+        assert.equal(five.criteria.allOf[0].metricName, "TotalErrors");
         assert.deepEqual(five.criteria.allOf[0].dimensions, [{ name: "StatusCodeClass", operator: "Include", values: ["5xx"] }]);
-        const auth = findRegistered("azure-native:monitor:MetricAlert", "al-fhir-auth-failures").inputs as any;
-        assert.deepEqual(auth.criteria.allOf[0].dimensions[0].values, ["401", "403"]);
-        assert.equal(auth.criteria.allOf[0].threshold, ALERT_THRESHOLDS.fhirAuthFailures);
+    });
+
+    it("watches FHIR 401/403 spikes from its audit log, not from a metric dimension TotalRequests lacks", () => {
+        assert.equal(registered().filter((r) => r.type === "azure-native:monitor:MetricAlert" && r.name === "al-fhir-auth-failures").length, 0);
+        for (const metric of registered().filter((r) => r.type === "azure-native:monitor:MetricAlert" && r.name.startsWith("al-"))) {
+            for (const c of (metric.inputs as any).criteria.allOf) {
+                // Learn, supported metrics for workspaces/fhirservices: TotalRequests has only Protocol.
+                if (c.metricName === "TotalRequests") assert.ok(c.dimensions.every((d: any) => d.name === "Protocol"), metric.name);
+            }
+        }
+        const a = logAlert("fhir-auth-failures");
+        assert.equal(a.query, fhirAuthFailuresQuery(FHIR));
+        assert.match(a.query, /StatusCode in \(401, 403\)/);
+        assert.match(a.query, /_ResourceId =~ /);
+        assert.equal(a.criteria.allOf[0].threshold, ALERT_THRESHOLDS.fhirAuthFailures);
+        assert.equal(a.scopes[0], findRegistered("azure-native:operationalinsights:Workspace", "al-mon-law").outputs.id);
     });
 
     it("turns Key Vault SecretNearExpiry events into alerts via Event Grid", () => {

@@ -27,6 +27,8 @@ describe("ApiGateway (under mocks)", () => {
             vnetId: `${SUB}/Microsoft.Network/virtualNetworks/vnet`,
             sku: "Premium", capacity: 3, zones: ["1", "2", "3"], publisherName: "Platform", publisherEmail: "p@example.org",
             rateLimitPerMinute: 321, subscriptionRequired: true, monitoring,
+            consumers: [{ name: "ehr-portal", product: "fhir" }, { name: "lab-feed", product: "hl7" }],
+            corsOrigins: ["https://portal.example.org"], corsMaxAgeSeconds: 600, rbacPropagationSeconds: 75,
             fhirUrl: FHIR, fhirServiceId: `${SUB}/Microsoft.HealthcareApis/workspaces/ahdsunitgw/fhirservices/fhir`,
             apiAudience: AUDIENCE,
             keyVault: { name: "kv-unit-gw", resourceGroupName: RG },

@@ -82,7 +82,7 @@ describe("APIM policies (XML files rendered and parsed)", () => {
     });
 
     it("FHIR API policy: rate limit per caller, managed identity for FHIR, backend, base URL rewritten in body and headers", () => {
-        const xml = fhirApiPolicy({ fhirUrl: FHIR, publicBaseUrl: PUBLIC, backendId: "fhir", rateLimitPerMinute: 600 });
+        const xml = fhirApiPolicy({ fhirUrl: FHIR, publicBaseUrl: PUBLIC, backendId: "fhir", rateLimitPerMinute: 600, corsOrigins: [], corsMaxAgeSeconds: 0 });
         assert.equal(XMLValidator.validate(xml), true);
         assert.deepEqual(sectionChildren(xml, "inbound"), ["base", "rate-limit-by-key", "authentication-managed-identity", "set-header", "set-backend-service"]);
         const all = elements(xml);
@@ -106,10 +106,25 @@ describe("APIM policies (XML files rendered and parsed)", () => {
         assert.equal(elements(xml).find((e) => e.name === "set-backend-service")!.attrs["backend-id"], "hl7-function");
     });
 
+    it("FHIR API policy answers CORS first, for the configured origins only, without credentials", () => {
+        const xml = fhirApiPolicy({ fhirUrl: FHIR, publicBaseUrl: PUBLIC, backendId: "fhir", rateLimitPerMinute: 60, corsOrigins: ["https://portal.example.org", "http://localhost:5173"], corsMaxAgeSeconds: 900 });
+        assert.equal(XMLValidator.validate(xml), true);
+        assert.equal(sectionChildren(xml, "inbound")[0], "cors");
+        const cors = elements(xml).find((e) => e.name === "cors")!;
+        assert.equal(cors.attrs["allow-credentials"], "false");
+        assert.equal(cors.attrs["terminate-unmatched-request"], "true");
+        assert.match(xml, /<allowed-origins><origin>https:\/\/portal\.example\.org<\/origin><origin>http:\/\/localhost:5173<\/origin><\/allowed-origins>/);
+        assert.match(xml, /preflight-result-max-age="900"/);
+        assert.match(xml, /<header>If-Match<\/header>/);
+        assert.throws(() => fhirApiPolicy({ fhirUrl: FHIR, publicBaseUrl: PUBLIC, backendId: "fhir", rateLimitPerMinute: 60, corsOrigins: ["*"], corsMaxAgeSeconds: 1 }), /explicit/);
+        const none = fhirApiPolicy({ fhirUrl: FHIR, publicBaseUrl: PUBLIC, backendId: "fhir", rateLimitPerMinute: 60, corsOrigins: [], corsMaxAgeSeconds: 1 });
+        assert.ok(!none.includes("<cors"), "no origins, no CORS policy");
+    });
+
     it("no policy logs or traces message bodies", () => {
         for (const xml of [
             operationPolicy({ tenantId: TENANT, audience: AUDIENCE, requiredRole: APP_ROLES.hl7Send }),
-            fhirApiPolicy({ fhirUrl: FHIR, publicBaseUrl: PUBLIC, backendId: "fhir", rateLimitPerMinute: 1 }),
+            fhirApiPolicy({ fhirUrl: FHIR, publicBaseUrl: PUBLIC, backendId: "fhir", rateLimitPerMinute: 1, corsOrigins: [], corsMaxAgeSeconds: 0 }),
             hl7ApiPolicy({ backendId: "hl7-function", rateLimitPerMinute: 1 }),
         ]) {
             const names = elements(xml).map((e) => e.name);
@@ -123,7 +138,7 @@ describe("APIM policies (XML files rendered and parsed)", () => {
         assert.throws(() => renderPolicy("<a>{%one%}</a>", { one: "1", extra: "x" }), /extra match no placeholder/);
         assert.throws(() => operationPolicy({ tenantId: "not-a-guid", audience: AUDIENCE, requiredRole: "FHIR.Read" }), /not a GUID/);
         assert.throws(() => operationPolicy({ tenantId: TENANT, audience: AUDIENCE, requiredRole: "Admin" }), /not a platform app role/);
-        assert.throws(() => fhirApiPolicy({ fhirUrl: "http://x", publicBaseUrl: PUBLIC, backendId: "fhir", rateLimitPerMinute: 1 }), /fhirUrl/);
+        assert.throws(() => fhirApiPolicy({ fhirUrl: "http://x", publicBaseUrl: PUBLIC, backendId: "fhir", rateLimitPerMinute: 1, corsOrigins: [], corsMaxAgeSeconds: 0 }), /fhirUrl/);
         assert.ok(loadPolicyTemplate("operation-authorize").includes("{%requiredRole%}"));
     });
 

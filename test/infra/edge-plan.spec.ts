@@ -24,7 +24,15 @@ const EDGE_RESOURCES: [string, string][] = [
     ["ingestion-ftp-basic-auth", "azure-native:web:WebAppFtpAllowed"],
     ["ingestion-scm-basic-auth", "azure-native:web:WebAppScmAllowed"],
     ["ingestion-site-pe", "azure-native:network:PrivateEndpoint"],
-    ["ingestion-package", "pulumi-nodejs:dynamic/fhirplatform:FlexPackageDeployment"],
+    ["ingestion-package", "command:local:Command"],
+    ["ingestion-blob-grant-wait", "time:index/sleep:Sleep"],
+    ["deployer-access-peer-to-runner", "azure-native:network:VirtualNetworkPeering"],
+    ["deployer-access-peer-from-runner", "azure-native:network:VirtualNetworkPeering"],
+    ["deployer-access-dns-webapps-link", "azure-native:privatedns:VirtualNetworkLink"],
+    ["gateway-function-key-grant-wait", "time:index/sleep:Sleep"],
+    ["gateway-products-fhir", "azure-native:apimanagement:Product"],
+    ["gateway-products-hl7", "azure-native:apimanagement:Product"],
+    ["gateway-products-ehr-portal", "azure-native:apimanagement:Subscription"],
     ["gateway", "fhirplatform:edge:ApiGateway"],
     ["gateway-pip", "azure-native:network:PublicIPAddress"],
     ["gateway-service", "azure-native:apimanagement:ApiManagementService"],
@@ -54,7 +62,7 @@ const EDGE_RESOURCES: [string, string][] = [
     ["alerts-poison-queue", "azure-native:monitor:ScheduledQueryRule"],
     ["alerts-function-failures", "azure-native:monitor:ScheduledQueryRule"],
     ["alerts-fhir-5xx", "azure-native:monitor:MetricAlert"],
-    ["alerts-fhir-auth-failures", "azure-native:monitor:MetricAlert"],
+    ["alerts-fhir-auth-failures", "azure-native:monitor:ScheduledQueryRule"],
     ["alerts-kv-events", "azure-native:eventgrid:SystemTopic"],
     ["alerts-kv-secret-expiry", "azure-native:eventgrid:SystemTopicEventSubscription"],
 ];
@@ -154,10 +162,11 @@ describe("edge and identity in the offline plans (dev and prod, child processes)
 
     it("deploys the current bundle: the deployment carries the zip's hash, and the stack exports it", () => {
         for (const plan of [dev, prod]) {
-            const d = inputs(plan, "ingestion-package");
-            assert.match(d.sha256, /^[0-9a-f]{64}$/);
-            assert.equal(plan.resources.find((r) => r.type === "pulumi:pulumi:Stack")!.outputs.functionPackageSha256, d.sha256);
-            assert.match(d.publishUrl, /^https:\/\/func-fhirp-(dev|prod)-[a-z0-9]+\.scm\.azurewebsites\.net\/api\/publish\?RemoteBuild=false/);
+            const d = inputs(plan, "ingestion-package").environment;
+            assert.match(d.FUNCTION_ZIP_SHA256, /^[0-9a-f]{64}$/);
+            assert.equal(plan.resources.find((r) => r.type === "pulumi:pulumi:Stack")!.outputs.functionPackageSha256, d.FUNCTION_ZIP_SHA256);
+            assert.match(d.FUNCTION_PUBLISH_URL, /^https:\/\/func-fhirp-(dev|prod)-[a-z0-9]+\.scm\.azurewebsites\.net\/api\/publish\?RemoteBuild=false/);
+            assert.equal(d.FUNCTION_ZIP, "app/dist/ingest-function.zip", "a relative path: the plan is the same on every machine");
         }
     });
 
@@ -168,7 +177,7 @@ describe("edge and identity in the offline plans (dev and prod, child processes)
             const key = get(plan, "gateway-function-key-secret");
             assert.ok(key.dependencies.includes(get(plan, "ingestion-package").urn), `${plan.stack}: key read after the deployment`);
             const deploy = get(plan, "ingestion-package");
-            for (const dep of ["ingestion-site", "ingestion-role-blob-owner", "ingestion-site-dns", "ingestion-st-blob-dns"]) {
+            for (const dep of ["ingestion-site", "ingestion-blob-grant-wait", "ingestion-site-dns", "ingestion-st-blob-dns", "deployer-access-peer-to-runner", "deployer-access-peer-from-runner", "deployer-access-dns-webapps-link"]) {
                 assert.ok(deploy.dependencies.includes(get(plan, dep).urn), `${plan.stack}: deployment waits for ${dep}`);
             }
         }

@@ -1,11 +1,12 @@
 import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
-import { FHIR_CORS_HEADERS, HealthDataServices } from "../../components/healthData";
+import { AHDS_WORKSPACE_API_VERSION, HealthDataServices } from "../../components/healthData";
+import { roleAssignmentName } from "../../components/rbac";
 import { CmkKeyVault } from "../../components/keyVault";
 import { Monitoring } from "../../components/monitoring";
 import { PlatformNetwork, PRIVATE_DNS_ZONES } from "../../components/network";
 import { BUILT_IN_ROLES } from "../../components/roles";
-import { MOCK_SUBSCRIPTION_ID, MOCK_TENANT_ID } from "../../tools/offline/arm-mocks";
+import { MOCK_DEPLOYER_OBJECT_ID, MOCK_SUBSCRIPTION_ID, MOCK_TENANT_ID } from "../../tools/offline/arm-mocks";
 import { findRegistered, registered, settle } from "../support/pulumi-mocks";
 
 /** The foundation components built once with test args, as the stack would build them. */
@@ -28,14 +29,14 @@ describe("foundation components (under mocks)", () => {
         net = new PlatformNetwork("t-net", { ...common, addressSpace: "10.9.0.0/22", subnets });
         vault = new CmkKeyVault("t-kv", {
             ...common, globalSuffix: pulumi.output("ab12c"), tenantId: MOCK_TENANT_ID, subscriptionId: MOCK_SUBSCRIPTION_ID,
+            deployer: { objectId: MOCK_DEPLOYER_OBJECT_ID, principalType: "ServicePrincipal" }, rbacPropagationSeconds: 150,
             sku: "premium", softDeleteRetentionDays: 90, keySize: 3072, keyExpiryDays: 365, rotateBeforeExpiryDays: 30,
             deleteLock: true, privateEndpointSubnetId: net.subnets.privateEndpoints.id, vaultDnsZoneId: net.dnsZoneIds.keyVault,
             monitoring, now: createdAt,
         });
         health = new HealthDataServices("t-hds", {
             ...common, globalSuffix: pulumi.output("ab12c"), tenantId: MOCK_TENANT_ID,
-            fhirIdentity: vault.fhirIdentity, cmkKey: vault.cmkKey, cmkRoleAssignment: vault.cmkRoleAssignment,
-            corsOrigins: ["https://portal.example.org"], corsMaxAgeSeconds: 600,
+            fhirIdentity: vault.fhirIdentity, cmkKey: vault.cmkKey, cmkGrantPropagated: vault.cmkGrantPropagated, deleteLock: true,
             privateEndpointSubnetId: net.subnets.privateEndpoints.id,
             healthcareDnsZoneIds: [net.dnsZoneIds.healthcareApis, net.dnsZoneIds.healthcareDicom],
             monitoring,
@@ -168,18 +169,38 @@ describe("foundation components (under mocks)", () => {
             assert.ok(props.rotationPolicy.lifetimeActions.some((a: any) => a.action.type === "rotate" && a.trigger.timeBeforeExpiry === "P30D"));
         });
 
-        it("grants the FHIR identity Crypto Service Encryption User on the key only, as a service principal", () => {
-            const ra = byName("azure-native:authorization:RoleAssignment", "t-kv-fhir-cmk-role");
-            assert.equal(ra.inputs.scope, idOf("azure-native:keyvault:Key", "t-kv-cmk"));
+        it("grants the deployer Key Vault Crypto Officer on the vault and creates the key only after that grant propagated", () => {
+            const ra = byName("azure-native:authorization:RoleAssignment", "t-kv-role-deployer-crypto-officer");
+            const vaultId = idOf("azure-native:keyvault:Vault", "t-kv-vault");
+            assert.equal(ra.inputs.scope, vaultId);
+            assert.equal(ra.inputs.principalId, MOCK_DEPLOYER_OBJECT_ID);
+            assert.equal(ra.inputs.principalType, "ServicePrincipal");
+            assert.equal(ra.inputs.roleDefinitionId, `/subscriptions/${MOCK_SUBSCRIPTION_ID}/providers/Microsoft.Authorization/roleDefinitions/${BUILT_IN_ROLES.keyVaultCryptoOfficer}`);
+            assert.equal(ra.inputs.roleAssignmentName, roleAssignmentName(vaultId, BUILT_IN_ROLES.keyVaultCryptoOfficer, MOCK_DEPLOYER_OBJECT_ID));
+            const wait = byName("time:index/sleep:Sleep", "t-kv-deployer-grant-wait");
+            assert.equal(wait.inputs.createDuration, "150s");
+            assert.ok(wait.dependencies.includes(ra.urn), "the wait starts after the grant");
+            const key = byName("azure-native:keyvault:Key", "t-kv-cmk");
+            assert.ok(key.dependencies.includes(wait.urn), "the key waits for the deployer's grant to propagate");
+            assert.ok(!key.dependencies.includes(ra.urn) || key.dependencies.includes(wait.urn));
+        });
+
+        it("grants the FHIR identity Crypto Service Encryption User on the key only, as a service principal, under a deterministic name", () => {
+            const ra = byName("azure-native:authorization:RoleAssignment", "t-kv-role-fhir-cmk");
+            const keyId = idOf("azure-native:keyvault:Key", "t-kv-cmk");
+            assert.equal(ra.inputs.scope, keyId);
+            const principal = byName("azure-native:managedidentity:UserAssignedIdentity", "t-kv-fhir-id").outputs.principalId as string;
+            assert.equal(ra.inputs.roleAssignmentName, roleAssignmentName(keyId, BUILT_IN_ROLES.keyVaultCryptoServiceEncryptionUser, principal));
             assert.equal(ra.inputs.roleDefinitionId, `/subscriptions/${MOCK_SUBSCRIPTION_ID}/providers/Microsoft.Authorization/roleDefinitions/${BUILT_IN_ROLES.keyVaultCryptoServiceEncryptionUser}`);
             assert.equal(ra.inputs.principalId, byName("azure-native:managedidentity:UserAssignedIdentity", "t-kv-fhir-id").outputs.principalId);
             assert.equal(ra.inputs.principalType, "ServicePrincipal");
         });
 
-        it("locks the vault against deletion when asked", () => {
+        it("locks and protects the vault against deletion when asked", () => {
             const lock = byName("azure-native:authorization:ManagementLockByScope", "t-kv-vault-lock");
             assert.equal(lock.inputs.level, "CanNotDelete");
             assert.equal(lock.inputs.scope, idOf("azure-native:keyvault:Vault", "t-kv-vault"));
+            assert.equal(byName("azure-native:keyvault:Vault", "t-kv-vault").options.protect, true);
         });
     });
 
@@ -196,10 +217,13 @@ describe("foundation components (under mocks)", () => {
             assert.match(url, /^https:\/\/kv-unit-test-ab12c\.vault\.azure\.net\/keys\/fhir-cmk\/[0-9a-f]{32}$/);
         });
 
-        it("is created only after the key role assignment (explicit dependsOn)", () => {
+        it("is created only after the key role assignment has propagated (a wait between grant and FHIR)", () => {
             const fhir = byName(fhirType, "t-hds-fhir");
-            const roleUrn = byName("azure-native:authorization:RoleAssignment", "t-kv-fhir-cmk-role").urn;
-            assert.ok(fhir.dependencies.includes(roleUrn), "FHIR must depend on the CMK role assignment");
+            const roleUrn = byName("azure-native:authorization:RoleAssignment", "t-kv-role-fhir-cmk").urn;
+            const wait = byName("time:index/sleep:Sleep", "t-kv-cmk-grant-wait");
+            assert.ok(wait.dependencies.includes(roleUrn), "the wait starts after the CMK grant");
+            assert.equal(wait.inputs.createDuration, "150s");
+            assert.ok(fhir.dependencies.includes(wait.urn), "FHIR must depend on the propagation wait");
             // The key itself is an implicit dependency through the encryption input.
             assert.ok(fhir.propertyDependencies.encryption?.includes(byName("azure-native:keyvault:Key", "t-kv-cmk").urn));
         });
@@ -211,13 +235,9 @@ describe("foundation components (under mocks)", () => {
             assert.equal(auth.smartProxyEnabled, false);
         });
 
-        it("allows CORS from explicit origins only, without credentials, and keeps resource versions", () => {
+        it("leaves CORS to the gateway (browsers never reach FHIR directly) and keeps resource versions", () => {
             const fhir = byName(fhirType, "t-hds-fhir");
-            const cors = fhir.inputs.corsConfiguration as Record<string, unknown>;
-            assert.deepEqual(cors.origins, ["https://portal.example.org"]);
-            assert.deepEqual(cors.headers, FHIR_CORS_HEADERS);
-            assert.equal(cors.allowCredentials, false);
-            assert.ok(!(cors.origins as string[]).includes("*"));
+            assert.equal(fhir.inputs.corsConfiguration, undefined);
             assert.deepEqual(fhir.inputs.resourceVersionPolicyConfiguration, { default: "versioned" });
             assert.deepEqual(fhir.inputs.importConfiguration, { enabled: false, initialImportMode: false });
         });
@@ -233,13 +253,31 @@ describe("foundation components (under mocks)", () => {
             const pe = byName("azure-native:network:PrivateEndpoint", "t-hds-workspace-pe");
             const conn = (pe.inputs.privateLinkServiceConnections as any[])[0];
             assert.deepEqual(conn.groupIds, ["healthcareworkspace"]);
-            assert.equal(conn.privateLinkServiceId, idOf("azure-native:healthcareapis:Workspace", "t-hds-workspace"));
+            assert.equal(conn.privateLinkServiceId, idOf("azure-native:resources:Resource", "t-hds-workspace"));
             assert.ok(pe.dependencies.includes(byName(fhirType, "t-hds-fhir").urn), "the endpoint must wait for FHIR");
             const group = byName("azure-native:network:PrivateDnsZoneGroup", "t-hds-workspace-dns");
             assert.deepEqual((group.inputs.privateDnsZoneConfigs as any[]).map((c) => c.privateDnsZoneId), [
                 idOf("azure-native:privatedns:PrivateZone", "t-net-dns-healthcareApis"),
                 idOf("azure-native:privatedns:PrivateZone", "t-net-dns-healthcareDicom"),
             ]);
+        });
+
+        it("declares the workspace with public network access disabled (generic resource at the pinned API)", () => {
+            const ws = byName("azure-native:resources:Resource", "t-hds-workspace");
+            assert.equal(ws.inputs.resourceProviderNamespace, "Microsoft.HealthcareApis");
+            assert.equal(ws.inputs.resourceType, "workspaces");
+            assert.equal(ws.inputs.apiVersion, AHDS_WORKSPACE_API_VERSION);
+            assert.deepEqual(ws.inputs.properties, { publicNetworkAccess: "Disabled" });
+            assert.equal(byName(fhirType, "t-hds-fhir").inputs.workspaceName, ws.outputs.name);
+        });
+
+        it("protects and locks the workspace and the FHIR service when asked", () => {
+            for (const [type, name] of [["azure-native:resources:Resource", "t-hds-workspace"], [fhirType, "t-hds-fhir"]]) {
+                assert.equal(byName(type, name).options.protect, true, `${name} protect`);
+                const lock = byName("azure-native:authorization:ManagementLockByScope", `${name}-lock`);
+                assert.equal(lock.inputs.level, "CanNotDelete");
+                assert.equal(lock.inputs.scope, idOf(type, name));
+            }
         });
 
         it("exposes the FHIR URL", async () => {

@@ -10,6 +10,7 @@ import { IngestionFunctionApp, IngestionFunctionAppArgs, INGEST_QUEUE_NAME, POIS
 import * as http from "node:http";
 import { AddressInfo } from "node:net";
 import { publishUrlFor, publishZip } from "../../components/flexDeploy";
+import { DEPLOY_FUNCTION_COMMAND } from "../../components/functionApp";
 import { Monitoring } from "../../components/monitoring";
 import { packageBlobName, readFunctionPackage } from "../../components/packageHash";
 import { MOCK_SUBSCRIPTION_ID, MOCK_TENANT_ID } from "../../tools/offline/arm-mocks";
@@ -54,8 +55,18 @@ function functionArgs(monitoring: Monitoring, zip: string, overrides: Partial<In
         messageRetentionDays: 14,
         zoneRedundant: true,
         packageZipPath: zip,
+        deleteLock: true,
+        rbacPropagationSeconds: 90,
+        deployPathReady: [],
         ...overrides,
     };
+}
+
+/** Stands in for the peering and DNS link the code deployment must wait for. */
+class DeployPathStandIn extends pulumi.CustomResource {
+    constructor(name: string) {
+        super("test:index:DeployPath", name, {});
+    }
 }
 
 describe("IngestionFunctionApp (under mocks)", () => {
@@ -63,6 +74,7 @@ describe("IngestionFunctionApp (under mocks)", () => {
     let zipA: string;
     let zipB: string;
     let app: IngestionFunctionApp;
+    let deployPath: pulumi.CustomResource;
     let settings: Record<string, string>;
 
     before(async () => {
@@ -70,9 +82,11 @@ describe("IngestionFunctionApp (under mocks)", () => {
         zipA = writeZip(dir, "a.zip", "module.exports = 1;");
         zipB = writeZip(dir, "b.zip", "module.exports = 2;");
         const monitoring = new Monitoring("fa-mon", { naming: { prefix: "unit", environment: "fa" }, resourceGroupName: RG, location: "westeurope", logRetentionDays: 30, dailyQuotaGb: 0, tags: {} });
-        app = new IngestionFunctionApp("fa", functionArgs(monitoring, zipA));
+        deployPath = new DeployPathStandIn("fa-deploy-path");
+        app = new IngestionFunctionApp("fa", functionArgs(monitoring, zipA, { deployPathReady: [deployPath] }));
         new IngestionFunctionApp("facc", functionArgs(monitoring, zipB, {
             naming: { prefix: "unit", environment: "facc" },
+            deleteLock: false,
             fhirAuthMode: "clientCredentials",
             clientCredentials: { clientId: "0f0f0f0f-0000-4000-8000-000000000001", secretName: "fhir-client-secret" },
         }));
@@ -193,18 +207,40 @@ describe("IngestionFunctionApp (under mocks)", () => {
         assert.equal(rule.definition.actions.baseBlob.delete.daysAfterCreationGreaterThan, 14);
     });
 
-    it("deploys the bundle from pulumi up: one deployment per content hash, to the site's SCM one-deploy endpoint", () => {
-        const deployments = registered().filter((r) => r.type.includes("FlexPackageDeployment"));
+    it("deploys the bundle from pulumi up: a command on the deploy runner, one deployment per content hash, to the SCM one-deploy endpoint", () => {
+        const deployments = registered().filter((r) => r.type === "command:local:Command");
         const mine = deployments.find((d) => d.name === "fa-package")!;
         const other = deployments.find((d) => d.name === "facc-package")!;
         const hash = createHash("sha256").update(fs.readFileSync(zipA)).digest("hex");
-        assert.equal((mine.inputs as any).sha256, hash);
-        assert.notEqual((other.inputs as any).sha256, hash, "a different bundle is a different deployment");
-        assert.equal((mine.inputs as any).publishUrl, "https://func-unit-fa-q1w2e.scm.azurewebsites.net/api/publish?RemoteBuild=false&Deployer=pulumi");
+        const inputs = mine.inputs as any;
+        assert.equal(inputs.create, DEPLOY_FUNCTION_COMMAND);
+        assert.equal(inputs.environment.FUNCTION_ZIP_SHA256, hash);
+        assert.equal(inputs.environment.FUNCTION_PUBLISH_URL, "https://func-unit-fa-q1w2e.scm.azurewebsites.net/api/publish?RemoteBuild=false&Deployer=pulumi");
+        assert.ok(inputs.triggers.includes(hash), "a new bundle hash replaces (re-runs) the deployment");
+        assert.notEqual((other.inputs as any).environment.FUNCTION_ZIP_SHA256, hash, "a different bundle is a different deployment");
         const siteUrn = findRegistered("azure-native:web:WebApp", "fa-site").urn;
         const zoneGroupUrn = findRegistered("azure-native:network:PrivateDnsZoneGroup", "fa-site-dns").urn;
         assert.ok(mine.dependencies.includes(siteUrn) && mine.dependencies.includes(zoneGroupUrn), "waits for the site and its private DNS");
+        assert.ok(mine.dependencies.some((d) => d.endsWith("::fa-deploy-path")), "waits for the runner's network path");
         assert.equal(app.packageSha256, hash);
+    });
+
+    it("publishes only after the site identity's blob grant has propagated (the platform writes the package as that identity)", () => {
+        const grant = findRegistered("azure-native:authorization:RoleAssignment", "fa-role-blob-owner");
+        const wait = findRegistered("time:index/sleep:Sleep", "fa-blob-grant-wait");
+        assert.equal(wait.inputs.createDuration, "90s");
+        assert.ok(wait.dependencies.includes(grant.urn));
+        assert.ok(findRegistered("command:local:Command", "fa-package").dependencies.includes(wait.urn));
+    });
+
+    it("protects and locks the storage account that holds raw HL7 when asked, and only then", () => {
+        const st = findRegistered("azure-native:storage:StorageAccount", "fa-st");
+        assert.equal(st.options.protect, true);
+        const lock = findRegistered("azure-native:authorization:ManagementLockByScope", "fa-st-lock");
+        assert.equal(lock.inputs.level, "CanNotDelete");
+        assert.equal(lock.inputs.scope, st.outputs.id);
+        assert.notEqual(findRegistered("azure-native:storage:StorageAccount", "facc-st").options.protect, true);
+        assert.equal(registered().filter((r) => r.name === "facc-st-lock").length, 0);
     });
 
     it("grants Key Vault Secrets User only in client-credentials mode", () => {

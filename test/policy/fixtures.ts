@@ -50,7 +50,8 @@ const T = {
     key: "azure-native:keyvault:Key",
     secret: "azure-native:keyvault:Secret",
     ra: "azure-native:authorization:RoleAssignment",
-    ahds: "azure-native:healthcareapis:Workspace",
+    ahds: "azure-native:resources:Resource",
+    sleep: "time:index/sleep:Sleep",
     fhir: "azure-native:healthcareapis:FhirService",
     sa: "azure-native:storage:StorageAccount",
     container: "azure-native:storage:BlobContainer",
@@ -83,7 +84,7 @@ export const TYPES = T;
 const NAMES: Array<[string, string]> = [
     [T.rg, "rg"], [T.vnet, "vnet"], [T.subnet, "snet-pe"], [T.subnet, "snet-func"], [T.subnet, "snet-apim"],
     [T.nsg, "nsg-pe"], [T.nsg, "nsg-func"], [T.nsg, "nsg-apim"], [T.law, "law"], [T.appi, "appi"], [T.uami, "uami-fhir"],
-    [T.vault, "vault"], [T.key, "cmk"], [T.secret, "sender-secret"], [T.ra, "ra-cmk"], [T.ahds, "ahds"], [T.fhir, "fhir"],
+    [T.vault, "vault"], [T.key, "cmk"], [T.secret, "sender-secret"], [T.ra, "ra-cmk"], [T.ra, "ra-deployer"], [T.sleep, "wait-cmk"], [T.sleep, "wait-deployer"], [T.ahds, "ahds"], [T.fhir, "fhir"],
     [T.sa, "st"], [T.container, "deploy"], [T.container, "messages"], [T.lifecycle, "st-lifecycle"], [T.queue, "ingest"], [T.plan, "plan"], [T.webapp, "func"], [T.ftp, "func-ftp"], [T.scm, "func-scm"],
     [T.apim, "apim"], [T.api, "api-fhir"], [T.apiPolicy, "api-fhir-policy"], [T.op, "op-read"], [T.opPolicy, "op-read-policy"],
     [T.backend, "backend-func"], [T.nv, "nv-secret"], [T.logger, "logger"], [T.apiDiag, "api-diag"], [T.topic, "kv-topic"], [T.eventSub, "kv-near-expiry"],
@@ -148,20 +149,30 @@ export function goldenResources(nowSeconds = Math.floor(Date.now() / 1000)): Pla
             kty: "RSA", keySize: 3072, keyOps: ["wrapKey", "unwrapKey"], attributes: { enabled: true, expires: nowSeconds + 365 * DAY },
             rotationPolicy: { attributes: { expiryTime: "P1Y" }, lifetimeActions: [{ action: { type: "rotate" }, trigger: { timeBeforeExpiry: "P30D" } }, { action: { type: "notify" }, trigger: { timeBeforeExpiry: "P45D" } }] },
         },
-    }, { props: { vaultName: ["vault"] }, outputs: { keyUriWithVersion: "https://kv-test.vault.azure.net/keys/fhir-cmk/0123456789abcdef" } }));
+    }, { deps: ["wait-deployer"], props: { vaultName: ["vault"] }, outputs: { keyUriWithVersion: "https://kv-test.vault.azure.net/keys/fhir-cmk/0123456789abcdef" } }));
+    add(res(T.ra, "ra-deployer", {
+        principalId: "0d3b9a1e-0000-4000-8000-0000000000de", principalType: "ServicePrincipal", roleAssignmentName: "9a1c2f0e-3b4d-5e6f-8a7b-0c1d2e3f4a5b",
+        roleDefinitionId: `${SUB}/providers/Microsoft.Authorization/roleDefinitions/14b46e9e-c2b7-41b4-b07b-48a6ebf60603`,
+        scope: id("Microsoft.KeyVault/vaults", "kv-test"),
+    }, { props: { scope: ["vault"] } }));
+    add(res(T.sleep, "wait-deployer", { createDuration: "120s", triggers: { grant0: "ra-deployer" } }, { deps: ["ra-deployer"] }));
     add(res(T.ra, "ra-cmk", {
-        principalId: "11111111-1111-4111-8111-111111111111", principalType: "ServicePrincipal",
+        principalId: "11111111-1111-4111-8111-111111111111", principalType: "ServicePrincipal", roleAssignmentName: "0b2d4f6a-8c0e-5a2c-9e4f-6a8c0e2a4c6e",
         roleDefinitionId: `${SUB}/providers/Microsoft.Authorization/roleDefinitions/e147488a-f6f5-4113-8e2d-b22465e65bf6`,
         scope: id("Microsoft.KeyVault/vaults", "kv-test/keys/fhir-cmk"),
     }, { props: { principalId: ["uami-fhir"], scope: ["cmk"] } }));
-    add(res(T.ahds, "ahds", { location: "westeurope", resourceGroupName: "rg-test", workspaceName: "ahdstest" }, { outputs: { id: id("Microsoft.HealthcareApis/workspaces", "ahdstest") } }));
+    add(res(T.sleep, "wait-cmk", { createDuration: "120s", triggers: { grant0: "ra-cmk" } }, { deps: ["ra-cmk"] }));
+    add(res(T.ahds, "ahds", {
+        location: "westeurope", resourceGroupName: "rg-test", resourceProviderNamespace: "Microsoft.HealthcareApis", parentResourcePath: "",
+        resourceType: "workspaces", resourceName: "ahdstest", apiVersion: "2024-03-31", properties: { publicNetworkAccess: "Disabled" },
+    }, { outputs: { id: id("Microsoft.HealthcareApis/workspaces", "ahdstest"), name: "ahdstest" } }));
     add(res(T.fhir, "fhir", {
         location: "westeurope", resourceGroupName: "rg-test", workspaceName: "ahdstest", fhirServiceName: "fhir", kind: "fhir-R4",
         identity: { type: "UserAssigned", userAssignedIdentities: [id("Microsoft.ManagedIdentity/userAssignedIdentities", "uami-fhir")] },
         encryption: { customerManagedKeyEncryption: { keyEncryptionKeyUrl: "https://kv-test.vault.azure.net/keys/fhir-cmk/0123456789abcdef" } },
         authenticationConfiguration: { authority: `https://login.microsoftonline.com/${TENANT}`, audience: "https://ahdstest-fhir.fhir.azurehealthcareapis.com", smartProxyEnabled: false },
         corsConfiguration: { origins: ["https://portal.example.org"], methods: ["GET"], headers: ["Authorization"], maxAge: 600, allowCredentials: false },
-    }, { deps: ["ra-cmk"], props: { encryption: ["cmk"], identity: ["uami-fhir"], workspaceName: ["ahds"] }, outputs: { id: id("Microsoft.HealthcareApis/workspaces", "ahdstest/fhirservices/fhir") } }));
+    }, { deps: ["wait-cmk"], props: { encryption: ["cmk"], identity: ["uami-fhir"], workspaceName: ["ahds"] }, outputs: { id: id("Microsoft.HealthcareApis/workspaces", "ahdstest/fhirservices/fhir") } }));
     add(res(T.sa, "st", {
         location: "westeurope", resourceGroupName: "rg-test", accountName: "sttest", kind: "StorageV2", sku: { name: "Standard_LRS" },
         enableHttpsTrafficOnly: true, minimumTlsVersion: "TLS1_2", allowBlobPublicAccess: false, allowSharedKeyAccess: false, allowCrossTenantReplication: false,

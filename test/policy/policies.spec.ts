@@ -13,6 +13,30 @@ const setting = (name: string, value: string) => at("func", i => i.siteConfig.ap
 const rule = (source: string, port: string) => at("nsg-pe", i => i.securityRules.push({ name: "bad", priority: 200, direction: "Inbound", access: "Allow", protocol: "*", sourceAddressPrefix: source, sourcePortRange: "*", destinationAddressPrefix: "*", destinationPortRange: port }));
 
 const CASES: Record<string, Case[]> = {
+    "ahds-workspace-public-access-disabled": [
+        ["public access enabled", at("ahds", i => (i.properties.publicNetworkAccess = "Enabled"))],
+        ["public access unset", at("ahds", i => delete i.properties.publicNetworkAccess)],
+        ["typed workspace (cannot set it)", p => ({ ...p, resources: p.resources.map(r => (r.name === "ahds" ? { ...r, type: "azure-native:healthcareapis:Workspace", urn: r.urn.replace("resources:Resource", "healthcareapis:Workspace") } : r)) })],
+    ],
+    "phi-deletion-protection": [
+        ["prod stack without protect or locks", p => p, { "phi-deletion-protection": { requireDeletionProtection: true } }],
+        ["prod stack with protect but no lock", p => ({ ...p, resources: p.resources.map(r => ({ ...r, options: { ...(r.options ?? {}), protect: true } })) }), { "phi-deletion-protection": { requireDeletionProtection: true } }],
+    ],
+    "rbac-deterministic-name": [
+        ["no roleAssignmentName", at("ra-cmk", i => delete i.roleAssignmentName)],
+        ["a name that is not a GUID", at("ra-cmk", i => (i.roleAssignmentName = "fhir-cmk-grant"))],
+    ],
+    "rbac-propagation-wait": [
+        ["FHIR depends on the grant directly", p => { const q = mutate(p, "fhir", () => undefined); const f = q.resources.find(r => r.name === "fhir")!; f.dependencies = f.dependencies.map(d => (d.endsWith("::wait-cmk") ? d.replace("time:index/sleep:Sleep::wait-cmk", "azure-native:authorization:RoleAssignment::ra-cmk") : d)); return q; }],
+        ["key created without waiting", p => { const q = mutate(p, "cmk", () => undefined); const k = q.resources.find(r => r.name === "cmk")!; k.dependencies = k.dependencies.filter(d => !d.endsWith("::wait-deployer")); return q; }],
+        ["a 10 s wait", at("wait-cmk", i => (i.createDuration = "10s"))],
+        ["a wait that does not follow the key grant", p => { const q = mutate(p, "wait-cmk", () => undefined); q.resources.find(r => r.name === "wait-cmk")!.dependencies = []; return q; }],
+    ],
+    "apim-cors-explicit-origins": [
+        ["wildcard origin", at("api-fhir-policy", i => (i.value = i.value.replace("<inbound>", "<inbound><cors><allowed-origins><origin>*</origin></allowed-origins></cors>")))],
+        ["credentials allowed", at("api-fhir-policy", i => (i.value = i.value.replace("<inbound>", "<inbound><cors allow-credentials=\"true\"><allowed-origins><origin>https://a.example.org</origin></allowed-origins></cors>")))],
+        ["http origin", at("api-fhir-policy", i => (i.value = i.value.replace("<inbound>", "<inbound><cors><allowed-origins><origin>http://a.example.org</origin></allowed-origins></cors>")))],
+    ],
     "fhir-cmk": [
         ["no encryption block", at("fhir", i => delete i.encryption)],
         ["key URL without a version", at("fhir", i => (i.encryption.customerManagedKeyEncryption.keyEncryptionKeyUrl = "https://kv-test.vault.azure.net/keys/fhir-cmk"))],
@@ -25,7 +49,6 @@ const CASES: Record<string, Case[]> = {
     "fhir-cors-explicit-origins": [
         ["wildcard origin", at("fhir", i => (i.corsConfiguration.origins = ["*"]))],
         ["http origin", at("fhir", i => i.corsConfiguration.origins.push("http://portal.example.org"))],
-        ["origin outside the allow-list", p => p, { "fhir-cors-explicit-origins": { allowedOrigins: ["https://other.example.org"] } }],
         ["loopback without allowLoopbackHttp", at("fhir", i => i.corsConfiguration.origins.push("http://localhost:5173"))],
     ],
     "fhir-authority-audience": [

@@ -42,6 +42,14 @@ const targets = (typeSuffix: string) => (r: PlanResource, plan: Plan) =>
     (r.propertyDependencies?.resourceUri ?? r.propertyDependencies?.privateLinkServiceConnections ?? []).some(u => plan.resources.find(x => x.urn === u)?.type.endsWith(typeSuffix)) ||
     JSON.stringify(r.inputs.resourceUri ?? r.inputs.privateLinkServiceConnections ?? "").includes(typeSuffix);
 
+const isWorkspace = (r: PlanResource) => r.inputs.resourceProviderNamespace === "Microsoft.HealthcareApis" && r.inputs.resourceType === "workspaces";
+/** Points a resource's dependencies at the grants its propagation waits were guarding (as if the waits were dropped). */
+const skipWaits = (r: PlanResource, plan: Plan) => {
+    const waits = new Set(plan.resources.filter(x => x.type === "time:index/sleep:Sleep").map(x => x.urn));
+    if (!r.dependencies.some(d => waits.has(d))) return false;
+    r.dependencies = r.dependencies.flatMap(d => (waits.has(d) ? plan.resources.find(x => x.urn === d)!.dependencies : [d]));
+};
+
 const WEB = "azure-native:web:WebApp";
 const SA = "azure-native:storage:StorageAccount";
 const APIM = "azure-native:apimanagement:ApiManagementService";
@@ -73,7 +81,20 @@ const MUTATIONS: Mutation[] = [
     { id: "FHIR without audience", type: "azure-native:healthcareapis:FhirService", path: "authenticationConfiguration.audience", value: DELETE },
     { id: "FHIR SMART proxy on", type: "azure-native:healthcareapis:FhirService", path: "authenticationConfiguration.smartProxyEnabled", value: true },
     { id: "FHIR audit diagnostics removed", type: "azure-native:monitor:DiagnosticSetting", where: targets("healthcareapis:FhirService"), edit: REMOVE },
-    { id: "AHDS workspace private endpoint removed", type: "azure-native:network:PrivateEndpoint", where: targets("healthcareapis:Workspace"), edit: REMOVE },
+    { id: "AHDS workspace private endpoint removed", type: "azure-native:network:PrivateEndpoint", where: targets("resources:Resource"), edit: REMOVE },
+    // Deploy readiness (issue 8)
+    { id: "AHDS workspace public network enabled", type: "azure-native:resources:Resource", where: isWorkspace, path: "properties.publicNetworkAccess", value: "Enabled" },
+    { id: "AHDS workspace declared with the typed resource", type: "azure-native:resources:Resource", where: isWorkspace, edit: r => void ((r.type = "azure-native:healthcareapis:Workspace"), (r.urn = r.urn.replace("azure-native:resources:Resource", "azure-native:healthcareapis:Workspace"))) },
+    { id: "role assignment with a random name", type: "azure-native:authorization:RoleAssignment", path: "roleAssignmentName", value: DELETE },
+    { id: "FHIR created without waiting for its CMK grant", type: "azure-native:healthcareapis:FhirService", edit: (r, plan) => skipWaits(r, plan) },
+    { id: "CMK created without waiting for the deployer's grant", type: "azure-native:keyvault:Key", edit: (r, plan) => skipWaits(r, plan) },
+    { id: "RBAC propagation wait of 5 s", type: "time:index/sleep:Sleep", path: "createDuration", value: "5s" },
+    {
+        id: "gateway CORS allows any origin",
+        type: "azure-native:apimanagement:ApiPolicy",
+        where: r => String(r.inputs.value).includes("<cors"),
+        edit: r => void (r.inputs.value = String(r.inputs.value).replace(/<allowed-origins>[\s\S]*?<\/allowed-origins>/, "<allowed-origins><origin>*</origin></allowed-origins>")),
+    },
     // Network and DNS
     { id: "subnet without NSG", type: "azure-native:network:Subnet", path: "networkSecurityGroup", value: DELETE },
     {
@@ -214,6 +235,28 @@ describe("shipped stacks against the policy pack", function () {
         console.log(`      mutation kill rate (dev): ${killed}/${applied} = ${((100 * killed) / Math.max(applied, 1)).toFixed(1)}%` + (pending.length ? `; ${pending.length} not applicable (resource not in the stack yet)` : ""));
         assert.deepStrictEqual(survived, [], "mutations no policy caught");
         assert.ok(applied >= 60, `only ${applied} mutations applied; is the dev plan complete?`);
+    });
+
+    it("catches the prod-only guarantees when removed from the prod plan (deletion protection of PHI stores)", async () => {
+        const plan = await shipped("prod");
+        const config = configFor("prod");
+        const key = (v: { policy: string; urn?: string; message: string }) => `${v.policy}|${v.urn}|${v.message}`;
+        const baseline = new Set((await runPolicyPackOnPlan(plan, config)).mandatory.map(key));
+        const isPhiStore = (r: PlanResource) => ["azure-native:healthcareapis:FhirService", "azure-native:keyvault:Vault", SA].includes(r.type) || isWorkspace(r);
+        const prodMutations: Mutation[] = [
+            ...["azure-native:healthcareapis:FhirService", "azure-native:keyvault:Vault", SA, "azure-native:resources:Resource"].map((type): Mutation => ({
+                id: `${type} not protected`, type, where: r => isPhiStore(r), edit: r => void (r.options = { ...(r.options ?? {}), protect: false }),
+            })),
+            { id: "delete locks removed", type: "azure-native:authorization:ManagementLockByScope", edit: REMOVE },
+        ];
+        const survived: string[] = [];
+        for (const m of prodMutations) {
+            const mutated = applyMutation(plan, m);
+            assert.ok(mutated, `${m.id}: nothing to mutate in the prod plan`);
+            const r = await runPolicyPackOnPlan(mutated!, config);
+            if (!r.mandatory.some(v => !baseline.has(key(v)))) survived.push(m.id);
+        }
+        assert.deepStrictEqual(survived, [], "prod mutations no policy caught");
     });
 
     it("evaluates the pack on the prod plan quickly (printed)", async () => {
