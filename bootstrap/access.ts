@@ -132,6 +132,19 @@ export const LOCK_ROLE_ACTIONS = ["Microsoft.Authorization/locks/*"] as const;
  */
 export const SECRETS_DECRYPT_DATA_ACTIONS = ["Microsoft.KeyVault/vaults/keys/read", "Microsoft.KeyVault/vaults/keys/decrypt/action"] as const;
 
+/**
+ * POST actions behind the data-source invokes the platform program calls on every preview (Reader covers GETs only).
+ * Keys are the azure-native function names; test/infra/bootstrap.spec.ts fails when components/ calls a `list*`
+ * invoke missing here. They return secrets, but nothing the preview identity could not already read: those values
+ * are secret outputs in the state it reads and decrypts anyway.
+ */
+export const PLATFORM_INVOKE_ACTIONS: Record<string, string> = {
+    // components/apiManagement.ts: the Function host key APIM's backend uses (POST sites/{name}/host/default/listkeys).
+    listWebAppHostKeys: "Microsoft.Web/sites/host/listkeys/action",
+    // components/apimProducts.ts: consumer subscription keys published to Key Vault (POST .../subscriptions/{sid}/listSecrets).
+    listSubscriptionSecrets: "Microsoft.ApiManagement/service/subscriptions/listSecrets/action",
+};
+
 /** True when one of `patterns` (ARM action syntax, `*` wildcards, case-insensitive) allows `action`. */
 export function actionAllowed(patterns: readonly string[], action: string): boolean {
     return patterns.some((p) => new RegExp(`^${p.split("*").map((s) => s.replace(/[.+?^${}()|[\]\\/]/g, "\\$&")).join(".*")}$`, "i").test(action));

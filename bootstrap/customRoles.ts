@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as authorization from "@pulumi/azure-native/authorization";
-import { deployerRoleActions, LOCK_ROLE_ACTIONS, nameUuid, SECRETS_DECRYPT_DATA_ACTIONS } from "./access";
+import { deployerRoleActions, LOCK_ROLE_ACTIONS, nameUuid, PLATFORM_INVOKE_ACTIONS, SECRETS_DECRYPT_DATA_ACTIONS } from "./access";
 
 export interface CustomRolesArgs {
     subscriptionId: pulumi.Input<string>;
@@ -24,6 +24,8 @@ export class CustomRoles extends pulumi.ComponentResource {
     public readonly locks: CustomRole;
     /** Read and decrypt with a secrets-provider key (the preview identity). */
     public readonly secretsDecrypt: CustomRole;
+    /** The POST actions of the invokes a preview runs (Reader has none). */
+    public readonly previewInvokes: CustomRole;
 
     constructor(name: string, args: CustomRolesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("fhirplatform:bootstrap:CustomRoles", name, {}, opts);
@@ -52,6 +54,10 @@ export class CustomRoles extends pulumi.ComponentResource {
         this.secretsDecrypt = role("secrets-decrypt", "FHIR platform secrets-provider reader",
             "Reads a Pulumi secrets-provider key and decrypts with it; cannot encrypt, sign or manage keys.",
             { actions: ["Microsoft.KeyVault/vaults/read"], dataActions: [...SECRETS_DECRYPT_DATA_ACTIONS] });
+
+        this.previewInvokes = role("preview-invokes", "FHIR platform preview invokes",
+            "The list* actions the platform program's data sources call during pulumi preview; Reader covers the rest.",
+            { actions: [...new Set(Object.values(PLATFORM_INVOKE_ACTIONS))].sort() });
 
         this.registerOutputs({ deployerRoleId: this.deployer.definition.id, lockRoleId: this.locks.definition.id });
     }

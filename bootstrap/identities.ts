@@ -76,6 +76,7 @@ export class EnvironmentIdentities extends pulumi.ComponentResource {
 
         // Preview identity: read-only control plane, key metadata, this environment's state and secrets.
         grant("preview-reader", this.preview, subscriptionScope, BOOTSTRAP_ROLES.reader, `GitHub ${env} preview: read the platform`);
+        grant("preview-invokes", this.preview, subscriptionScope, roles.previewInvokes.guid, `GitHub ${env} preview: the platform's list* data sources`);
         grant("preview-kv-reader", this.preview, subscriptionScope, BOOTSTRAP_ROLES.keyVaultReader, `GitHub ${env} preview: refresh Key Vault key metadata`);
         grant("preview-state", this.preview, args.stateContainerId, BOOTSTRAP_ROLES.storageBlobDataReader, `GitHub ${env} preview: read ${env} state`);
         grant("preview-secrets", this.preview, args.secretsKeyId, roles.secretsDecrypt.guid, `GitHub ${env} preview: decrypt ${env} stack secrets`);

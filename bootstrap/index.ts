@@ -125,4 +125,5 @@ export const customRoleIds = {
     deployer: customRoles.deployer.definition.id,
     locks: customRoles.locks.definition.id,
     secretsDecrypt: customRoles.secretsDecrypt.definition.id,
+    previewInvokes: customRoles.previewInvokes.definition.id,
 };

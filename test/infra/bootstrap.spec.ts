@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as YAML from "yaml";
 import {
-    actionAllowed, armWriteAction, BOOTSTRAP_ROLES, deployerRoleActions, platformAssignableRoleGuids, roleAssignmentCondition,
+    actionAllowed, armWriteAction, BOOTSTRAP_ROLES, deployerRoleActions, PLATFORM_INVOKE_ACTIONS, platformAssignableRoleGuids, roleAssignmentCondition,
 } from "../../bootstrap/access";
 import { validateBootstrapConfig } from "../../bootstrap/config";
 import { BUILT_IN_ROLES, FORBIDDEN_ROLES, roleGuidOf } from "../../components/roles";
@@ -118,7 +118,7 @@ describe("bootstrap plan", function () {
         const deployer = perms("deployer").actions;
         assert.deepEqual(deployer, deployerRoleActions());
         assert.ok(!deployer.some((a) => /^(\*|Microsoft\.Authorization\/)/i.test(a) && a !== "*/read"), "no wildcard or Authorization write in the deployer role");
-        for (const key of ["deployer", "locks", "secrets-decrypt"]) assert.deepEqual(customRole(key).inputs.assignableScopes, [subscription]);
+        for (const key of ["deployer", "locks", "secrets-decrypt", "preview-invokes"]) assert.deepEqual(customRole(key).inputs.assignableScopes, [subscription]);
         for (const stack of ENVS) {
             const { plan: platform } = await stackPlan(stack);
             for (const r of platform.resources.filter((x) => x.custom)) {
@@ -129,6 +129,22 @@ describe("bootstrap plan", function () {
                 assert.ok(actionAllowed(roles, r.type.endsWith("ManagementLockByScope") ? "Microsoft.Authorization/locks/write" : action), `${stack}: ${r.type} (${action}) is outside the deployer's roles`);
             }
         }
+    });
+
+    it("lets previews call every list* data source the platform uses, and nothing that writes", () => {
+        const calls = new Set<string>();
+        for (const dir of ["components", "stacks"]) {
+            for (const f of fs.readdirSync(path.join(ROOT, dir)).filter((x) => x.endsWith(".ts"))) {
+                for (const m of fs.readFileSync(path.join(ROOT, dir, f), "utf8").matchAll(/\b(list[A-Z]\w*?)(?:Output)?\(/g)) calls.add(m[1]);
+            }
+        }
+        assert.ok(calls.size > 0);
+        const actions = (customRole("preview-invokes").inputs.permissions as { actions: string[] }[])[0].actions;
+        for (const call of calls) {
+            assert.ok(PLATFORM_INVOKE_ACTIONS[call], `components call ${call}, which the preview identity cannot (add it to PLATFORM_INVOKE_ACTIONS)`);
+            assert.ok(actions.includes(PLATFORM_INVOKE_ACTIONS[call]));
+        }
+        assert.ok(actions.every((a) => /\/(listkeys|listSecrets)\/action$/i.test(a)), actions.join(", "));
     });
 
     it("grants Owner, Contributor or User Access Administrator to no one", () => {
@@ -144,7 +160,8 @@ describe("bootstrap plan", function () {
             assert.deepEqual(grants.get(BOOTSTRAP_ROLES.keyVaultReader), [subscription]);
             assert.deepEqual(grants.get(BOOTSTRAP_ROLES.storageBlobDataReader), [named(plan, `state-state-${env}`).outputs.id]);
             assert.deepEqual(grants.get(String(decrypt.outputs.name)), [named(plan, `state-secrets-key-${env}`).outputs.id]);
-            assert.equal(grants.size, 4);
+            assert.deepEqual(grants.get(String(customRole("preview-invokes").outputs.name)), [subscription]);
+            assert.equal(grants.size, 5);
         }
     });
 
