@@ -57,7 +57,7 @@ function bundleLoad(bundlePath: string, runs: number, withSdk = false): { median
 async function endToEnd(n: number): Promise<{ httpPerSec: number; deliverPerSec: number; e2ePerSec: number; resources: number }> {
   const [azurite, fhir] = await Promise.all([startAzurite(), startLocalFhirServer()]);
   try {
-    const rt = await createRuntime({ FHIR_URL: fhir.url, FHIR_AUTH_MODE: 'none', AzureWebJobsStorage: azurite.connectionString, INGEST_QUEUE_NAME: 'bench-ingest' });
+    const rt = await createRuntime({ FHIR_URL: fhir.url, FHIR_AUTH_MODE: 'none', INGEST_AUTH_MODE: 'none', AzureWebJobsStorage: azurite.connectionString, INGEST_QUEUE_NAME: 'bench-ingest' });
     const corpus = loadAdtCorpus();
     const msgs = Array.from({ length: n }, (_, i) => withIds(corpus[i % corpus.length].text, `BENCH-${i}`, `-${i}`));
     const ctx = () => new InvocationContext({ functionName: 'hl7', logHandler: () => undefined });

@@ -35,6 +35,7 @@ async function main(): Promise<void> {
     const rt = await createRuntime({
       FHIR_URL: fhir.url,
       FHIR_AUTH_MODE: 'none',
+      INGEST_AUTH_MODE: 'none',
       AzureWebJobsStorage: azurite.connectionString,
       INGEST_QUEUE_NAME: 'demo-ingest',
     });

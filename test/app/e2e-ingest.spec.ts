@@ -9,7 +9,7 @@ import { strict as assert } from 'node:assert';
 import { withIds } from '../../app/demo/messages';
 import { convertAdt } from '../../app/src/convert';
 import { parseHl7 } from '../../app/src/hl7';
-import { dedupeKey, contentHash } from '../../app/src/ingest/accept';
+import { dedupeIdentity, dedupeKey } from '../../app/src/ingest/accept';
 import { handleQueueMessage, type DeliverDeps } from '../../app/src/ingest/deliver';
 import { handleHl7Post, type HttpIngestDeps } from '../../app/src/ingest/http-ingest';
 import { drainQueue } from '../../app/src/ingest/local-host';
@@ -65,6 +65,7 @@ describe('e2e: HTTP -> Azurite queue -> delivery -> local FHIR server, with faul
       {
         FHIR_URL: fhir.url,
         FHIR_AUTH_MODE: 'none',
+        INGEST_AUTH_MODE: 'none',
         AzureWebJobsStorage: azurite.connectionString,
         INGEST_QUEUE_NAME: 'e2e-ingest',
         MESSAGE_CONTAINER_NAME: 'e2e-messages',
@@ -200,7 +201,7 @@ describe('e2e: HTTP -> Azurite queue -> delivery -> local FHIR server, with faul
     const crashed = withIds(corpus[2].text, 'CRASH-1', '-k1');
     const msg = parseHl7(crashed);
     const key = dedupeKey(msg.sendingApplicationRaw, msg.sendingFacilityRaw, msg.controlId!);
-    await rt.store.create(key, crashed, { contentHash: contentHash(crashed), claimedAt: Date.now() - 60_000 });
+    await rt.store.create(key, crashed, { contentHash: dedupeIdentity(parseHl7(crashed)), claimedAt: Date.now() - 60_000 });
     assert.equal((await post(crashed)).status, 200);
     assert.equal(await rt.ingestQueue.depth(), 2, 'the resend enqueued the crashed message once');
     assert.equal((await rt.store.info(key))!.state, 'queued');

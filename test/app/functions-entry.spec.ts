@@ -53,7 +53,7 @@ describe('function entry points (what the host calls)', () => {
       let builds = 0;
       const queue = new MemoryQueue('hl7-ingest');
       const rt: Runtime = {
-        config: loadConfig({ FHIR_URL: fhir.url, FHIR_AUTH_MODE: 'none', AzureWebJobsStorage: 'UseDevelopmentStorage=true' }),
+        config: loadConfig({ FHIR_URL: fhir.url, FHIR_AUTH_MODE: 'none', INGEST_AUTH_MODE: 'none', AzureWebJobsStorage: 'UseDevelopmentStorage=true' }),
         store: new MemoryMessageStore(),
         ingestQueue: queue,
         poisonQueue: new MemoryQueue('hl7-ingest-poison'),

@@ -2,7 +2,7 @@ import { convertAdt } from '../../app/src/convert';
 import { HttpRequest } from '@azure/functions';
 import { strict as assert } from 'node:assert';
 import { parseHl7 } from '../../app/src/hl7';
-import { dedupeKey, contentHash } from '../../app/src/ingest/accept';
+import { dedupeIdentity, dedupeKey } from '../../app/src/ingest/accept';
 import { parseEnvelope } from '../../app/src/ingest/envelope';
 import { handleHl7Post, type HttpIngestDeps } from '../../app/src/ingest/http-ingest';
 import { MemoryMessageStore, MemoryQueue } from '../../app/src/ingest/storage';
@@ -187,7 +187,7 @@ describe('POST /api/hl7 handler (in-process)', () => {
     const msg = parseHl7(a01);
     const key = dedupeKey(msg.sendingApplicationRaw, msg.sendingFacilityRaw, msg.controlId!);
     // The "crashed" first copy: blob written, state pending, never enqueued, never ACKed.
-    await store.create(key, a01, { contentHash: contentHash(a01), claimedAt: Date.now() - 60_000 });
+    await store.create(key, a01, { contentHash: dedupeIdentity(parseHl7(a01)), claimedAt: Date.now() - 60_000 });
     const res = await handleHl7Post(post(a01), logs.context(), deps);
     assert.equal(res.status, 200);
     assert.equal(ackOf(res.body).msa1, 'CA');
@@ -201,7 +201,7 @@ describe('POST /api/hl7 handler (in-process)', () => {
   it('answers AR/503 while a first copy is still in flight, without writing', async () => {
     const msg = parseHl7(a01);
     const key = dedupeKey(msg.sendingApplicationRaw, msg.sendingFacilityRaw, msg.controlId!);
-    await store.create(key, a01, { contentHash: contentHash(a01), claimedAt: Date.now() });
+    await store.create(key, a01, { contentHash: dedupeIdentity(parseHl7(a01)), claimedAt: Date.now() });
     const res = await handleHl7Post(post(a01), logs.context(), deps);
     assert.equal(res.status, 503);
     assert.equal(ackOf(res.body).msa1, 'AR');

@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { convertAdt } from '../../app/src/convert';
@@ -190,7 +191,11 @@ describe('configuration', () => {
 describe('PHI-safe logger', () => {
   it('drops fields that are not allow-listed and hashes values that do not look like codes', () => {
     const line = formatLogLine('hl7.accepted', { controlId: 'MSG-1', messageType: 'ADT', status: 200, ...({ patientName: 'TESTPATIENT' } as object) });
-    assert.deepEqual(JSON.parse(line), { event: 'hl7.accepted', controlId: 'MSG-1', messageType: 'ADT', status: 200 });
+    // MSH-10 is sender-controlled, so it is always a hash, even when it looks harmless.
+    assert.deepEqual(JSON.parse(line), { event: 'hl7.accepted', controlId: '#' + createHash('sha256').update('MSG-1').digest('hex').slice(0, 12), messageType: 'ADT', status: 200 });
+    const phiType = JSON.parse(formatLogLine('x', { messageType: 'SMITH', triggerEvent: '19800101' }));
+    assert.match(phiType.messageType, /^#[0-9a-f]{12}$/);
+    assert.match(phiType.triggerEvent, /^#[0-9a-f]{12}$/);
     const odd = JSON.parse(formatLogLine('x', { controlId: 'Doe^John 123 Main St', errorClass: 'has spaces in it' }));
     assert.match(odd.controlId, /^#[0-9a-f]{12}$/);
     assert.match(odd.errorClass, /^#[0-9a-f]{12}$/);

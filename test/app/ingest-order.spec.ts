@@ -41,7 +41,7 @@ describe('ingest: newest message wins per resource (concurrent consumers, If-Mat
 
   before(async () => {
     [azurite, fhir] = await Promise.all([startAzurite(), startLocalFhirServer()]);
-    rt = await createRuntime({ FHIR_URL: fhir.url, FHIR_AUTH_MODE: 'none', AzureWebJobsStorage: azurite.connectionString, INGEST_QUEUE_NAME: 'order-ingest', MESSAGE_CONTAINER_NAME: 'order-messages', RETRY_BASE_DELAY_MS: '20' });
+    rt = await createRuntime({ FHIR_URL: fhir.url, FHIR_AUTH_MODE: 'none', INGEST_AUTH_MODE: 'none', AzureWebJobsStorage: azurite.connectionString, INGEST_QUEUE_NAME: 'order-ingest', MESSAGE_CONTAINER_NAME: 'order-messages', RETRY_BASE_DELAY_MS: '20' });
     deliver = deliverDepsOf(rt);
   });
   after(async () => {

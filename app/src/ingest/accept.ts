@@ -38,19 +38,42 @@ export interface AcceptDeps {
   pollMs?: number;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
+  /** Crash-window hook points (tests kill a real process at each); see app/README.md for what each costs. */
+  hooks?: Partial<Record<'afterMark' | 'afterEnqueue' | 'afterQueuedMark', () => Promise<void>>>;
 }
 
-export function dedupeKey(sendingApplication: string, sendingFacility: string, controlId: string): string {
+/**
+ * The dedupe key is scoped to the authenticated sender (its Entra client id), so one sender cannot
+ * pre-claim another's control ids; within a sender it is MSH-3 | MSH-4 | MSH-10.
+ */
+export function dedupeKey(sendingApplication: string, sendingFacility: string, controlId: string, sender = ''): string {
   // Unit separators keep ("A|B", "C") and ("A", "B|C") apart.
-  return createHash('sha256').update(`${sendingApplication}\u001f${sendingFacility}\u001f${controlId}`, 'utf8').digest('hex');
+  return createHash('sha256').update(`${sender}\u001f${sendingApplication}\u001f${sendingFacility}\u001f${controlId}`, 'utf8').digest('hex');
 }
 
 export function contentHash(raw: string): string {
   return createHash('sha256').update(raw, 'utf8').digest('hex').slice(0, 32);
 }
 
+/**
+ * What "the same message" means for duplicate detection: the segments as parsed (so CR / LF / CRLF,
+ * MLLP framing, a BOM and blank lines do not count), each without trailing whitespace, and with MSH-7
+ * blanked, because interface engines commonly re-stamp MSH-7 when they resend. A resend that differs
+ * only there is a duplicate (AA + x-hl7-duplicate); any other difference under the same MSH-10 is AR 205.
+ */
+export function dedupeIdentity(msg: { segments: readonly { name: string; raw: string }[]; delimiters: { field: string } }): string {
+  const lines = msg.segments.map((s) => {
+    const raw = s.raw.replace(/\s+$/, '');
+    if (s.name !== 'MSH') return raw;
+    const f = raw.split(msg.delimiters.field);
+    if (f.length > 6) f[6] = ''; // f[0] 'MSH', f[1] MSH-2, f[6] MSH-7
+    return f.join(msg.delimiters.field);
+  });
+  return contentHash(lines.join('\r'));
+}
+
 export async function acceptOnce(
-  msg: { key: string; controlId: string; type: string; raw: string },
+  msg: { key: string; controlId: string; type: string; raw: string; /** dedupeIdentity of the message */ identity?: string },
   deps: AcceptDeps,
   log: Logger,
 ): Promise<AcceptOutcome> {
@@ -58,10 +81,11 @@ export async function acceptOnce(
   const sleep = deps.sleep ?? defaultSleep;
   const waitMs = deps.waitMs ?? Math.min(10_000, deps.takeoverAfterMs + 2_000);
   const pollMs = deps.pollMs ?? 100;
-  const hash = contentHash(msg.raw);
+  const hash = msg.identity ?? contentHash(msg.raw);
   const deadline = now() + waitMs;
 
   const handOff = async (etag: string, recovered: boolean): Promise<AcceptOutcome> => {
+    await deps.hooks?.afterMark?.();
     try {
       await deps.queue.send(
         makeEnvelope({ id: msg.controlId, key: msg.key, type: msg.type, receivedAt: new Date(now()).toISOString() }, msg.raw),
@@ -71,12 +95,19 @@ export async function acceptOnce(
       await deps.store.remove(msg.key, etag).catch(() => false);
       throw err;
     }
+    await deps.hooks?.afterEnqueue?.();
     const marked = await deps.store.setState(msg.key, 'queued', now(), etag, hash).catch(() => undefined);
     if (marked === undefined) log.warn('hl7.mark_queued_lost', { reason: 'takeover' });
+    await deps.hooks?.afterQueuedMark?.();
     return { kind: 'accepted', recovered };
   };
 
-  for (;;) {
+  // Every way round this loop passes the deadline check, so no path can spin past waitMs.
+  for (let round = 0; ; round++) {
+    if (round > 0) {
+      if (now() >= deadline) return { kind: 'busy' };
+      await sleep(pollMs);
+    }
     const etag = await deps.store.create(msg.key, msg.raw, { contentHash: hash, claimedAt: now() });
     if (etag !== undefined) return handOff(etag, false);
 
@@ -92,7 +123,5 @@ export async function acceptOnce(
       }
       continue; // someone else changed it first; re-read
     }
-    if (now() >= deadline) return { kind: 'busy' };
-    await sleep(pollMs);
   }
 }

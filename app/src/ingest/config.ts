@@ -3,6 +3,7 @@
  * set by the infrastructure on the Function App; keep the names stable. Loading is strict: a bad or
  * missing value throws ConfigError naming the setting (never echoing a secret).
  */
+import { parseSenders, type CallerAuthConfig } from './caller-auth';
 import type { RetryOptions } from './retry';
 
 export type FhirAuthMode = 'managed-identity' | 'default-credential' | 'client-credentials' | 'none';
@@ -39,6 +40,9 @@ export interface IngestConfig extends StorageConfig {
   idStrategy: IdStrategy;
   requestTimeoutMs: number;
   retry: RetryOptions;
+  /** Entra validation of POST /api/hl7 callers (see requireCallerAuth). */
+  callerAuth?: CallerAuthConfig;
+  callerAuthMode: 'entra' | 'none';
 }
 
 type Env = Record<string, string | undefined>;
@@ -57,9 +61,10 @@ function req(env: Env, name: string): string {
 function int(env: Env, name: string, def: number, min: number, max: number): number {
   const v = str(env, name);
   if (v === undefined) return def;
-  if (!/^\d+$/.test(v)) throw new ConfigError(`app setting ${name} must be a whole number, got '${v.slice(0, 20)}'`);
+  // Errors name the setting and the rule, never the value (a mistyped secret could land in any setting).
+  if (!/^\d+$/.test(v)) throw new ConfigError(`app setting ${name} must be a whole number`);
   const n = Number(v);
-  if (n < min || n > max) throw new ConfigError(`app setting ${name} must be between ${min} and ${max}, got ${n}`);
+  if (n < min || n > max) throw new ConfigError(`app setting ${name} must be between ${min} and ${max}`);
   return n;
 }
 
@@ -180,6 +185,7 @@ export function loadConfig(env: Env = process.env): IngestConfig {
   };
 
   return {
+    ...loadCallerAuth(env, isLoopback(fhir)),
     fhirUrl,
     fhirAudience,
     authMode,
@@ -194,4 +200,42 @@ export function loadConfig(env: Env = process.env): IngestConfig {
     requestTimeoutMs: int(env, 'FHIR_REQUEST_TIMEOUT_MS', 30_000, 100, 230_000),
     retry,
   };
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Caller authentication for POST /api/hl7. Mandatory wherever FHIR is not on loopback, i.e. in every real
+ * deployment; INGEST_AUTH_MODE=none exists only for local tests and the demo, like FHIR_AUTH_MODE=none.
+ */
+function loadCallerAuth(env: Env, loopbackFhir: boolean): Pick<IngestConfig, 'callerAuth' | 'callerAuthMode'> {
+  const mode = str(env, 'INGEST_AUTH_MODE') ?? 'entra';
+  if (mode !== 'entra' && mode !== 'none') throw new ConfigError('app setting INGEST_AUTH_MODE must be entra or none');
+  if (mode === 'none') {
+    if (!loopbackFhir) throw new ConfigError('INGEST_AUTH_MODE=none is only allowed with a loopback FHIR_URL (local tests and demo)');
+    return { callerAuthMode: 'none' };
+  }
+  const names = ['INGEST_AUTH_TENANT_ID', 'INGEST_AUTH_ISSUER', 'INGEST_AUTH_JWKS_URL', 'INGEST_AUTH_AUDIENCE', 'INGEST_SENDERS'];
+  // Absent altogether: the settings are parsed as far as they go and the runtime refuses to start
+  // (requireCallerAuth), so tools that only read the other settings keep working.
+  if (names.every((n) => str(env, n) === undefined)) return { callerAuthMode: 'entra' };
+  const tenant = str(env, 'INGEST_AUTH_TENANT_ID');
+  if (tenant !== undefined && !GUID.test(tenant)) throw new ConfigError('app setting INGEST_AUTH_TENANT_ID must be a tenant GUID');
+  const issuer = str(env, 'INGEST_AUTH_ISSUER') ?? (tenant ? `https://login.microsoftonline.com/${tenant}/v2.0` : undefined);
+  const jwksUrl = str(env, 'INGEST_AUTH_JWKS_URL') ?? (tenant ? `https://login.microsoftonline.com/${tenant}/discovery/v2.0/keys` : undefined);
+  if (!issuer || !jwksUrl) throw new ConfigError('app setting INGEST_AUTH_TENANT_ID is required (or INGEST_AUTH_ISSUER and INGEST_AUTH_JWKS_URL)');
+  url('INGEST_AUTH_JWKS_URL', jwksUrl);
+  const sendersText = req(env, 'INGEST_SENDERS');
+  const senders = parseSenders(sendersText);
+  if (!senders || senders.size === 0) {
+    throw new ConfigError('app setting INGEST_SENDERS must be a JSON object mapping sender client ids to a non-empty list of facilities');
+  }
+  return { callerAuthMode: 'entra', callerAuth: { issuer, jwksUrl, audience: req(env, 'INGEST_AUTH_AUDIENCE'), role: str(env, 'INGEST_AUTH_ROLE') ?? 'HL7.Send', senders } };
+}
+
+/** The Function never serves POST /api/hl7 without caller validation unless INGEST_AUTH_MODE=none (loopback only). */
+export function requireCallerAuth(config: IngestConfig): CallerAuthConfig | undefined {
+  if (config.callerAuthMode === 'none') return undefined;
+  if (!config.callerAuth) throw new ConfigError('app setting INGEST_AUTH_TENANT_ID is required (with INGEST_AUTH_AUDIENCE and INGEST_SENDERS)');
+  return config.callerAuth;
 }

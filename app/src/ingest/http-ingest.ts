@@ -6,7 +6,8 @@
  * 413 / 415 without an ACK when the body is too large or not HL7 text (documented in app/README.md).
  */
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import { acceptOnce, dedupeKey, type AcceptDeps } from './accept';
+import { acceptOnce, dedupeIdentity, dedupeKey, type AcceptDeps } from './accept';
+import type { EntraCallerValidator } from './caller-auth';
 import type { IdStrategy } from './config';
 import { toTransaction, type Converter } from './pipeline';
 import { ackText, classifyError, headerOf, parseMessage, validateForIngest, type AckError, type Hl7Message } from './hl7-bridge';
@@ -21,6 +22,8 @@ export interface HttpIngestDeps extends AcceptDeps {
   maxBundleEntries?: number;
   /** Replaces the converter (tests: a converter defect must still end in an error ACK, never AA). */
   convert?: Converter;
+  /** Entra caller validation and the sender -> facility map; absent only with INGEST_AUTH_MODE=none. */
+  auth?: EntraCallerValidator;
   /** Receives the accept-time convert + validate duration in ms (benchmark). */
   onConverted?: (ms: number) => void;
 }
@@ -79,6 +82,16 @@ function ackResponse(msg: Hl7Message | undefined, code: 'AA' | 'CA' | 'AE' | 'AR
 
 async function ingest(request: HttpRequest, deps: HttpIngestDeps, log: Logger, started: number): Promise<HttpResponseInit> {
   const elapsed = () => Date.now() - started;
+  // The caller first: nothing of an unauthenticated body is read, parsed or stored.
+  let sender = '';
+  if (deps.auth) {
+    const a = await deps.auth.validate(request.headers.get('authorization'));
+    if (!a.ok) {
+      log.warn('hl7.rejected', { reason: a.status === 401 ? 'unauthorized' : 'forbidden', check: a.why, status: a.status, durationMs: elapsed() });
+      return { status: a.status, body: a.status === 401 ? 'Unauthorized\n' : 'Forbidden\n', headers: { ...PLAIN, 'www-authenticate': `Bearer error="${a.error}"` } };
+    }
+    sender = a.sender;
+  }
   const media = parseContentType(request.headers.get('content-type'));
   if (!media || !(ACCEPTED_MEDIA_TYPES as readonly string[]).includes(media.type)) {
     log.warn('hl7.rejected', { reason: 'unsupported-media-type', status: 415, durationMs: elapsed() });
@@ -129,10 +142,14 @@ async function ingest(request: HttpRequest, deps: HttpIngestDeps, log: Logger, s
   }
   const h = headerOf(msg);
   // MSH-10 is logged only once the message has validated; until then only codes and sizes are.
-  if (!h.controlId) {
+  // MSH-10 is the idempotency key: blank or the HL7 null "" would make unrelated messages duplicates.
+  if (!h.controlId || h.controlId.trim() === '' || h.controlId.trim() === '""') {
     return reject(msg, 'AR', { code: 101, text: 'Required field missing', segment: 'MSH', field: 10 }, { reason: 'missing-control-id' });
   }
-  const key = dedupeKey(h.sendingApplication, h.sendingFacility, h.controlId);
+  if (deps.auth && !deps.auth.facilityAllowed(sender, h.sendingApplication, h.sendingFacility, msg.delimiters.component)) {
+    return reject(msg, 'AR', { code: 207, text: 'Sending facility not permitted for this sender', segment: 'MSH', field: 4 }, { reason: 'facility-not-permitted', messageType: h.messageType, triggerEvent: h.triggerEvent }, 403);
+  }
+  const key = dedupeKey(h.sendingApplication, h.sendingFacility, h.controlId, sender);
   let entries: number;
   const convertStarted = performance.now();
   try {
@@ -155,7 +172,7 @@ async function ingest(request: HttpRequest, deps: HttpIngestDeps, log: Logger, s
   let outcome;
   try {
     outcome = await acceptOnce(
-      { key, controlId: h.controlId, type: `${h.messageType}^${h.triggerEvent}`, raw: text },
+      { key, controlId: h.controlId, type: `${h.messageType}^${h.triggerEvent}`, raw: text, identity: dedupeIdentity(msg) },
       deps,
       log.child(ids),
     );

@@ -36,10 +36,13 @@ export type LogReason =
   | 'payload-missing'
   | 'internal-error'
   | 'startup-error'
-  | 'config-error';
+  | 'config-error'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'facility-not-permitted';
 
 export interface LogFields {
-  /** MSH-10. Only pass it once the header has been validated (see sanitiseControlId). */
+  /** MSH-10. Sender-controlled, so it is always written as a short hash (compute the same hash to search). */
   controlId?: string;
   /** MSH-9.1 / MSH-9.2, e.g. ADT / A01. */
   messageType?: string;
@@ -64,8 +67,10 @@ export interface LogFields {
   ok?: boolean;
 }
 
-const CONTROL_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 const CODE = /^[A-Za-z0-9_]{1,16}$/;
+/** HL7 table 0076 message types: MSH-9.1 is logged only when it is one of these, else hashed. */
+const MESSAGE_TYPES = new Set(['ACK', 'ADR', 'ADT', 'BAR', 'DFT', 'MDM', 'MFN', 'OML', 'ORL', 'ORM', 'ORR', 'ORU', 'QBP', 'QRY', 'RDE', 'RSP', 'SIU', 'VXU']);
+const TRIGGER_EVENT = /^[A-Z][0-9]{2}$/;
 const IDENT = /^[A-Za-z][A-Za-z0-9_]{0,47}$/;
 const UUIDISH = /^[A-Za-z0-9-]{1,64}$/;
 const EVENT = /^[a-z][a-z0-9_.-]{0,63}$/;
@@ -91,10 +96,15 @@ export function formatLogLine(event: string, fields: LogFields = {}): string {
     if (v === undefined || v === null) continue;
     switch (key) {
       case 'controlId':
-        if (typeof v === 'string') out.controlId = pick(v, CONTROL_ID);
+        // Senders put anything in MSH-10 (MRNs, names and dates have been seen): never written as is.
+        if (typeof v === 'string') out.controlId = shortHash(v);
         break;
       case 'messageType':
+        if (typeof v === 'string') out.messageType = MESSAGE_TYPES.has(v) ? v : shortHash(v);
+        break;
       case 'triggerEvent':
+        if (typeof v === 'string') out.triggerEvent = pick(v, TRIGGER_EVENT);
+        break;
       case 'ackCode':
         if (typeof v === 'string') out[key] = pick(v, CODE);
         break;

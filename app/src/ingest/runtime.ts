@@ -4,7 +4,8 @@
  * misconfigured app fails on its first invocation and in /api/health with a named reason.
  */
 import type { TokenCredential } from '@azure/identity';
-import { loadConfig, type IngestConfig, type StorageConfig } from './config';
+import { EntraCallerValidator } from './caller-auth';
+import { loadConfig, requireCallerAuth, type IngestConfig, type StorageConfig } from './config';
 import type { DeliverDeps } from './deliver';
 import { FhirClient } from './fhir-client';
 import type { HttpIngestDeps } from './http-ingest';
@@ -27,6 +28,8 @@ export interface Runtime {
   poisonQueue: MessageQueue;
   tokens: TokenProvider;
   fhir: FhirClient;
+  /** Validates POST /api/hl7 callers (Entra); absent only with INGEST_AUTH_MODE=none. */
+  callers?: EntraCallerValidator;
 }
 
 /** What the HTTP trigger needs from the runtime: the same wiring for the host, the demo and the benchmark. */
@@ -38,6 +41,7 @@ export function httpIngestDepsOf(rt: Runtime): HttpIngestDeps {
     maxBodyBytes: rt.config.maxBodyBytes,
     maxBundleEntries: rt.config.maxBundleEntries,
     idStrategy: rt.config.idStrategy,
+    auth: rt.callers,
   };
 }
 
@@ -114,7 +118,9 @@ export async function tokenProviderFor(config: IngestConfig, o: RuntimeOverrides
 
 export async function createRuntime(env: Record<string, string | undefined> = process.env, o: RuntimeOverrides = {}): Promise<Runtime> {
   const config = loadConfig(env);
+  const callerAuth = requireCallerAuth(config);
   const [storage, tokens] = await Promise.all([openStorage(config), tokenProviderFor(config, o)]);
   const fhir = new FhirClient({ baseUrl: config.fhirUrl, tokens, retry: config.retry, requestTimeoutMs: config.requestTimeoutMs, fetchImpl: o.fetchImpl });
-  return { config, ...storage, tokens, fhir };
+  const callers = callerAuth ? new EntraCallerValidator(callerAuth, o.fetchImpl) : undefined;
+  return { config, ...storage, tokens, fhir, callers };
 }
