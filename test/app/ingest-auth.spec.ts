@@ -4,7 +4,7 @@
  * to the sender. Tokens come from a locally generated RSA key served as a JWKS on 127.0.0.1. Before this,
  * any caller holding the function key could post for any facility.
  */
-import { HttpRequest, InvocationContext } from '@azure/functions';
+import { HttpRequest } from '@azure/functions';
 import { strict as assert } from 'node:assert';
 import { parseHl7 } from '../../app/src/hl7';
 import { EntraCallerValidator } from '../../app/src/ingest/caller-auth';

@@ -24,7 +24,7 @@ export async function startTestIssuer(): Promise<TestIssuer> {
   const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
   const jwk = publicKey.export({ format: 'jwk' });
   const state = { jwksRequests: 0 };
-  const server: Server = createServer((req, res) => {
+  const server: Server = createServer((_req, res) => {
     state.jwksRequests++;
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ keys: [{ ...jwk, kid: 'test-key-1', use: 'sig', alg: 'RS256' }] }));
