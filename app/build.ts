@@ -6,12 +6,16 @@
  * sources give the same bytes and the infrastructure can deploy it by content hash.
  * The offline plan runs on every change, so an unchanged bundle is not rebuilt: see ensureFunctionBundle.
  */
-import { build, version as esbuildVersion, type BuildOptions, type Plugin } from 'esbuild';
-import { zipSync, type Zippable } from 'fflate';
+import type { BuildOptions, Plugin } from 'esbuild';
+import type { Zippable } from 'fflate';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { parseArgs } from 'node:util';
+
+// Loaded only when a build runs (~30 ms): the plan checks an unchanged bundle in-process on every run.
+const esbuild = (): typeof import('esbuild') => require('esbuild');
+const fflate = (): typeof import('fflate') => require('fflate');
 
 export const APP_DIR = __dirname;
 export const DIST_DIR = join(APP_DIR, 'dist');
@@ -101,8 +105,8 @@ export async function buildApp(opts: BuildOptionsArg = {}): Promise<BuildResult>
   };
   // main.js: registrations, handlers, parser and converter. azure-sdk.js: the SDKs, required on first use.
   const results = await Promise.all([
-    build({ ...common, entryPoints: [join(appDir, 'src', 'main.ts')], outfile: bundlePath, plugins: [sdkAsSeparateFile] }),
-    build({ ...common, entryPoints: [join(appDir, 'src', 'ingest', 'azure-sdk.ts')], outfile: sdkPath, plugins: [stubUnusedModules] }),
+    esbuild().build({ ...common, entryPoints: [join(appDir, 'src', 'main.ts')], outfile: bundlePath, plugins: [sdkAsSeparateFile] }),
+    esbuild().build({ ...common, entryPoints: [join(appDir, 'src', 'ingest', 'azure-sdk.ts')], outfile: sdkPath, plugins: [stubUnusedModules] }),
   ]);
   if (results.some((r) => r.errors.length > 0)) throw new Error('esbuild failed');
 
@@ -129,7 +133,7 @@ export async function buildApp(opts: BuildOptionsArg = {}): Promise<BuildResult>
   }
   const zippable: Zippable = {};
   for (const [name, data] of files) zippable[name] = [data, { mtime: FIXED_MTIME, level: 9 }];
-  const zip = zipSync(zippable, { mtime: FIXED_MTIME, level: 9 });
+  const zip = fflate().zipSync(zippable, { mtime: FIXED_MTIME, level: 9 });
   const zipPath = join(distDir, 'ingest-function.zip');
   writeAtomically(zipPath, zip);
 
@@ -177,6 +181,7 @@ export function bundleInputsHash(appDir = APP_DIR): string {
     join(root, 'package-lock.json'),
     __filename,
   ];
+  const esbuildVersion = (require('esbuild/package.json') as { version: string }).version;
   const h = createHash('sha256').update(`esbuild ${esbuildVersion}\0`);
   for (const file of inputs) {
     const name = file === __filename ? 'build.ts' : relative(root, file).split(sep).join('/');
