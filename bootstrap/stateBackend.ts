@@ -153,7 +153,8 @@ export class StateBackend extends pulumi.ComponentResource {
                     keyOps: ["encrypt", "decrypt"],
                     attributes: { enabled: true, expires: created + KEY_VALIDITY_DAYS * DAY_S },
                     // A rotation adds a version and never breaks stacks: the provider URL pins the version (see index.ts),
-                    // and Key Vault still decrypts with expired versions (Learn, "About keys": date-time controlled operations).
+                    // and an expired version still decrypts (Learn, "About keys", key attributes: `exp` forbids only new encryption,
+                    // wrapping and signing).
                     rotationPolicy: {
                         attributes: { expiryTime: "P720D" },
                         lifetimeActions: [{ action: { type: "rotate" }, trigger: { timeBeforeExpiry: "P30D" } }],
