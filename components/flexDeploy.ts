@@ -43,13 +43,19 @@ export function publishUrlFor(scmHostName: string): string {
     return `https://${scmHostName}/api/publish?RemoteBuild=false&Deployer=pulumi`;
 }
 
+/** Reads the zip and refuses it unless it is the build the plan deploys (same SHA-256). */
+export function readPlannedZip(zipPath: string, sha256: string): Buffer {
+    const body = fs.readFileSync(zipPath);
+    const actual = createHash("sha256").update(body).digest("hex");
+    if (actual !== sha256) {
+        throw new Error(`${zipPath} changed since the plan (sha256 ${actual.slice(0, 12)}… ≠ ${sha256.slice(0, 12)}…): rebuild and re-run pulumi up`);
+    }
+    return body;
+}
+
 /** Uploads the zip and waits until the platform reports the deployment finished. */
 export async function publishZip(req: PublishRequest): Promise<PublishResult> {
-    const body = fs.readFileSync(req.zipPath);
-    const actual = createHash("sha256").update(body).digest("hex");
-    if (actual !== req.sha256) {
-        throw new Error(`${req.zipPath} changed since the plan (sha256 ${actual.slice(0, 12)}… ≠ ${req.sha256.slice(0, 12)}…): rebuild and re-run pulumi up`);
-    }
+    const body = readPlannedZip(req.zipPath, req.sha256);
     const headers = { Authorization: `Bearer ${req.token}` };
     const res = await fetch(req.publishUrl, { method: "POST", headers: { ...headers, "Content-Type": "application/zip" }, body });
     if (res.status !== 200 && res.status !== 202) {

@@ -5,7 +5,7 @@
 // Each flag falls back to the environment variable the program sets (FUNCTION_PUBLISH_URL, FUNCTION_ZIP,
 // FUNCTION_ZIP_SHA256). The token is the deployer's own (DefaultAzureCredential: the workflow's Azure CLI login).
 import { parseArgs } from "node:util";
-import { publishZip } from "../components/flexDeploy";
+import { publishZip, readPlannedZip } from "../components/flexDeploy";
 
 const USAGE = "usage: deploy-function --publish-url <https://<app>.scm.../api/publish?...> --zip <file> --sha256 <hex> [--timeout-minutes n]";
 
@@ -41,6 +41,13 @@ async function main(): Promise<void> {
     const timeoutMinutes = Number(values["timeout-minutes"] ?? 15);
     if (!Number.isFinite(timeoutMinutes) || timeoutMinutes <= 0) usage("--timeout-minutes must be a positive number");
 
+    try {
+        new URL(publishUrl);
+    } catch {
+        usage(`--publish-url "${publishUrl}" is not a URL`);
+    }
+    // Refuse a different build before asking for a token: nothing leaves the machine for a stale zip.
+    readPlannedZip(zipPath, sha256);
     // Loaded here so --help and usage errors stay instant.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { DefaultAzureCredential } = require("@azure/identity") as typeof import("@azure/identity");

@@ -146,6 +146,51 @@ describe("ApiGateway (under mocks)", () => {
         assert.ok(secret.properties.contentType);
     });
 
+    it("creates the Key Vault named value only after APIM's Secrets User grant has propagated", () => {
+        const grant = findRegistered("azure-native:authorization:RoleAssignment", "gw-role-function-key-reader");
+        const wait = findRegistered("time:index/sleep:Sleep", "gw-function-key-grant-wait");
+        assert.equal(wait.inputs.createDuration, "75s");
+        assert.ok(wait.dependencies.includes(grant.urn));
+        const nv = findRegistered("azure-native:apimanagement:NamedValue", "gw-nv-function-key");
+        assert.ok(nv.dependencies.includes(wait.urn), "named value after the wait");
+    });
+
+    it("answers browser CORS at the gateway for the configured origins, before token validation can refuse a preflight", () => {
+        const fhirPolicy = findRegistered("azure-native:apimanagement:ApiPolicy", "gw-api-fhir-policy").inputs as any;
+        const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: "@" }).parse(fhirPolicy.value);
+        const cors = doc.policies.inbound.cors;
+        assert.equal(cors["@allow-credentials"], "false");
+        assert.equal(cors["allowed-origins"].origin, "https://portal.example.org");
+        assert.equal(cors["allowed-methods"]["@preflight-result-max-age"], "600");
+        assert.ok(String(fhirPolicy.value).indexOf("<cors") < String(fhirPolicy.value).indexOf("<base"), "cors runs first");
+    });
+
+    it("declares one product per API and one subscription per consumer, scoped to its product, keys handed over in Key Vault", () => {
+        const products = mine("Product").map((r) => r.inputs as any);
+        assert.deepEqual(products.map((p) => p.productId).sort(), ["fhir", "hl7"]);
+        for (const p of products) {
+            assert.equal(p.subscriptionRequired, true);
+            assert.equal(p.approvalRequired, true);
+            assert.equal(p.state, "published");
+        }
+        const links = mine("ProductApi").map((r) => r.inputs as any).map((l) => `${l.productId}->${l.apiId}`).sort();
+        assert.deepEqual(links, ["fhir->fhir", "hl7->hl7"]);
+        const subs = mine("Subscription");
+        assert.deepEqual(subs.map((r) => [(r.inputs as any).sid, (r.inputs as any).scope]).sort(), [["ehr-portal", "/products/fhir"], ["lab-feed", "/products/hl7"]]);
+        for (const sub of subs) {
+            assert.equal((sub.inputs as any).allowTracing, false);
+            assert.equal((sub.inputs as any).primaryKey, undefined, "APIM generates the keys; none flows from the program");
+            assert.deepEqual(sub.options.additionalSecretOutputs, ["primaryKey", "secondaryKey"]);
+        }
+        const secrets = registered().filter((r) => r.type === "azure-native:keyvault:Secret" && r.name.startsWith("gw-products-")).map((r) => r.inputs as any);
+        assert.deepEqual(secrets.map((x) => x.secretName).sort(), ["apim-sub-ehr-portal-primary", "apim-sub-ehr-portal-secondary", "apim-sub-lab-feed-primary", "apim-sub-lab-feed-secondary"]);
+        for (const x of secrets) {
+            assert.equal(x.properties.value, "[secret]");
+            assert.match(x.properties.contentType, /^application\/x-apim-subscription-key; product=(fhir|hl7)$/);
+            assert.ok(x.properties.attributes.expires > now.getTime() / 1000);
+        }
+    });
+
     it("logs metadata only: no headers, no bodies, query strings masked, to App Insights with Entra auth", () => {
         const logger = findRegistered("azure-native:apimanagement:Logger", "gw-logger-appi").inputs as any;
         assert.equal(logger.loggerType, "applicationInsights");

@@ -174,6 +174,64 @@ describe("stack config validation", () => {
         assertProblem(raw, "storage.messageRetentionDays", /out of range \(1–365\)/);
     });
 
+    it("refuses a stack file whose environment contradicts the stack name (a copied dev file on prod)", () => {
+        const raw = stackRaw("dev");
+        assert.equal(validatePlatformConfig(raw, "dev").environment, "dev");
+        assert.equal(validatePlatformConfig(raw, "dev-eu").environment, "dev");
+        assert.throws(() => validatePlatformConfig(raw, "prod"), (e: ConfigValidationError) =>
+            e.problems.some((p) => /fhir-platform:environment: "dev" does not match the stack "prod"/.test(p)) &&
+            // and the prod minimums apply, because the stack is prod whatever the file says
+            e.problems.some((p) => p.startsWith("fhir-platform:keyVault.deleteLock:")));
+    });
+
+    it("requires the deployer's runner network: a VNet id, a private prefix outside the platform's address space", () => {
+        const raw = stackRaw("dev");
+        raw.deployer.virtualNetworkId = "/subscriptions/x/vnet";
+        assertProblem(raw, "deployer.virtualNetworkId", /is not a virtual network id/);
+        const overlap = stackRaw("dev");
+        overlap.deployer.addressPrefix = "10.40.1.0/27";
+        assertProblem(overlap, "deployer.addressPrefix", /overlaps network\.addressSpace 10\.40\.0\.0\/22/);
+        const publicPrefix = stackRaw("dev");
+        publicPrefix.deployer.addressPrefix = "20.1.0.0/27";
+        assertProblem(publicPrefix, "deployer.addressPrefix", /RFC 1918/);
+        const missing = stackRaw("dev");
+        delete missing.deployer;
+        assertProblem(missing, "deployer", /is required/);
+        const user = stackRaw("dev");
+        user.deployer.principalType = "Group";
+        assertProblem(user, "deployer.principalType", /not allowed/);
+    });
+
+    it("bounds the RBAC propagation wait (default 120 s, at least 60 s)", () => {
+        const raw = stackRaw("dev");
+        delete raw.rbacPropagationSeconds;
+        assert.equal(validatePlatformConfig(raw).rbacPropagationSeconds, 120);
+        raw.rbacPropagationSeconds = "10";
+        assertProblem(raw, "rbacPropagationSeconds", /out of range \(60–1800\)/);
+    });
+
+    it("requires delete locks on FHIR and raw-HL7 storage in prod", () => {
+        const raw = stackRaw("prod");
+        raw.fhir.deleteLock = "false";
+        raw.storage.deleteLock = false;
+        const problems = problemsOf(raw);
+        assert.ok(problems.some((p) => p.startsWith("fhir-platform:fhir.deleteLock: must be true for prod")));
+        assert.ok(problems.some((p) => p.startsWith("fhir-platform:storage.deleteLock: must be true for prod")));
+        const dev = validatePlatformConfig(stackRaw("dev"));
+        assert.equal(dev.fhir.deleteLock, false);
+        assert.equal(validatePlatformConfig(stackRaw("prod")).storage.deleteLock, true);
+    });
+
+    it("reads APIM consumers: unique names, known products", () => {
+        const raw = stackRaw("dev");
+        assert.deepEqual(validatePlatformConfig(raw).apim.consumers.map((c) => c.product).sort(), ["fhir", "hl7"]);
+        raw.apim.consumers = [{ name: "ehr", product: "fhir" }, { name: "ehr", product: "dicom" }, { name: "Bad Name", product: "hl7" }];
+        const problems = problemsOf(raw);
+        assert.ok(problems.some((p) => p.startsWith("fhir-platform:apim.consumers[1].name:") && /listed twice/.test(p)));
+        assert.ok(problems.some((p) => p.startsWith("fhir-platform:apim.consumers[1].product:") && /not allowed/.test(p)));
+        assert.ok(problems.some((p) => p.startsWith("fhir-platform:apim.consumers[2].name:")));
+    });
+
     it("rejects unknown keys, so a typo is not silently ignored", () => {
         const raw = stackRaw("dev");
         raw.keyVault.cmkKeysize = 2048;

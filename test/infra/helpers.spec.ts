@@ -1,7 +1,9 @@
 import { strict as assert } from "node:assert";
 import { cidrContains, cidrOverlaps, formatIpv4, isPrivateRange, parseCidr, Ipv4Cidr } from "../../components/cidr";
 import { compactGlobalName, keyVaultName, resourceName } from "../../components/naming";
+import { assertOnDeployerNetwork, machineIpv4Addresses, parseVnetId } from "../../components/deployerNetwork";
 import { nsgRulesFor, SubnetRole } from "../../components/nsgRules";
+import { DEFAULT_RBAC_PROPAGATION_SECONDS, sleepDuration } from "../../components/propagation";
 import { BUILT_IN_ROLES, FORBIDDEN_ROLES, roleDefinitionId, roleGuidOf } from "../../components/roles";
 
 const cidr = (text: string) => parseCidr(text) as Ipv4Cidr;
@@ -107,6 +109,18 @@ describe("NSG rules", () => {
         assert.ok(allowed.every((r) => r.ports.join() === "443"));
     });
 
+    it("admits the peered deploy runner on 443 to the private endpoints, and only when one is configured", () => {
+        const allowed = nsgRulesFor("privateEndpoints", subnets, "10.60.0.0/27").filter((r) => r.direction === "Inbound" && r.access === "Allow");
+        const runner = allowed.find((r) => r.source === "10.60.0.0/27");
+        assert.ok(runner, "a rule for the runner subnet");
+        assert.deepEqual(runner!.ports, ["443"]);
+        assert.equal(runner!.protocol, "Tcp");
+        assert.equal(runner!.destination, subnets.privateEndpoints);
+        const deny = nsgRulesFor("privateEndpoints", subnets, "10.60.0.0/27").find((r) => r.name === "deny-all-inbound")!;
+        assert.ok(runner!.priority < deny.priority);
+        assert.equal(nsgRulesFor("privateEndpoints", subnets).some((r) => r.name === "allow-deployer-scm-https"), false);
+    });
+
     it("blocks the Function's internet egress while allowing its dependencies", () => {
         const rules = nsgRulesFor("functionIntegration", subnets);
         const deny = rules.find((r) => r.direction === "Outbound" && r.destination === "Internet");
@@ -114,5 +128,40 @@ describe("NSG rules", () => {
         for (const r of rules.filter((x) => x.direction === "Outbound" && x.access === "Allow")) {
             assert.ok(r.priority < deny!.priority, `${r.name} must win over the internet deny`);
         }
+    });
+});
+
+describe("deploy path helpers", () => {
+    const deployer = { virtualNetworkId: "/subscriptions/5b1e2f7a-0000-4000-8000-0000000000aa/resourceGroups/rg-boot/providers/Microsoft.Network/virtualNetworks/vnet-deployer-dev", addressPrefix: "10.60.0.0/27" };
+
+    it("parses a VNet id and explains a bad one", () => {
+        assert.deepEqual(parseVnetId(deployer.virtualNetworkId), { subscriptionId: "5b1e2f7a-0000-4000-8000-0000000000aa", resourceGroupName: "rg-boot", name: "vnet-deployer-dev" });
+        assert.match(parseVnetId("/subscriptions/x/resourceGroups/y") as string, /is not a virtual network id/);
+        assert.match(parseVnetId(`${deployer.virtualNetworkId}/subnets/runners`) as string, /is not a virtual network id/);
+    });
+
+    it("lets pulumi up start only on a machine inside the runner subnet, naming both sides when not", () => {
+        assert.doesNotThrow(() => assertOnDeployerNetwork(deployer, ["172.17.0.2", "10.60.0.4"]));
+        assert.doesNotThrow(() => assertOnDeployerNetwork(deployer, ["10.60.0.31"]));
+        assert.throws(() => assertOnDeployerNetwork(deployer, ["10.60.0.32", "192.168.1.5"]), /must run inside the deployer network 10\.60\.0\.0\/27 \(this machine has 10\.60\.0\.32, 192\.168\.1\.5\)/);
+        assert.throws(() => assertOnDeployerNetwork(deployer, []), /no IPv4 address/);
+    });
+
+    it("reads the machine's external IPv4 addresses only", () => {
+        const addresses = machineIpv4Addresses({
+            lo: [{ address: "127.0.0.1", family: "IPv4", internal: true, netmask: "255.0.0.0", mac: "00:00:00:00:00:00", cidr: "127.0.0.1/8" }],
+            eth0: [
+                { address: "10.60.0.4", family: "IPv4", internal: false, netmask: "255.255.255.224", mac: "00:0d:3a:00:00:01", cidr: "10.60.0.4/27" },
+                { address: "fe80::1", family: "IPv6", internal: false, netmask: "ffff:ffff:ffff:ffff::", mac: "00:0d:3a:00:00:01", cidr: "fe80::1/64", scopeid: 2 },
+            ],
+        });
+        assert.deepEqual(addresses, ["10.60.0.4"]);
+    });
+
+    it("formats RBAC propagation waits and refuses token ones", () => {
+        assert.equal(sleepDuration(DEFAULT_RBAC_PROPAGATION_SECONDS), "120s");
+        assert.equal(sleepDuration(60), "60s");
+        assert.throws(() => sleepDuration(30), /≥ 60/);
+        assert.throws(() => sleepDuration(90.5), /whole number/);
     });
 });
