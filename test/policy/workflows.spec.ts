@@ -133,4 +133,19 @@ describe("GitHub workflows", function () {
         for (const s of ["dev", "prod"]) assert.ok(fs.existsSync(path.join(ROOT, "policy", "config", `${s}.json`)));
         assert.ok(fs.existsSync(path.join(ROOT, "policy", "PulumiPolicy.yaml")));
     });
+
+    it("deploys only from the runner group on the bootstrap's network, failing fast when it is not configured", () => {
+        const wf = parse(fs.readFileSync(path.join(WF, "deploy.yml"), "utf8")) as { jobs: Record<string, Job & { "runs-on": unknown }> };
+        for (const name of ["up-dev", "up-prod"]) {
+            const job = wf.jobs[name];
+            assert.deepStrictEqual(job["runs-on"], { group: "${{ vars.DEPLOY_RUNNER_GROUP }}" }, `${name} runs on the deploy runner group, with no fallback`);
+        }
+        assert.ok(!JSON.stringify(wf.jobs["up-dev"]["runs-on"]).includes("ubuntu-latest"));
+        const gate = wf.jobs["deploy-runner"];
+        assert.ok(gate, "a gate job checks the runner group first");
+        assert.match(runs(gate), /DEPLOY_RUNNER_GROUP[\s\S]*exit 1/);
+        const needs = (j: Job) => ([] as string[]).concat(j.needs ?? []);
+        assert.ok(needs(wf.jobs["up-dev"]).includes("deploy-runner"), "up-dev waits for the gate");
+        assert.ok(needs(wf.jobs["up-prod"]).includes("up-dev"));
+    });
 });
