@@ -217,6 +217,20 @@ describe("bootstrap plan", function () {
     });
 });
 
+describe("bootstrap plan review", function () {
+    this.timeout(180000);
+    it("tells the reviewer who gets which role where, conditions included", async () => {
+        const { dir } = await stackPlan("bootstrap");
+        const md = fs.readFileSync(path.join(dir, "plan-bootstrap.md"), "utf8");
+        assert.match(md, /## Access\n/);
+        for (const env of ENVS) {
+            assert.match(md, new RegExp(`\\| github-${env}-deploy \\| roleBasedAccessControlAdministrator \\| subscription \\| yes \\|`));
+            assert.match(md, new RegExp(`\\| github-${env}-deploy \\| roles-locks \\| subscription \\|  \\|`));
+            assert.match(md, new RegExp(`\\| github-${env}-preview \\| roles-secrets-decrypt \\| state-secrets-key-${env} \\|  \\|`));
+        }
+    });
+});
+
 describe("bootstrap config", () => {
     const shipped = () => {
         const doc = YAML.parse(fs.readFileSync(path.join(ROOT, "bootstrap", "Pulumi.bootstrap.yaml"), "utf8")) as { config: Record<string, unknown> };

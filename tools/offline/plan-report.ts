@@ -1,3 +1,5 @@
+import { BOOTSTRAP_ROLES } from "../../bootstrap/access";
+import { BUILT_IN_ROLES, FORBIDDEN_ROLES, roleGuidOf } from "../../components/roles";
 import { OfflinePlan, PlanResource } from "./plan-runner";
 
 const STACK_TYPE = "pulumi:pulumi:Stack";
@@ -140,6 +142,43 @@ export function dataPaths(plan: OfflinePlan): { nodes: Map<string, string>; edge
     return { nodes, edges };
 }
 
+/** Built-in role GUID → the name this repository gives it. */
+const ROLE_NAMES: Map<string, string> = new Map(
+    Object.entries({ ...BUILT_IN_ROLES, ...BOOTSTRAP_ROLES, ...FORBIDDEN_ROLES }).map(([name, guid]) => [guid.toLowerCase(), name]),
+);
+
+export interface AccessRow {
+    principal: string;
+    role: string;
+    scope: string;
+    conditioned: boolean;
+}
+
+/**
+ * Every Azure role assignment in the plan with principal, role and scope resolved to plan names where the plan knows
+ * them (identities by principal id, custom roles by their definition), so a reviewer sees who gets what where.
+ */
+export function accessRows(plan: OfflinePlan): AccessRow[] {
+    const principals = new Map<string, string>();
+    // Resources that have an identity; role assignments echo their principalId and are not principals themselves.
+    for (const r of plan.resources.filter((x) => x.custom && !x.type.startsWith("azure-native:authorization:") && !x.type.endsWith("AppRoleAssignment"))) {
+        const o = r.outputs as { principalId?: unknown; objectId?: unknown; identity?: { principalId?: unknown } };
+        for (const id of [o.principalId, o.objectId, o.identity?.principalId]) if (typeof id === "string" && !principals.has(id)) principals.set(id, r.name);
+    }
+    const customRoles = new Map(findAll(plan, "azure-native:authorization:RoleDefinition").map((d) => [String(d.outputs.name).toLowerCase(), d.name]));
+    const scopes = new Map(plan.resources.filter((r) => typeof r.outputs.id === "string").map((r) => [String(r.outputs.id), r.name]));
+    return findAll(plan, "azure-native:authorization:RoleAssignment").map((ra) => {
+        const guid = roleGuidOf(String(ra.inputs.roleDefinitionId)) ?? String(ra.inputs.roleDefinitionId);
+        const scope = String(ra.inputs.scope);
+        return {
+            principal: principals.get(String(ra.inputs.principalId)) ?? `${String(ra.inputs.principalType ?? "principal")} ${String(ra.inputs.principalId)}`,
+            role: customRoles.get(guid) ?? ROLE_NAMES.get(guid) ?? guid,
+            scope: /^\/subscriptions\/[^/]+$/i.test(scope) ? "subscription" : scopes.get(scope) ?? scope,
+            conditioned: typeof ra.inputs.condition === "string" && ra.inputs.condition.length > 0,
+        };
+    });
+}
+
 /** The reviewer's view: a Mermaid diagram of the data paths and a table of resources per component. */
 export function planMarkdown(plan: OfflinePlan): string {
     const { nodes, edges } = dataPaths(plan);
@@ -160,6 +199,14 @@ export function planMarkdown(plan: OfflinePlan): string {
         "## Resources per component",
         "",
     ];
+    const access = accessRows(plan);
+    if (access.length > 0) {
+        out.push("## Access", "", "| Principal | Role | Scope | Condition |", "|---|---|---|---|");
+        for (const a of [...access].sort((x, y) => x.principal.localeCompare(y.principal) || x.role.localeCompare(y.role))) {
+            out.push(`| ${a.principal} | ${a.role} | ${a.scope} | ${a.conditioned ? "yes" : ""} |`);
+        }
+        out.push("");
+    }
     const groups = new Map<string, PlanResource[]>();
     for (const r of custom) {
         const key = owningComponent(plan, r);
