@@ -202,6 +202,18 @@ describe("stack config validation", () => {
         assertProblem(user, "deployer.principalType", /not allowed/);
     });
 
+    it("points each shipped stack at the runner network the bootstrap creates for it", () => {
+        const boot = YAML.parse(fs.readFileSync(path.join(ROOT, "bootstrap", "Pulumi.bootstrap.yaml"), "utf8")).config;
+        const prefix = boot["fhir-platform-bootstrap:namePrefix"];
+        const location = boot["fhir-platform-bootstrap:location"];
+        for (const stack of ["dev", "prod"] as const) {
+            const { deployer, namePrefix } = validatePlatformConfig(stackRaw(stack), stack);
+            assert.equal(namePrefix, prefix);
+            assert.equal(deployer.addressPrefix, boot["fhir-platform-bootstrap:environments"][stack].runnerAddressSpace, stack);
+            assert.match(deployer.virtualNetworkId, new RegExp(`/resourceGroups/rg-${prefix}-bootstrap-${location}/providers/Microsoft\\.Network/virtualNetworks/vnet-${prefix}-${stack}-runners$`));
+        }
+    });
+
     it("bounds the RBAC propagation wait (default 120 s, at least 60 s)", () => {
         const raw = stackRaw("dev");
         delete raw.rbacPropagationSeconds;
