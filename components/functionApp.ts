@@ -303,9 +303,12 @@ export class IngestionFunctionApp extends pulumi.ComponentResource {
         // Flex one deploy through the private SCM endpoint (flexDeploy.ts), run by `pulumi up` on the deploy runner as
         // the deploying identity. A plain command rather than a dynamic provider: nothing to serialise at plan time.
         // The platform then writes the package into the deployment container as the site identity, so that grant
-        // must have propagated (a fresh grant fails the upload with BlobUploadFailedException / 403).
-        const blobGrantPropagated = rbacPropagationWait(`${name}-blob-grant-wait`, {
-            grants: [roleAssignments["blob-owner"]], seconds: args.rbacPropagationSeconds, reason: "Flex package upload by the site identity",
+        // must have propagated (a fresh grant fails the upload with BlobUploadFailedException / 403). The publish also
+        // restarts the app, which resolves its Key Vault references then (client-credentials mode): same wait.
+        const siteGrantsPropagated = rbacPropagationWait(`${name}-grant-wait`, {
+            grants: [roleAssignments["blob-owner"], ...(roleAssignments["kv-secrets-user"] ? [roleAssignments["kv-secrets-user"]] : [])],
+            seconds: args.rbacPropagationSeconds,
+            reason: "Flex package upload and Key Vault references, as the site identity",
         }, { parent: this });
         const relativeZip = path.relative(path.resolve(__dirname, ".."), pkg.path);
         const zipPath = relativeZip.startsWith("..") ? pkg.path : relativeZip.split(path.sep).join("/");
@@ -318,7 +321,7 @@ export class IngestionFunctionApp extends pulumi.ComponentResource {
         }, {
             parent: this,
             dependsOn: [
-                deploymentContainer, blobGrantPropagated, ...storageEndpoints.map((e) => e.zoneGroup), sitePe.zoneGroup, ftp, scm,
+                deploymentContainer, siteGrantsPropagated, ...storageEndpoints.map((e) => e.zoneGroup), sitePe.zoneGroup, ftp, scm,
                 ...args.deployPathReady,
             ],
         });

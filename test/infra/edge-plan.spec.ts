@@ -25,7 +25,7 @@ const EDGE_RESOURCES: [string, string][] = [
     ["ingestion-scm-basic-auth", "azure-native:web:WebAppScmAllowed"],
     ["ingestion-site-pe", "azure-native:network:PrivateEndpoint"],
     ["ingestion-package", "command:local:Command"],
-    ["ingestion-blob-grant-wait", "time:index/sleep:Sleep"],
+    ["ingestion-grant-wait", "time:index/sleep:Sleep"],
     ["deployer-access-peer-to-runner", "azure-native:network:VirtualNetworkPeering"],
     ["deployer-access-peer-from-runner", "azure-native:network:VirtualNetworkPeering"],
     ["deployer-access-dns-webapps-link", "azure-native:privatedns:VirtualNetworkLink"],
@@ -177,7 +177,7 @@ describe("edge and identity in the offline plans (dev and prod, child processes)
             const key = get(plan, "gateway-function-key-secret");
             assert.ok(key.dependencies.includes(get(plan, "ingestion-package").urn), `${plan.stack}: key read after the deployment`);
             const deploy = get(plan, "ingestion-package");
-            for (const dep of ["ingestion-site", "ingestion-blob-grant-wait", "ingestion-site-dns", "ingestion-st-blob-dns", "deployer-access-peer-to-runner", "deployer-access-peer-from-runner", "deployer-access-dns-webapps-link"]) {
+            for (const dep of ["ingestion-site", "ingestion-grant-wait", "ingestion-site-dns", "ingestion-st-blob-dns", "deployer-access-peer-to-runner", "deployer-access-peer-from-runner", "deployer-access-dns-webapps-link"]) {
                 assert.ok(deploy.dependencies.includes(get(plan, dep).urn), `${plan.stack}: deployment waits for ${dep}`);
             }
         }

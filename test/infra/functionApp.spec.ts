@@ -227,10 +227,18 @@ describe("IngestionFunctionApp (under mocks)", () => {
 
     it("publishes only after the site identity's blob grant has propagated (the platform writes the package as that identity)", () => {
         const grant = findRegistered("azure-native:authorization:RoleAssignment", "fa-role-blob-owner");
-        const wait = findRegistered("time:index/sleep:Sleep", "fa-blob-grant-wait");
+        const wait = findRegistered("time:index/sleep:Sleep", "fa-grant-wait");
         assert.equal(wait.inputs.createDuration, "90s");
         assert.ok(wait.dependencies.includes(grant.urn));
         assert.ok(findRegistered("command:local:Command", "fa-package").dependencies.includes(wait.urn));
+    });
+
+    it("in client-credentials mode, also waits for the Key Vault grant before the publish restarts the app (Key Vault references)", () => {
+        const wait = findRegistered("time:index/sleep:Sleep", "facc-grant-wait");
+        for (const grant of ["facc-role-blob-owner", "facc-role-kv-secrets-user"]) {
+            assert.ok(wait.dependencies.includes(findRegistered("azure-native:authorization:RoleAssignment", grant).urn), grant);
+        }
+        assert.ok(!findRegistered("time:index/sleep:Sleep", "fa-grant-wait").dependencies.some((d) => d.includes("kv-secrets-user")));
     });
 
     it("protects and locks the storage account that holds raw HL7 when asked, and only then", () => {
