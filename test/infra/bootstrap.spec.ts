@@ -242,8 +242,10 @@ describe("bootstrap config", () => {
     });
 
     it("lists every bad key at once", () => {
-        const raw = { ...shipped(), githubRepository: "not a repo", colour: "blue", allowedIpRanges: ["10.1.2.3", "300.1.1.1"], rbacPropagationSeconds: "5" };
-        raw.environments = { dev: { runnerAddressSpace: "10.90.0.0/24" }, prod: { runnerAddressSpace: "10.90.0.128/25" } };
+        const raw: Record<string, unknown> = {
+            ...shipped(), githubRepository: "not a repo", colour: "blue", allowedIpRanges: ["10.1.2.3", "300.1.1.1"], rbacPropagationSeconds: "5",
+            environments: { dev: { runnerAddressSpace: "10.90.0.0/24" }, prod: { runnerAddressSpace: "10.90.0.128/25" } },
+        };
         assert.throws(() => validateBootstrapConfig(raw), (err: Error) => {
             for (const key of ["githubRepository", "colour", "allowedIpRanges[0]", "allowedIpRanges[1]", "rbacPropagationSeconds", "environments.prod.runnerAddressSpace"]) {
                 assert.match(err.message, new RegExp(`- ${key.replace(/[[\].]/g, "\\$&")}: `), key);
