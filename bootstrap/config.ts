@@ -25,7 +25,7 @@ export interface BootstrapConfig {
      */
     githubDatabaseId?: string;
     environments: BootstrapEnvironment[];
-    /** Public operator egress addresses admitted by the state account and vault firewalls (besides the runner subnets). */
+    /** Public operator egress addresses admitted by the state account and vault firewalls (besides the runner subnets); at least one. */
     allowedIpRanges: string[];
     /** Entra group whose members may run the platform stacks by hand (state read/write, secrets provider). */
     operatorGroupObjectId?: string;
@@ -138,6 +138,10 @@ export function validateBootstrapConfig(raw: Raw): BootstrapConfig {
         else if (cidr.prefix === 31 || cidr.prefix === 32) allowedIpRanges.push(text.split("/")[0]);
         else allowedIpRanges.push(cidr.text);
     });
+
+    // The bootstrap itself (key creation) and the first `pulumi stack init` run from an operator's machine, before any
+    // runner exists: with no address admitted, both firewalls would refuse them.
+    if (Array.isArray(ipRaw) && ipRaw.length === 0) bad("allowedIpRanges", "needs at least one public address of the operators who run the bootstrap and the first stack init");
 
     if (problems.length > 0) throw new ConfigValidationError(problems);
     return {

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import * as authorization from "@pulumi/azure-native/authorization";
 import * as keyvault from "@pulumi/azure-native/keyvault";
 import * as storage from "@pulumi/azure-native/storage";
 import * as time from "@pulumiverse/time";
@@ -116,6 +117,17 @@ export class StateBackend extends pulumi.ComponentResource {
                 },
             },
         }, { parent: this, protect: true });
+
+        // Deleting either loses every stack (state) or every stack's secrets (key): `protect` guards against Pulumi,
+        // a CanNotDelete lock against the portal and CLI (Learn, "Lock your resources").
+        for (const [key, target] of [["account", this.account], ["vault", this.vault]] as const) {
+            new authorization.ManagementLockByScope(`${name}-${key}-lock`, {
+                scope: target.id,
+                lockName: "do-not-delete-pulumi-state",
+                level: "CanNotDelete",
+                notes: "Pulumi state backend / secrets provider of the FHIR platform stacks (bootstrap/README.md)",
+            }, { parent: this });
+        }
 
         args.audit.diagnostics(`${name}-account`, this.account.id, { logs: false, metrics: true }, { parent: this });
         // Blob reads, writes and deletes: who touched which stack's checkpoint.

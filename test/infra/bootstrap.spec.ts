@@ -189,6 +189,10 @@ describe("bootstrap plan", function () {
         assert.deepEqual(blob.inputs.deleteRetentionPolicy, { enabled: true, days: 30 });
         for (const env of ENVS) assert.equal(named(plan, `state-state-${env}`).inputs.publicAccess, "None");
         const vault = named(plan, "state-vault");
+        for (const target of [account, vault]) {
+            const lock = ofType(plan, "azure-native:authorization:ManagementLockByScope").find((l) => l.inputs.scope === target.outputs.id);
+            assert.equal(lock?.inputs.level, "CanNotDelete", `${target.name} has a delete lock`);
+        }
         assert.equal((vault.inputs.properties as any).enableRbacAuthorization, true);
         assert.equal((vault.inputs.properties as any).enablePurgeProtection, true);
     });
@@ -265,7 +269,7 @@ describe("bootstrap config", () => {
         } }));
         const result = await runPlanCli(["--stack", "bootstrap", "--config", file, "--out", dir]);
         assert.equal(result.code, 1);
-        for (const key of ["namePrefix", "githubRepository", "environments"]) assert.match(result.stderr, new RegExp(`- ${key}: `), key);
+        for (const key of ["namePrefix", "githubRepository", "environments", "allowedIpRanges"]) assert.match(result.stderr, new RegExp(`- ${key}: `), key);
         assert.ok(!fs.existsSync(path.join(dir, "plan-bootstrap.json")), "no plan written");
     });
 });
