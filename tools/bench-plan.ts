@@ -77,12 +77,12 @@ async function main(argv: string[]): Promise<number> {
         }
         const plan = JSON.parse(fs.readFileSync(path.join(outDir, `plan-${stack}.json`), "utf8")) as { resources: { custom: boolean }[] };
         const custom = plan.resources.filter((r) => r.custom).length;
-        const fmt = (xs: number[]) => `${xs.map((t) => t.toFixed(2)).join(", ")}  median ${median(xs).toFixed(2)} s`;
+        const fmt = (xs: number[]) => `${xs.map((t) => t.toFixed(2)).join(", ")}  median ${median(xs).toFixed(2)} s (min ${Math.min(...xs).toFixed(2)})`;
         const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(" ");
         console.log(`offline plan, stack ${stack}, ${runs} runs each on ${os.cpus().length} cores (Node ${process.version}); script: ${script}`);
         console.log(`  plan + policy gate, runs (s): ${fmt(withPolicy)}`);
         console.log(`  plan only, runs (s):         ${fmt(planOnly)}`);
-        console.log(`  policy gate share:           ${((1 - median(planOnly) / median(withPolicy)) * 100).toFixed(0)} % of the median`);
+        console.log(`  ratio plan only / with gate: ${(median(planOnly) / median(withPolicy)).toFixed(2)} (medians; noisy when others load the machine)`);
         console.log(`  warm-up run (not counted):   ${warmUp.toFixed(2)} s`);
         console.log(`  load average before / after: ${load(loadBefore)} / ${load(os.loadavg())}`);
         console.log(`  resources:                   ${custom} (+ ${plan.resources.length - custom} components incl. the stack)`);
