@@ -27,8 +27,8 @@ const CASES: Record<string, Case[]> = {
         ["a name that is not a GUID", at("ra-cmk", i => (i.roleAssignmentName = "fhir-cmk-grant"))],
     ],
     "rbac-propagation-wait": [
-        ["FHIR depends on the grant directly", p => { const q = mutate(p, "fhir", () => undefined); const f = q.resources.find(r => r.name === "fhir")!; f.dependencies = f.dependencies.map(d => (d.endsWith("::wait-cmk") ? d.replace("time:index/sleep:Sleep::wait-cmk", "azure-native:authorization:RoleAssignment::ra-cmk") : d)); return q; }],
-        ["key created without waiting", p => { const q = mutate(p, "cmk", () => undefined); const k = q.resources.find(r => r.name === "cmk")!; k.dependencies = k.dependencies.filter(d => !d.endsWith("::wait-deployer")); return q; }],
+        ["FHIR depends on the grant directly", p => { const q = mutate(p, "fhir", () => undefined); const f = q.resources.find(r => r.name === "fhir")!; f.dependencies = (f.dependencies ?? []).map(d => (d.endsWith("::wait-cmk") ? d.replace("time:index/sleep:Sleep::wait-cmk", "azure-native:authorization:RoleAssignment::ra-cmk") : d)); return q; }],
+        ["key created without waiting", p => { const q = mutate(p, "cmk", () => undefined); const k = q.resources.find(r => r.name === "cmk")!; k.dependencies = (k.dependencies ?? []).filter(d => !d.endsWith("::wait-deployer")); return q; }],
         ["a 10 s wait", at("wait-cmk", i => (i.createDuration = "10s"))],
         ["a wait that does not follow the key grant", p => { const q = mutate(p, "wait-cmk", () => undefined); q.resources.find(r => r.name === "wait-cmk")!.dependencies = []; return q; }],
     ],

@@ -44,10 +44,12 @@ const targets = (typeSuffix: string) => (r: PlanResource, plan: Plan) =>
 
 const isWorkspace = (r: PlanResource) => r.inputs.resourceProviderNamespace === "Microsoft.HealthcareApis" && r.inputs.resourceType === "workspaces";
 /** Points a resource's dependencies at the grants its propagation waits were guarding (as if the waits were dropped). */
-const skipWaits = (r: PlanResource, plan: Plan) => {
+const skipWaits = (r: PlanResource, plan: Plan): boolean => {
     const waits = new Set(plan.resources.filter(x => x.type === "time:index/sleep:Sleep").map(x => x.urn));
-    if (!r.dependencies.some(d => waits.has(d))) return false;
-    r.dependencies = r.dependencies.flatMap(d => (waits.has(d) ? plan.resources.find(x => x.urn === d)!.dependencies : [d]));
+    const deps = r.dependencies ?? [];
+    if (!deps.some(d => waits.has(d))) return false;
+    r.dependencies = deps.flatMap(d => (waits.has(d) ? plan.resources.find(x => x.urn === d)!.dependencies ?? [] : [d]));
+    return true;
 };
 
 const WEB = "azure-native:web:WebApp";
