@@ -135,6 +135,9 @@ async function ingest(request: HttpRequest, deps: HttpIngestDeps, log: Logger, s
 
   let msg: Hl7Message;
   try {
+    // Spaces and tabs before a segment end are transport padding (some engines add them on resend); they
+    // would otherwise end up in the segment's last value and turn a resend into a different message.
+    text = text.replace(/[ \t]+(?=\r\n|\r|\n|\x1c|$)/g, '');
     msg = parseMessage(text);
   } catch (err) {
     const c = classifyError(err);
