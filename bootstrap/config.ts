@@ -35,6 +35,11 @@ export interface BootstrapConfig {
     stateRetentionDays: number;
     /** Grant the Graph application permissions (needs a Privileged Role Administrator); false prints them instead. */
     grantGraphPermissions: boolean;
+    /**
+     * Where the platform stacks keep state: `azureBlob` (this bootstrap's storage account) or `pulumiCloud` (no account;
+     * the Key Vault secrets provider is declared either way).
+     */
+    stateBackend: "azureBlob" | "pulumiCloud";
 }
 
 type Raw = Record<string, unknown>;
@@ -44,7 +49,7 @@ const NAME = /^[a-z][a-z0-9]{1,7}$/;
 const REPOSITORY = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/;
 const TOP_LEVEL = [
     "location", "namePrefix", "tags", "githubRepository", "githubDatabaseId", "environments", "allowedIpRanges",
-    "operatorGroupObjectId", "rbacPropagationSeconds", "stateRetentionDays", "grantGraphPermissions",
+    "operatorGroupObjectId", "rbacPropagationSeconds", "stateRetentionDays", "grantGraphPermissions", "stateBackend",
 ];
 
 /**
@@ -90,6 +95,9 @@ export function validateBootstrapConfig(raw: Raw): BootstrapConfig {
         if (v !== "true" && v !== "false") bad("grantGraphPermissions", `must be true or false, got ${JSON.stringify(raw.grantGraphPermissions)}`);
         grantGraphPermissions = v !== "false";
     }
+
+    const stateBackend = (raw.stateBackend ?? "azureBlob") as BootstrapConfig["stateBackend"];
+    if (stateBackend !== "azureBlob" && stateBackend !== "pulumiCloud") bad("stateBackend", `must be azureBlob or pulumiCloud, got ${JSON.stringify(raw.stateBackend)}`);
 
     const tags: Record<string, string> = {};
     if (raw.tags !== undefined) {
@@ -147,7 +155,7 @@ export function validateBootstrapConfig(raw: Raw): BootstrapConfig {
     return {
         location: location!, namePrefix: namePrefix!, tags: { ...tags, purpose: "fhir-platform-bootstrap" },
         githubRepository: githubRepository!, githubDatabaseId, environments, allowedIpRanges, operatorGroupObjectId,
-        rbacPropagationSeconds, stateRetentionDays, grantGraphPermissions,
+        rbacPropagationSeconds, stateRetentionDays, grantGraphPermissions, stateBackend,
     };
 }
 

@@ -17,8 +17,8 @@ export interface EnvironmentIdentitiesArgs {
     subscriptionId: pulumi.Input<string>;
     githubRepository: string;
     customRoles: CustomRoles;
-    /** This environment's state container and secrets-provider key. */
-    stateContainerId: pulumi.Input<string>;
+    /** This environment's state container (absent with Pulumi Cloud state) and secrets-provider key. */
+    stateContainerId?: pulumi.Input<string>;
     secretsKeyId: pulumi.Input<string>;
     /** Microsoft Graph's service principal in this tenant; undefined when Graph grants are left to an administrator. */
     graph?: pulumi.Output<azuread.GetServicePrincipalResult>;
@@ -71,14 +71,14 @@ export class EnvironmentIdentities extends pulumi.ComponentResource {
         grant("deploy-rbac", this.deploy, subscriptionScope, BOOTSTRAP_ROLES.roleBasedAccessControlAdministrator,
             `GitHub ${env} deploy: the platform's role assignments, only of the roles in components/roles.ts`,
             roleAssignmentCondition(platformAssignableRoleGuids()));
-        grant("deploy-state", this.deploy, args.stateContainerId, BOOTSTRAP_ROLES.storageBlobDataContributor, `GitHub ${env} deploy: read and write ${env} state`);
+        if (args.stateContainerId) grant("deploy-state", this.deploy, args.stateContainerId, BOOTSTRAP_ROLES.storageBlobDataContributor, `GitHub ${env} deploy: read and write ${env} state`);
         grant("deploy-secrets", this.deploy, args.secretsKeyId, BOOTSTRAP_ROLES.keyVaultCryptoUser, `GitHub ${env} deploy: ${env} secrets provider`);
 
         // Preview identity: read-only control plane, key metadata, this environment's state and secrets.
         grant("preview-reader", this.preview, subscriptionScope, BOOTSTRAP_ROLES.reader, `GitHub ${env} preview: read the platform`);
         grant("preview-invokes", this.preview, subscriptionScope, roles.previewInvokes.guid, `GitHub ${env} preview: the platform's list* data sources`);
         grant("preview-kv-reader", this.preview, subscriptionScope, BOOTSTRAP_ROLES.keyVaultReader, `GitHub ${env} preview: refresh Key Vault key metadata`);
-        grant("preview-state", this.preview, args.stateContainerId, BOOTSTRAP_ROLES.storageBlobDataReader, `GitHub ${env} preview: read ${env} state`);
+        if (args.stateContainerId) grant("preview-state", this.preview, args.stateContainerId, BOOTSTRAP_ROLES.storageBlobDataReader, `GitHub ${env} preview: read ${env} state`);
         grant("preview-secrets", this.preview, args.secretsKeyId, roles.secretsDecrypt.guid, `GitHub ${env} preview: decrypt ${env} stack secrets`);
 
         if (args.graph) {

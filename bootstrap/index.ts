@@ -13,7 +13,8 @@ import { loadBootstrapConfig } from "./config";
 import { CustomRoles } from "./customRoles";
 import { EnvironmentIdentities } from "./identities";
 import { RunnerNetwork } from "./runnerNetwork";
-import { StateBackend } from "./stateBackend";
+import { SecretsProvider } from "./secretsProvider";
+import { StateStore } from "./stateStore";
 
 const config = loadBootstrapConfig();
 const client = authorization.getClientConfigOutput();
@@ -38,18 +39,21 @@ const runners = Object.fromEntries(config.environments.map((env) => [env.name, n
     audit,
 })]));
 
-const backend = new StateBackend("state", {
-    namePrefix, globalSuffix, resourceGroupName, location, tags,
-    tenantId: client.tenantId,
-    subscriptionId: client.subscriptionId,
+const placement = {
+    namePrefix, globalSuffix, resourceGroupName, location, tags, audit,
     environments: config.environments.map((e) => e.name),
     allowedIpRanges: config.allowedIpRanges,
     runnerSubnetIds: Object.values(runners).map((r) => r.subnet.id),
-    retentionDays: config.stateRetentionDays,
+};
+// With Pulumi Cloud as the backend there is no state account (bootstrap/README.md); the secrets provider stays.
+const state = config.stateBackend === "azureBlob" ? new StateStore("state", { ...placement, retentionDays: config.stateRetentionDays }) : undefined;
+const secrets = new SecretsProvider("secrets", {
+    ...placement,
+    tenantId: client.tenantId,
+    subscriptionId: client.subscriptionId,
     // The bootstrap runs as a person (Owner); a pipeline running it would set ARM_CLIENT_ID and be a service principal.
     operator: { objectId: client.objectId, principalType: process.env.ARM_CLIENT_ID ? "ServicePrincipal" : "User" },
     rbacPropagationSeconds: config.rbacPropagationSeconds,
-    audit,
     // Midnight UTC: plans made the same day agree on the keys' expiry.
     now: new Date(new Date().setUTCHours(0, 0, 0, 0)),
 });
@@ -64,8 +68,8 @@ const identities = Object.fromEntries(config.environments.map((env) => [env.name
     subscriptionId: client.subscriptionId,
     githubRepository: config.githubRepository,
     customRoles,
-    stateContainerId: backend.containers[env.name].id,
-    secretsKeyId: backend.keys[env.name].id,
+    stateContainerId: state?.containers[env.name].id,
+    secretsKeyId: secrets.keys[env.name].id,
     graph,
 })]));
 
@@ -73,8 +77,8 @@ const identities = Object.fromEntries(config.environments.map((env) => [env.name
 if (config.operatorGroupObjectId) {
     for (const env of config.environments) {
         const principal = { principalId: config.operatorGroupObjectId, principalType: "Group" as const, subscriptionId: client.subscriptionId };
-        assignRole(`operators-state-${env.name}`, { ...principal, scope: backend.containers[env.name].id, roleGuid: BOOTSTRAP_ROLES.storageBlobDataContributor, description: `Operators: ${env.name} state` }, {});
-        assignRole(`operators-secrets-${env.name}`, { ...principal, scope: backend.keys[env.name].id, roleGuid: BOOTSTRAP_ROLES.keyVaultCryptoUser, description: `Operators: ${env.name} secrets provider` }, {});
+        if (state) assignRole(`operators-state-${env.name}`, { ...principal, scope: state.containers[env.name].id, roleGuid: BOOTSTRAP_ROLES.storageBlobDataContributor, description: `Operators: ${env.name} state` }, {});
+        assignRole(`operators-secrets-${env.name}`, { ...principal, scope: secrets.keys[env.name].id, roleGuid: BOOTSTRAP_ROLES.keyVaultCryptoUser, description: `Operators: ${env.name} secrets provider` }, {});
     }
 }
 
@@ -86,14 +90,16 @@ if (config.operatorGroupObjectId) {
  */
 export const tenantId = client.tenantId;
 export const subscriptionId = client.subscriptionId;
-export const stateStorageAccount = backend.account.name;
-export const secretsVaultUri = backend.vault.properties.vaultUri;
+export const stateBackend = config.stateBackend;
+export const stateStorageAccount = state?.account.name;
+export const secretsVaultUri = secrets.vault.properties.vaultUri;
 export const githubEnvironmentVariables = Object.fromEntries(config.environments.map((env) => [env.name, {
     AZURE_CLIENT_ID: identities[env.name].deploy.clientId,
     AZURE_TENANT_ID: client.tenantId,
     AZURE_SUBSCRIPTION_ID: client.subscriptionId,
-    PULUMI_BACKEND_URL: backend.backendUrl(env.name),
-    PULUMI_SECRETS_PROVIDER: backend.secretsProviderUrl(env.name),
+    // With Pulumi Cloud the workflows keep their default backend (PULUMI_ACCESS_TOKEN or Pulumi OIDC).
+    ...(state ? { PULUMI_BACKEND_URL: state.backendUrl(env.name) } : {}),
+    PULUMI_SECRETS_PROVIDER: secrets.url(env.name),
 }]));
 export const githubRepositoryVariables = Object.fromEntries([
     ["AZURE_TENANT_ID", client.tenantId],
@@ -102,7 +108,7 @@ export const githubRepositoryVariables = Object.fromEntries([
         return [
             [`AZURE_PREVIEW_CLIENT_ID_${suffix}`, identities[env.name].preview.clientId],
             [`AZURE_SUBSCRIPTION_ID_${suffix}`, client.subscriptionId],
-            [`PULUMI_BACKEND_URL_${suffix}`, backend.backendUrl(env.name)],
+            ...(state ? [[`PULUMI_BACKEND_URL_${suffix}`, state.backendUrl(env.name)]] : []),
         ];
     }),
 ]);

@@ -84,8 +84,8 @@ describe("bootstrap plan", function () {
                 customRole("deployer").outputs.name, customRole("locks").outputs.name, BOOTSTRAP_ROLES.roleBasedAccessControlAdministrator,
                 BOOTSTRAP_ROLES.storageBlobDataContributor, BOOTSTRAP_ROLES.keyVaultCryptoUser,
             ].sort());
-            assert.deepEqual(grants.get(BOOTSTRAP_ROLES.storageBlobDataContributor), [named(plan, `state-state-${env}`).outputs.id]);
-            assert.deepEqual(grants.get(BOOTSTRAP_ROLES.keyVaultCryptoUser), [named(plan, `state-secrets-key-${env}`).outputs.id]);
+            assert.deepEqual(grants.get(BOOTSTRAP_ROLES.storageBlobDataContributor), [named(plan, `state-${env}`).outputs.id]);
+            assert.deepEqual(grants.get(BOOTSTRAP_ROLES.keyVaultCryptoUser), [named(plan, `secrets-key-${env}`).outputs.id]);
             if (other) assert.ok(![...grants.values()].flat().some((s) => s.includes(`state-${other}`) || s.includes(`pulumi-secrets-${other}`)), `${env} deployer reaches ${other} state`);
         }
     });
@@ -158,8 +158,8 @@ describe("bootstrap plan", function () {
             const grants = grantsOf(plan, named(plan, `github-${env}-preview`).outputs.principalId);
             assert.deepEqual(grants.get(BOOTSTRAP_ROLES.reader), [subscription]);
             assert.deepEqual(grants.get(BOOTSTRAP_ROLES.keyVaultReader), [subscription]);
-            assert.deepEqual(grants.get(BOOTSTRAP_ROLES.storageBlobDataReader), [named(plan, `state-state-${env}`).outputs.id]);
-            assert.deepEqual(grants.get(String(decrypt.outputs.name)), [named(plan, `state-secrets-key-${env}`).outputs.id]);
+            assert.deepEqual(grants.get(BOOTSTRAP_ROLES.storageBlobDataReader), [named(plan, `state-${env}`).outputs.id]);
+            assert.deepEqual(grants.get(String(decrypt.outputs.name)), [named(plan, `secrets-key-${env}`).outputs.id]);
             assert.deepEqual(grants.get(String(customRole("preview-invokes").outputs.name)), [subscription]);
             assert.equal(grants.size, 5);
         }
@@ -187,8 +187,8 @@ describe("bootstrap plan", function () {
         const blob = named(plan, "state-blob-service");
         assert.equal(blob.inputs.isVersioningEnabled, true);
         assert.deepEqual(blob.inputs.deleteRetentionPolicy, { enabled: true, days: 30 });
-        for (const env of ENVS) assert.equal(named(plan, `state-state-${env}`).inputs.publicAccess, "None");
-        const vault = named(plan, "state-vault");
+        for (const env of ENVS) assert.equal(named(plan, `state-${env}`).inputs.publicAccess, "None");
+        const vault = named(plan, "secrets-vault");
         for (const target of [account, vault]) {
             const lock = ofType(plan, "azure-native:authorization:ManagementLockByScope").find((l) => l.inputs.scope === target.outputs.id);
             assert.equal(lock?.inputs.level, "CanNotDelete", `${target.name} has a delete lock`);
@@ -198,12 +198,12 @@ describe("bootstrap plan", function () {
     });
 
     it("creates the secrets-provider keys only after the operator's Key Vault grant has had time to propagate", () => {
-        const grant = named(plan, "state-operator-crypto-officer");
+        const grant = named(plan, "secrets-operator-crypto-officer");
         assert.equal(roleGuidOf(String(grant.inputs.roleDefinitionId)), BOOTSTRAP_ROLES.keyVaultCryptoOfficer);
-        const wait = named(plan, "state-operator-grant-wait");
+        const wait = named(plan, "secrets-operator-grant-wait");
         assert.ok(wait.dependencies.includes(grant.urn));
         assert.equal(wait.inputs.createDuration, "120s");
-        for (const env of ENVS) assert.ok(named(plan, `state-secrets-key-${env}`).dependencies.includes(wait.urn), env);
+        for (const env of ENVS) assert.ok(named(plan, `secrets-key-${env}`).dependencies.includes(wait.urn), env);
     });
 
     it("outputs exactly the variables the workflows need, and no secret", () => {
@@ -230,7 +230,30 @@ describe("bootstrap plan review", function () {
         for (const env of ENVS) {
             assert.match(md, new RegExp(`\\| github-${env}-deploy \\| roleBasedAccessControlAdministrator \\| subscription \\| yes \\|`));
             assert.match(md, new RegExp(`\\| github-${env}-deploy \\| roles-locks \\| subscription \\|  \\|`));
-            assert.match(md, new RegExp(`\\| github-${env}-preview \\| roles-secrets-decrypt \\| state-secrets-key-${env} \\|  \\|`));
+            assert.match(md, new RegExp(`\\| github-${env}-preview \\| roles-secrets-decrypt \\| secrets-key-${env} \\|  \\|`));
+        }
+    });
+});
+
+describe("bootstrap with Pulumi Cloud state", function () {
+    this.timeout(180000);
+    it("declares no state account and no state grants, keeps the Key Vault secrets provider and outputs no backend URL", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bootstrap-cloud-"));
+        const doc = YAML.parse(fs.readFileSync(path.join(ROOT, "bootstrap", "Pulumi.bootstrap.yaml"), "utf8"));
+        doc.config["fhir-platform-bootstrap:stateBackend"] = "pulumiCloud";
+        const file = path.join(dir, "Pulumi.bootstrap.yaml");
+        fs.writeFileSync(file, YAML.stringify(doc));
+        const result = await runPlanCli(["--stack", "bootstrap", "--config", file, "--out", dir]);
+        assert.equal(result.code, 0, result.stderr);
+        const plan = JSON.parse(fs.readFileSync(path.join(dir, "plan-bootstrap.json"), "utf8")) as OfflinePlan;
+        assert.equal(ofType(plan, "azure-native:storage:StorageAccount").length, 0);
+        const storageRoles: string[] = [BOOTSTRAP_ROLES.storageBlobDataContributor, BOOTSTRAP_ROLES.storageBlobDataReader];
+        assert.ok(!ofType(plan, RA).some((ra) => storageRoles.includes(roleGuidOf(String(ra.inputs.roleDefinitionId))!)));
+        const out = stackOutputs(plan);
+        for (const env of ENVS) {
+            assert.equal(out.githubEnvironmentVariables[env].PULUMI_BACKEND_URL, undefined);
+            assert.match(out.githubEnvironmentVariables[env].PULUMI_SECRETS_PROVIDER, /^azurekeyvault:\/\//);
+            assert.equal(out.githubRepositoryVariables[`PULUMI_BACKEND_URL_${env.toUpperCase()}`], undefined);
         }
     });
 });
