@@ -258,6 +258,31 @@ describe("bootstrap with Pulumi Cloud state", function () {
     });
 });
 
+describe("bootstrap access helpers", () => {
+    it("match ARM actions the way Azure does: wildcards per segment run, case-insensitive, nothing implied", () => {
+        assert.ok(actionAllowed(["Microsoft.Web/*"], "microsoft.web/sites/write"));
+        assert.ok(!actionAllowed(["Microsoft.Web/*"], "Microsoft.WebX/sites/write"));
+        assert.ok(!actionAllowed(["Microsoft.Web/*"], "Microsoft.Network/virtualNetworks/write"));
+        assert.ok(actionAllowed(["*/read"], "Microsoft.KeyVault/vaults/read"));
+        assert.ok(!actionAllowed(["*/read"], "Microsoft.KeyVault/vaults/write"));
+        assert.ok(!actionAllowed(deployerRoleActions(), "Microsoft.Authorization/roleAssignments/write"));
+        assert.ok(!actionAllowed(deployerRoleActions(), "Microsoft.Compute/virtualMachines/write"));
+        assert.throws(() => roleAssignmentCondition([]), /at least one role/);
+    });
+
+    it("waives policies only for named bootstrap resources, each with a reason and an expiry within a year", () => {
+        const config = JSON.parse(fs.readFileSync(path.join(ROOT, "bootstrap", "policy", "bootstrap.json"), "utf8")) as Record<string, { exemptions?: { resource: string; reason: string; expires: string }[] }>;
+        const inAYear = Date.now() + 366 * 86_400_000;
+        for (const [policy, entry] of Object.entries(config)) {
+            assert.deepEqual(Object.keys(entry), ["exemptions"], `${policy}: only exemptions, no level change`);
+            for (const e of entry.exemptions ?? []) {
+                assert.match(e.resource, /^(github-\*-(deploy|preview)-\*|state-account|secrets-vault)$/, `${policy}: ${e.resource}`);
+                assert.ok(Date.parse(e.expires) <= inAYear, `${policy}: ${e.expires} is more than a year away`);
+            }
+        }
+    });
+});
+
 describe("bootstrap config", () => {
     const shipped = () => {
         const doc = YAML.parse(fs.readFileSync(path.join(ROOT, "bootstrap", "Pulumi.bootstrap.yaml"), "utf8")) as { config: Record<string, unknown> };
