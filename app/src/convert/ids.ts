@@ -22,8 +22,15 @@ export function idInput(type: string, seed: string | undefined, baseId?: string)
 const oneShot: ((input: string) => string) | undefined =
   typeof hash === "function" ? (input) => hash("sha256", input, "hex") : undefined;
 
+let recordInput: ((input: string) => void) | undefined;
+/** Benchmark hook: called with every hashed id input (undefined turns it off). */
+export function setIdInputRecorder(fn: ((input: string) => void) | undefined): void {
+  recordInput = fn;
+}
+
 /** SHA-256 of the UTF-8 input, first 16 bytes in .NET Guid text order. */
 export function guidFromInput(input: string): string {
+  if (recordInput !== undefined) recordInput(input);
   const h = oneShot !== undefined ? oneShot(input) : createHash("sha256").update(input, "utf8").digest("hex");
   // One flat string built from the hex digits in Guid order: about twice as fast as joining eleven slices, which
   // leaves a rope that V8 must flatten again when the id is hashed or serialised.
@@ -52,4 +59,33 @@ export function converterValue(unescaped: string | undefined): string {
   if (unescaped === undefined) return "";
   if (unescaped.indexOf("\\") < 0 && unescaped.indexOf('"') < 0) return unescaped;
   return unescaped.replace(/\\/g, "\\\\").replace(/"/g, '\\"');
+}
+
+/**
+ * Ids of reference data (Organization, Location, Practitioner, PractitionerRole, Device, MessageHeader
+ * endpoints) are memoised: every message from an interface names the same facilities, wards and clinicians, so
+ * the SHA-256 is paid once per distinct seed. Bounded (cleared when full), never used for patient data.
+ */
+const SHARED = new Map<string, string>();
+const SHARED_MAX = 4096;
+let sharedOn = true;
+
+/** Turns the reference-data id memo on or off (benchmarks measure both); clears it either way. */
+export function setSharedIdCache(on: boolean): void {
+  sharedOn = on;
+  SHARED.clear();
+}
+
+/** makeId for reference data (no base id), through the memo. */
+export function makeSharedId(type: string, seed: string | undefined): string | undefined {
+  const input = idInput(type, seed);
+  if (input === undefined) return undefined;
+  if (!sharedOn) return guidFromInput(input);
+  let id = SHARED.get(input);
+  if (id === undefined) {
+    if (SHARED.size >= SHARED_MAX) SHARED.clear();
+    id = guidFromInput(input);
+    SHARED.set(input, id);
+  }
+  return id;
 }

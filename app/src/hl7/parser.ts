@@ -28,14 +28,14 @@ const enum Level {
  * field `f` owns repetitions `repStart(f) .. repStart(f+1)-1`, repetition `r` owns components
  * `compStart(r) .. compStart(r+1)-1`, component `c` owns leaves `subStart(c) .. subStart(c+1)-1`, and leaf `k`
  * is `text.slice(bound(k) + 1, bound(k + 1))` (`bound(k)` is the delimiter before it). Each table ends with a
- * sentinel, so the text of any node is one slice between two bounds. The four tables share one array.
+ * sentinel, so the text of any node is one slice between two bounds.
  */
 class SegmentLayout {
-  /** bound[0..nb) then subStart[0..ns) then compStart[0..nc) then repStart[0..nr). */
-  private readonly t: number[];
-  private readonly subOff: number;
-  private readonly compOff: number;
-  private readonly repOff: number;
+  /** bound, subStart, compStart and repStart tables. */
+  private readonly tb: number[];
+  private readonly ts: number[];
+  private readonly tc: number[];
+  private readonly tr: number[];
   /** Whether the escape character occurs in the scanned fields; when not, values are returned as sliced. */
   readonly hasEscape: boolean;
   /** Highest field number present. */
@@ -49,8 +49,7 @@ class SegmentLayout {
     /** Number of that field (1, or 3 in MSH whose fields 1 and 2 are the delimiters). */
     firstField: number,
   ) {
-    // The scan writes into shared scratch tables (parsing is synchronous), then copies them into one array of
-    // the final size: a single allocation per segment.
+    // The scan writes into shared scratch tables (parsing is synchronous), then copies each to its final size.
     const reps = SCRATCH_REPS;
     const comps = SCRATCH_COMPS;
     const subs = SCRATCH_SUBS;
@@ -63,69 +62,65 @@ class SegmentLayout {
     comps[0] = 0;
     subs[0] = 0;
     bound[0] = first;
-    let escape = false;
     if (first < 0) {
       // No data fields: fields up to firstField-1 are empty; the last entry is the sentinel.
       nr = firstField + 1;
     } else {
-      const F = d.field.charCodeAt(0);
-      const C = d.component.charCodeAt(0);
-      const R = d.repetition.charCodeAt(0);
-      const S = d.subcomponent.charCodeAt(0);
-      const E = d.escape.charCodeAt(0);
+      // One table load classifies a character (0: text, else which delimiter), instead of four comparisons.
+      const cls = delimiterClasses(d);
+      // Non-ASCII delimiters are allowed (rare): only then do characters above 127 need a look.
+      const wide = cls[0] === 1;
       const len = text.length;
-      for (let i = first + 1; i <= len; i++) {
-        // The end of the text closes the last field like a field separator would.
-        const ch = i < len ? text.charCodeAt(i) : F;
-        if (ch !== F && ch !== C && ch !== R && ch !== S) {
-          if (ch === E) escape = true;
-          continue;
-        }
+      for (let i = first + 1; i < len; i++) {
+        const ch = text.charCodeAt(i);
+        const k = ch < 128 ? cls[ch] : wide ? wideClass(ch, d) : 0;
+        if (k === 0) continue;
         bound[nb++] = i;
-        if (ch === S) continue;
+        if (k === SUB_CODE) continue;
         subs[ns++] = nb - 1;
-        if (ch === C) continue;
+        if (k === COMP_CODE) continue;
         comps[nc++] = ns - 1;
-        if (ch === R) continue;
+        if (k === REP_CODE) continue;
         reps[nr++] = nc - 1;
       }
+      // The end of the text closes the last field like a field separator would.
+      bound[nb++] = len;
+      subs[ns++] = nb - 1;
+      comps[nc++] = ns - 1;
+      reps[nr++] = nc - 1;
     }
     if (nb > SCRATCH_KEEP) {
       // A pathological segment (hundreds of thousands of delimiters) must not pin that much scratch memory.
       queueScratchRelease();
     }
-    const t = new Array<number>(nb + ns + nc + nr);
-    let o = 0;
-    for (let k = 0; k < nb; k++) t[o++] = bound[k];
-    for (let k = 0; k < ns; k++) t[o++] = subs[k];
-    for (let k = 0; k < nc; k++) t[o++] = comps[k];
-    for (let k = 0; k < nr; k++) t[o++] = reps[k];
-    this.t = t;
-    this.subOff = nb;
-    this.compOff = nb + ns;
-    this.repOff = nb + ns + nc;
-    this.hasEscape = escape;
+    // Array#slice copies a packed integer array natively, much faster than a JS copy loop.
+    this.tb = bound.slice(0, nb);
+    this.ts = subs.slice(0, ns);
+    this.tc = comps.slice(0, nc);
+    this.tr = reps.slice(0, nr);
+    // indexOf runs natively: cheaper than testing every character in the loop above.
+    this.hasEscape = first >= 0 && text.indexOf(d.escape, first) >= 0;
     this.fieldCount = nr - 2;
   }
 
   /** First repetition index of field `f` (one past the last of field `f - 1`). */
   repStart(f: number): number {
-    return this.t[this.repOff + f];
+    return this.tr[f];
   }
 
   /** First component index of repetition index `r`. */
   compStart(r: number): number {
-    return this.t[this.compOff + r];
+    return this.tc[r];
   }
 
   /** First leaf index of component index `c`. */
   subStart(c: number): number {
-    return this.t[this.subOff + c];
+    return this.ts[c];
   }
 
   /** Offset of the delimiter before leaf `k` (for k = leaf count, the end of the last leaf). */
   bound(k: number): number {
-    return this.t[k];
+    return this.tb[k];
   }
 
   /**
@@ -167,7 +162,7 @@ class SegmentLayout {
 
   /** Unescaped form of a raw value from this segment. */
   unescape(raw: string): string {
-    return this.hasEscape ? unescapeHl7(raw, this.d) : raw;
+    return this.hasEscape && raw.indexOf(this.d.escape) >= 0 ? unescapeHl7(raw, this.d) : raw;
   }
 
   /** Index of repetition `r` (1-based) of field `f`, or -1 when absent. */
@@ -462,6 +457,43 @@ function queueScratchRelease(): void {
     releaseQueued = false;
     for (const a of [SCRATCH_REPS, SCRATCH_COMPS, SCRATCH_SUBS, SCRATCH_BOUND]) a.length = 0;
   });
+}
+
+const FIELD_CODE = 1;
+const COMP_CODE = 2;
+const REP_CODE = 3;
+const SUB_CODE = 4;
+const CLASS_TABLES = new Map<string, Uint8Array>();
+
+/**
+ * Character class table (ASCII) of a delimiter set. Entry 0 (NUL, never in parsed text) is 1 when a delimiter is
+ * not ASCII, so the scan also checks characters above 127.
+ */
+function delimiterClasses(d: Hl7Delimiters): Uint8Array {
+  const key = d.field + d.component + d.repetition + d.subcomponent;
+  let t = CLASS_TABLES.get(key);
+  if (t === undefined) {
+    t = new Uint8Array(128);
+    const set = (ch: string, k: number): void => {
+      const c = ch.charCodeAt(0);
+      if (c < 128) t![c] = k;
+      else t![0] = 1;
+    };
+    set(d.field, FIELD_CODE);
+    set(d.component, COMP_CODE);
+    set(d.repetition, REP_CODE);
+    set(d.subcomponent, SUB_CODE);
+    if (CLASS_TABLES.size > 64) CLASS_TABLES.clear();
+    CLASS_TABLES.set(key, t);
+  }
+  return t;
+}
+
+function wideClass(ch: number, d: Hl7Delimiters): number {
+  if (ch === d.field.charCodeAt(0)) return FIELD_CODE;
+  if (ch === d.component.charCodeAt(0)) return COMP_CODE;
+  if (ch === d.repetition.charCodeAt(0)) return REP_CODE;
+  return ch === d.subcomponent.charCodeAt(0) ? SUB_CODE : 0;
 }
 
 /** Delimiters that never occur in parsed text (C0 controls are rejected as binary data), for values kept whole. */

@@ -2,7 +2,7 @@ import type { Location, Reference } from "fhir/r4";
 import type { Hl7Node } from "../../hl7";
 import type { Conv } from "../context";
 import { v } from "../datatypes";
-import { makeId } from "../ids";
+import { makeSharedId } from "../ids";
 import { SEEDS } from "../seeds";
 
 const PHYSICAL = "http://terminology.hl7.org/CodeSystem/location-physical-type";
@@ -30,7 +30,7 @@ export function plLocation(c: Conv, pl: Hl7Node | undefined): Reference | undefi
   let wider: Reference | undefined;
   for (let i = PL_PARTS.length - 1; i >= 0; i--) {
     const { k, code, display } = PL_PARTS[i];
-    const id = makeId("Location", SEEDS.LocationPl(pl, k));
+    const id = makeSharedId("Location", SEEDS.LocationPl(pl, k));
     if (id === undefined) continue;
     // PL-4 is an HD: its namespace names the facility.
     const name = k === 4 ? (v(pl.get(4, 1)) ?? (pl.get(4) as string)) : (pl.get(k) as string);
@@ -57,7 +57,7 @@ export function plLocation(c: Conv, pl: Hl7Node | undefined): Reference | undefi
 /** HD (EVN-7) → Location named by HD-1. */
 export function hdLocation(c: Conv, hd: Hl7Node | undefined): Reference | undefined {
   if (hd === undefined) return undefined;
-  const id = makeId("Location", SEEDS.LocationHd(hd));
+  const id = makeSharedId("Location", SEEDS.LocationHd(hd));
   if (id === undefined) return undefined;
   return c.add({ resourceType: "Location", id, name: v(hd.get(1)) ?? hd.value, mode: "instance" });
 }

@@ -2,7 +2,7 @@ import type { CodeableConcept, Device, MessageHeader, Provenance, Reference } fr
 import type { Conv } from "../context";
 import { code as codeOf, cweToConcept, hdToSystem, v } from "../datatypes";
 import { toFhirInstant, type FieldRef } from "../datetime";
-import { converterValue as cv, makeId } from "../ids";
+import { converterValue as cv, makeId, makeSharedId } from "../ids";
 import { SEEDS } from "../seeds";
 import { hdLocation } from "./location";
 import { practitionersOfField } from "./practitioner";
@@ -13,7 +13,7 @@ export function devices(c: Conv): Reference[] {
   const msh = c.msh;
   const app = msh.repetitions(3)[0];
   if (app !== undefined && msh.field(24) !== undefined) {
-    const id = makeId("Device", SEEDS.DeviceHd(app));
+    const id = makeSharedId("Device", SEEDS.DeviceHd(app));
     if (id !== undefined) {
       const d: Device = { resourceType: "Device", id, deviceName: [{ name: v(app.get(1)) ?? app.value, type: "user-friendly-name" }] };
       const vendor = v(msh.get(24, 1, 1));
@@ -22,7 +22,7 @@ export function devices(c: Conv): Reference[] {
     }
   }
   for (const sft of c.segments("SFT")) {
-    const id = makeId("Device", SEEDS.DeviceSft(sft));
+    const id = makeSharedId("Device", SEEDS.DeviceSft(sft));
     if (id === undefined) continue;
     const d: Device = { resourceType: "Device", id };
     const vendor = v(sft.get(1, 1, 1));
@@ -65,7 +65,7 @@ export function messageHeader(c: Conv, sender: Reference | undefined, receiver: 
 function endpointOf(c: Conv, field: number, name: string | undefined): { name?: string; endpoint: string } {
   const uid = v(c.msh.get(field, 1, 2));
   const system = uid !== undefined ? hdToSystem(undefined, uid, v(c.msh.get(field, 1, 3)), c.ctx) : undefined;
-  const endpoint = system !== undefined && system.startsWith("urn:") ? system : `urn:uuid:${makeId("Endpoint", cv(c.msh.field(field)?.value) || "unknown") as string}`;
+  const endpoint = system !== undefined && system.startsWith("urn:") ? system : `urn:uuid:${makeSharedId("Endpoint", cv(c.msh.field(field)?.value) || "unknown") as string}`;
   return name !== undefined ? { name, endpoint } : { endpoint };
 }
 
@@ -75,7 +75,8 @@ const agentType = (code: string, display: string): CodeableConcept => ({
 
 /**
  * Two Provenances, as every ADT template writes: one for the message (MSH: recorded at MSH-7, authored by the
- * sender) and one for the event (EVN: recorded at EVN-2, reason EVN-4, entered by EVN-5, at EVN-7), both with
+ * sender, targeting every resource written) and one for the event (EVN: recorded at EVN-2, reason EVN-4, entered
+ * by EVN-5, at EVN-7, targeting the message's focus), both with
  * the Patient as base id (ID/_Provenance.liquid). FHIR-Converter's MSH Provenance has no agent when MSH-4 is
  * empty (microsoft/FHIR-Converter#516); agent is 1..*, so both modes fall back to the sending Device, then to
  * the Patient as informant.
@@ -103,7 +104,8 @@ export function provenances(c: Conv, targets: Reference[], sender: Reference | u
   const p: Provenance = {
     resourceType: "Provenance",
     id: makeId("Provenance", SEEDS.ProvenanceEvn(evn), c.patientId) as string,
-    target: targets,
+    // The event is about the message's focus (Patient, Encounter, Linkage); the MSH Provenance lists everything.
+    target: c.focus.length > 0 ? c.focus : targets,
     recorded: recorded !== undefined ? toFhirInstant(recorded, at(2), c.ctx.defaultOffset) : recordedMsh,
     activity,
     agent: [],

@@ -3,7 +3,7 @@ import type { Hl7Node, Hl7Segment } from "../../hl7";
 import { OBSERVATION_STATUS, lookup } from "../codes";
 import { type Conv, isDefined } from "../context";
 import { code as codeOf, cweToConcept, v } from "../datatypes";
-import { makeId } from "../ids";
+import { makeId, makeSharedId } from "../ids";
 import { SEEDS } from "../seeds";
 import { requireObservationCode } from "./clinical";
 import { organizationFromXon } from "./organization";
@@ -12,7 +12,7 @@ import { practitioner } from "./practitioner";
 /** OBX-16 / OBX-25 (XCN) → Practitioner and a PractitionerRole for it (ID/_PractitionerRole.liquid, XCN only). */
 function performerRole(c: Conv, xcn: Hl7Node, org: Reference | undefined): Reference | undefined {
   const who = practitioner(c, xcn);
-  const id = makeId("PractitionerRole", SEEDS.PractitionerRoleXcn(xcn));
+  const id = makeSharedId("PractitionerRole", SEEDS.PractitionerRoleXcn(xcn));
   if (id === undefined || who === undefined) return who;
   const role: PractitionerRole = { resourceType: "PractitionerRole", id, practitioner: who };
   if (org !== undefined) role.organization = org;
@@ -21,7 +21,7 @@ function performerRole(c: Conv, xcn: Hl7Node, org: Reference | undefined): Refer
 
 /** OBX-18 equipment instance (EI) → Device. */
 function equipment(c: Conv, ei: Hl7Node): Reference | undefined {
-  const id = makeId("Device", SEEDS.DeviceEi(ei));
+  const id = makeSharedId("Device", SEEDS.DeviceEi(ei));
   if (id === undefined) return undefined;
   const d: Device = { resourceType: "Device", id };
   const value = v(ei.get(1));

@@ -2,13 +2,13 @@ import type { Organization, Reference } from "fhir/r4";
 import type { Hl7Node } from "../../hl7";
 import type { Conv } from "../context";
 import { hdToSystem, v } from "../datatypes";
-import { converterValue as cv, makeId } from "../ids";
+import { converterValue as cv, makeSharedId } from "../ids";
 import { SEEDS } from "../seeds";
 
 /** HD (MSH-4, MSH-6, PV1-39 …) → Organization named by HD-1, identified by its universal id. */
 export function organizationFromHd(c: Conv, hd: Hl7Node | undefined): Reference | undefined {
   if (hd === undefined) return undefined;
-  const id = makeId("Organization", SEEDS.OrganizationHd(hd));
+  const id = makeSharedId("Organization", SEEDS.OrganizationHd(hd));
   if (id === undefined) return undefined;
   const org: Organization = { resourceType: "Organization", id };
   const ns = v(hd.get(1));
@@ -23,7 +23,7 @@ export function organizationFromHd(c: Conv, hd: Hl7Node | undefined): Reference 
 /** XON (PD1-3, IN1-4, ROL-14, OBX-23) → Organization named by XON-1. */
 export function organizationFromXon(c: Conv, xon: Hl7Node | undefined, extra?: Partial<Organization>): Reference | undefined {
   if (xon === undefined) return undefined;
-  const id = makeId("Organization", SEEDS.OrganizationXon(xon));
+  const id = makeSharedId("Organization", SEEDS.OrganizationXon(xon));
   if (id === undefined) return undefined;
   const org: Organization = { resourceType: "Organization", id, ...extra };
   const name = v(xon.get(1));
@@ -68,7 +68,7 @@ export function authorityOrganizations(c: Conv, only?: ReadonlySet<string>): voi
         const uid = v(rep.get(comp, 2));
         const type = v(rep.get(comp, 3));
         if (ns === undefined || uid === undefined || type === undefined) continue;
-        const id = makeId("Organization", `${cv(ns)},${cv(uid)}`) as string;
+        const id = makeSharedId("Organization", `${cv(ns)},${cv(uid)}`) as string;
         const org: Organization = { resourceType: "Organization", id, name: ns };
         const system = hdToSystem(undefined, uid, type, c.ctx);
         if (system !== undefined) org.identifier = [{ system: "urn:ietf:rfc:3986", value: system }];

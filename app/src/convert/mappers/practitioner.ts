@@ -2,12 +2,12 @@ import type { Practitioner, Reference } from "fhir/r4";
 import type { Hl7Node, Hl7Segment } from "../../hl7";
 import type { Conv } from "../context";
 import { hdToSystem, v, xcnToName } from "../datatypes";
-import { makeId } from "../ids";
+import { makeSharedId } from "../ids";
 import { SEEDS } from "../seeds";
 
 /** Practitioner from one XCN repetition, with the id from `seedNode` (the repetition, or the whole field). */
 function practitionerFrom(c: Conv, xcn: Hl7Node, seedNode: Hl7Node, keepEmpty: boolean): Reference | undefined {
-  const id = makeId("Practitioner", SEEDS.Practitioner(seedNode));
+  const id = makeSharedId("Practitioner", SEEDS.Practitioner(seedNode));
   if (id === undefined) return undefined;
   const p: Practitioner = { resourceType: "Practitioner", id };
   const idValue = v(xcn.get(1));

@@ -1,7 +1,7 @@
 import type { Encounter, Patient, PractitionerRole } from "fhir/r4";
 import type { Conv } from "../context";
 import { cweToConcept } from "../datatypes";
-import { makeId } from "../ids";
+import { makeSharedId } from "../ids";
 import { SEEDS } from "../seeds";
 import { plLocation } from "./location";
 import { organizationFromXon } from "./organization";
@@ -19,7 +19,7 @@ export function roles(c: Conv, encounterId: string | undefined): void {
     const action = rol.get(2, 1, 1);
     if (action === "DE" || action === "UN") continue;
     const xcn = rol.repetitions(4)[0];
-    const id = makeId("PractitionerRole", SEEDS.PractitionerRoleRol(rol.field(3), xcn));
+    const id = makeSharedId("PractitionerRole", SEEDS.PractitionerRoleRol(rol.field(3), xcn));
     if (id === undefined || xcn === undefined) continue;
     const role: PractitionerRole = { resourceType: "PractitionerRole", id };
     const who = practitioner(c, xcn);
