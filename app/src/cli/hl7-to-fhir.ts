@@ -4,7 +4,8 @@
  *   npm run --silent hl7-to-fhir -- [--ids convert-data|stable] [--offset ±hh:mm | --timezone <IANA>] [--out-dir <dir>]
  *                                   <file.hl7>... | -
  *
- * One input: prints the Bundle JSON on stdout. With --out-dir: writes <dir>/<basename>.json per input.
+ * One input: prints the Bundle JSON on stdout. Several: one Bundle per line (JSON Lines), in input order. With
+ * --out-dir: writes <dir>/<basename>.json per input.
  * Exit status: 0 success, 1 invalid input (the parser's or converter's PHI-free message on stderr), 2 usage error.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -23,6 +24,7 @@ Options:
   --timezone <name>  IANA time zone of the sender (e.g. America/Chicago) for HL7 times that carry
                      no offset, daylight saving included; overrides --offset
   --out-dir <dir>    write <dir>/<basename>.json for each input instead of printing
+                     (several inputs without --out-dir print one Bundle per line, JSON Lines)
   -h, --help         show this help
 
 Exit status: 0 success, 1 invalid input, 2 usage error.
@@ -103,10 +105,6 @@ export function main(argv: string[], io: CliIo = defaultIo()): number {
     io.stderr(`hl7-to-fhir: no input given\n\n${USAGE}`);
     return 2;
   }
-  if (args.inputs.length > 1 && args.outDir === undefined) {
-    io.stderr("hl7-to-fhir: several inputs need --out-dir (one JSON file is written per input)\n");
-    return 2;
-  }
   if (args.inputs.filter((x) => x === "-").length > 1) {
     io.stderr('hl7-to-fhir: "-" (stdin) can be given only once\n');
     return 2;
@@ -130,7 +128,8 @@ export function main(argv: string[], io: CliIo = defaultIo()): number {
         ...(args.offset !== undefined ? { defaultOffset: args.offset } : {}),
         ...(args.timeZone !== undefined ? { timeZone: args.timeZone } : {}),
       });
-      const json = JSON.stringify(bundle, null, 2) + "\n";
+      const lines = args.outDir === undefined && args.inputs.length > 1;
+      const json = (lines ? JSON.stringify(bundle) : JSON.stringify(bundle, null, 2)) + "\n";
       if (args.outDir === undefined) io.stdout(json);
       else {
         const name = input === "-" ? "stdin" : basename(input, extname(input));
