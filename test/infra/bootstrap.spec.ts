@@ -227,6 +227,13 @@ describe("bootstrap plan review", function () {
         const { dir } = await stackPlan("bootstrap");
         const md = fs.readFileSync(path.join(dir, "plan-bootstrap.md"), "utf8");
         assert.match(md, /## Access\n/);
+        // The data-path diagram follows each GitHub subject to its identity and on to the state and key it reaches.
+        for (const env of ENVS) {
+            assert.ok(md.includes(`gh_rgithub_${env}_deploy_github["GitHub repo:${REPO}:environment:${env}"]`), env);
+            assert.ok(md.includes(`gh_rgithub_${env}_deploy_github -->|OIDC federation| rgithub_${env}_deploy`), env);
+            assert.ok(md.includes(`rgithub_${env}_preview -->|storageBlobDataReader| rstate_${env}`), env);
+            assert.ok(!md.includes(`rgithub_${env}_preview -->|storageBlobDataContributor|`), `${env} preview writes state`);
+        }
         for (const env of ENVS) {
             assert.match(md, new RegExp(`\\| github-${env}-deploy \\| roleBasedAccessControlAdministrator \\| subscription \\| yes \\|`));
             assert.match(md, new RegExp(`\\| github-${env}-deploy \\| roles-locks \\| subscription \\|  \\|`));

@@ -130,6 +130,21 @@ export function dataPaths(plan: OfflinePlan): { nodes: Map<string, string>; edge
         }
     }
 
+    // GitHub workload identity federation: which job subject becomes which identity, and what data that identity
+    // reaches (role assignments scoped to a resource in the plan, e.g. a state container or a secrets-provider key).
+    const identitiesByName = new Map(findAll(plan, "azure-native:managedidentity:UserAssignedIdentity").map((i) => [String(i.outputs.name), i]));
+    for (const fic of findAll(plan, "azure-native:managedidentity:FederatedIdentityCredential")) {
+        const identity = identitiesByName.get(String(fic.inputs.resourceName));
+        if (!identity) continue;
+        const subjectNode = `gh_${mermaidId(fic.urn)}`;
+        nodes.set(subjectNode, `GitHub ${String(fic.inputs.subject)}`);
+        edges.push({ from: subjectNode, to: node(identity, `Identity ${identity.outputs.name}`), label: "OIDC federation" });
+        for (const ra of findAll(plan, "azure-native:authorization:RoleAssignment").filter((r) => r.inputs.principalId === identity.outputs.principalId)) {
+            const target = byId.get(String(ra.inputs.scope));
+            if (target) edges.push({ from: mermaidId(identity.urn), to: node(target, `${shortType(target.type)}<br/>${target.outputs.name}`), label: accessLabel(plan, String(ra.inputs.roleDefinitionId)) });
+        }
+    }
+
     const diagnostics = findAll(plan, "azure-native:monitor:DiagnosticSetting");
     const workspaces = findAll(plan, "azure-native:operationalinsights:Workspace");
     for (const ws of workspaces) {
@@ -140,6 +155,13 @@ export function dataPaths(plan: OfflinePlan): { nodes: Map<string, string>; edge
         }
     }
     return { nodes, edges };
+}
+
+/** A role assignment's role as a short edge label: its custom role's plan name or the built-in role's name. */
+function accessLabel(plan: OfflinePlan, roleDefinitionId: string): string {
+    const guid = roleGuidOf(roleDefinitionId) ?? roleDefinitionId;
+    const custom = findAll(plan, "azure-native:authorization:RoleDefinition").find((d) => String(d.outputs.name).toLowerCase() === guid);
+    return custom?.name ?? ROLE_NAMES.get(guid) ?? guid;
 }
 
 /** Built-in role GUID → the name this repository gives it. */
