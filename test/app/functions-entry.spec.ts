@@ -2,7 +2,8 @@ import { HttpRequest } from '@azure/functions';
 import { strict as assert } from 'node:assert';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { parseReplayArgs } from '../../app/src/cli/replay-poison';
+import { spawnSync } from 'node:child_process';
+import { controlIdHash, parseReplayArgs, UsageError } from '../../app/src/cli/replay-poison';
 import { createFunctionHandlers, memoisedRuntime } from '../../app/src/functions/handlers';
 import { parseHl7 } from '../../app/src/hl7';
 import { loadConfig } from '../../app/src/ingest/config';
@@ -118,13 +119,21 @@ describe('function entry points (what the host calls)', () => {
   });
 
   describe('replay:poison arguments', () => {
-    it('parses --max N and --dry-run, and names a bad argument', () => {
-      assert.deepEqual(parseReplayArgs([]), { dryRun: false });
-      assert.deepEqual(parseReplayArgs(['--max', '10', '--dry-run']), { max: 10, dryRun: true });
-      assert.deepEqual(parseReplayArgs(['--max=3']), { max: 3, dryRun: false });
-      assert.throws(() => parseReplayArgs(['--max', 'ten']), /--max needs a positive whole number, got 'ten'/);
-      assert.throws(() => parseReplayArgs(['--max', '0']), /--max needs a positive whole number/);
-      assert.throws(() => parseReplayArgs(['--all']), /unknown argument '--all'/);
+    it('parses with node:util parseArgs; --help exits 0, usage errors exit 2 and echo nothing of the value', () => {
+      assert.deepEqual(parseReplayArgs([]), { dryRun: false, help: false });
+      assert.deepEqual(parseReplayArgs(['--max', '10', '--dry-run']), { max: 10, dryRun: true, help: false });
+      assert.deepEqual(parseReplayArgs(['--max=3']), { max: 3, dryRun: false, help: false });
+      assert.equal(parseReplayArgs(['--help']).help, true);
+      assert.throws(() => parseReplayArgs(['--max', 'ten']), (e: Error) => e instanceof UsageError && /--max needs a positive whole number/.test(e.message) && !e.message.includes('ten'));
+      assert.throws(() => parseReplayArgs(['--max', '0']), UsageError);
+      assert.throws(() => parseReplayArgs(['--all']), UsageError);
+      const run = (args: string[]) => spawnSync(process.execPath, ['-r', './tools/ts-register.js', 'app/src/cli/replay-poison.ts', ...args], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+      assert.equal(run(['--help']).status, 0);
+      assert.equal(run(['--bogus']).status, 2);
+    });
+    it('prints MSH-10 only as the logs\' hash', () => {
+      assert.match(controlIdHash('DOE^JOHN-19800101'), /^#[0-9a-f]{12}$/);
+      assert.equal(controlIdHash(undefined), '-');
     });
   });
 });

@@ -21,6 +21,7 @@ import { EnvelopeError, parseEnvelope, type IngestEnvelope, type PoisonRecord } 
 import { failureReason, type FhirClient } from './fhir-client';
 import { classifyError, parseMessage } from './hl7-bridge';
 import { toTransaction } from './pipeline';
+import type { TokenErrorReplayer } from './replay';
 import { writeNewestWins, type NewestWinsOptions } from './newest-wins';
 import { contextSink, createLogger, errorFields, type LogReason } from './logger';
 import type { MessageQueue, MessageStore } from './storage';
@@ -32,6 +33,8 @@ export interface DeliverDeps {
   idStrategy: IdStrategy;
   maxDequeueCount: number;
   newestWins?: NewestWinsOptions;
+  /** Replays token-error parkings once a write succeeds again. */
+  tokenReplay?: TokenErrorReplayer;
 }
 
 /** Thrown to make the host retry the message later. Carries no message content. */
@@ -63,6 +66,7 @@ export async function handleQueueMessage(queueItem: unknown, context: Invocation
     };
     // If this write fails we throw: the host retries and ultimately poisons the original itself.
     await deps.poison.send(JSON.stringify(record));
+    if (reason === 'token-error') deps.tokenReplay?.parked();
     log.warn('deliver.poisoned', { reason, status: extra.status, hl7ErrorCode: extra.hl7ErrorCode, durationMs: Date.now() - started });
     return 'poisoned';
   };
@@ -101,6 +105,8 @@ export async function handleQueueMessage(queueItem: unknown, context: Invocation
   const result = await writeNewestWins(bundle, deps.fhir, log, deps.newestWins);
   if (result.ok) {
     log.info('deliver.done', { status: result.status, resources: result.written, count: result.skipped, attempt: result.attempts, durationMs: Date.now() - started });
+    // Tokens work again: anything parked for token-error goes back on the ingest queue (not awaited).
+    void deps.tokenReplay?.afterSuccess().then((n) => n > 0 && log.info('deliver.token_replay', { count: n }));
     return 'delivered';
   }
   if (result.permanent) return park(env, failureReason(result.failure) === 'token-error' ? 'token-error' : 'fhir-rejected', { status: result.status });

@@ -11,7 +11,16 @@ import type { TokenProvider } from './token';
 export interface HealthDeps {
   tokens: TokenProvider;
   fhir: FhirClient;
+  /** How long one probe answers every caller (the endpoint is anonymous); default 30 s. */
+  healthCacheMs?: number;
+  now?: () => number;
 }
+
+/**
+ * The probe result per runtime. /api/health is anonymous, so without this every caller could make the
+ * Function fetch a token and call FHIR /metadata; concurrent callers also share one in-flight probe.
+ */
+const probes = new WeakMap<HealthDeps, { at: number; result: Promise<{ ok: boolean; body: HealthBody }> }>();
 
 export interface HealthBody {
   status: 'ok' | 'unhealthy';
@@ -28,6 +37,18 @@ export async function handleHealth(_request: HttpRequest, context: InvocationCon
     log.error('health.checked', { ok: false, reason: 'startup-error', ...errorFields(deps) });
     return { status: 503, jsonBody: { status: 'unhealthy', startup: { ok: false, error: deps.name } } };
   }
+  const now = deps.now ?? Date.now;
+  const cached = probes.get(deps);
+  const fresh = cached && now() - cached.at < (deps.healthCacheMs ?? 30_000);
+  const entry = fresh ? cached : { at: now(), result: probe(deps) };
+  if (!fresh) probes.set(deps, entry);
+  const { ok, body } = await entry.result;
+  log.info('health.checked', { ok, status: body.checks.fhirMetadata.status, check: fresh ? 'cached' : 'probed' });
+  const ageSec = Math.floor((now() - entry.at) / 1000);
+  return { status: ok ? 200 : 503, jsonBody: body, headers: { 'cache-control': 'no-store', age: String(ageSec) } };
+}
+
+async function probe(deps: HealthDeps): Promise<{ ok: boolean; body: HealthBody }> {
   const t0 = Date.now();
   const token: HealthBody['checks']['token'] = { ok: false, durationMs: 0 };
   try {
@@ -56,6 +77,5 @@ export async function handleHealth(_request: HttpRequest, context: InvocationCon
   meta.durationMs = Date.now() - t1;
   const ok = token.ok && meta.ok;
   const body: HealthBody = { status: ok ? 'ok' : 'unhealthy', checks: { token, fhirMetadata: meta } };
-  log.info('health.checked', { ok, status: meta.status, durationMs: Date.now() - t0 });
-  return { status: ok ? 200 : 503, jsonBody: body, headers: { 'cache-control': 'no-store' } };
+  return { ok, body };
 }

@@ -5,6 +5,7 @@
  */
 import type { TokenCredential } from '@azure/identity';
 import { EntraCallerValidator } from './caller-auth';
+import { TokenErrorReplayer } from './replay';
 import { loadConfig, requireCallerAuth, type IngestConfig, type StorageConfig } from './config';
 import type { DeliverDeps } from './deliver';
 import { FhirClient } from './fhir-client';
@@ -30,6 +31,7 @@ export interface Runtime {
   fhir: FhirClient;
   /** Validates POST /api/hl7 callers (Entra); absent only with INGEST_AUTH_MODE=none. */
   callers?: EntraCallerValidator;
+  tokenReplay?: TokenErrorReplayer;
 }
 
 /** What the HTTP trigger needs from the runtime: the same wiring for the host, the demo and the benchmark. */
@@ -53,6 +55,7 @@ export function deliverDepsOf(rt: Runtime): DeliverDeps {
     fhir: rt.fhir,
     idStrategy: rt.config.idStrategy,
     maxDequeueCount: rt.config.maxDequeueCount,
+    tokenReplay: rt.tokenReplay,
   };
 }
 
@@ -122,5 +125,5 @@ export async function createRuntime(env: Record<string, string | undefined> = pr
   const [storage, tokens] = await Promise.all([openStorage(config), tokenProviderFor(config, o)]);
   const fhir = new FhirClient({ baseUrl: config.fhirUrl, tokens, retry: config.retry, requestTimeoutMs: config.requestTimeoutMs, fetchImpl: o.fetchImpl });
   const callers = callerAuth ? new EntraCallerValidator(callerAuth, o.fetchImpl) : undefined;
-  return { config, ...storage, tokens, fhir, callers };
+  return { config, ...storage, tokens, fhir, callers, tokenReplay: new TokenErrorReplayer(storage.poisonQueue, storage.ingestQueue) };
 }

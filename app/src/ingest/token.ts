@@ -154,24 +154,38 @@ export function clientCredentialsAcquirer(o: ClientCredentialsOptions): () => Pr
  * endpoint must accept it. Errors name the setting or the step, never the value.
  */
 export async function clientCredentialsProvider(
-  o: Omit<ClientCredentialsOptions, 'secret'> & { secrets: SecretReader; secretName: string; refreshBeforeMs?: number },
+  o: Omit<ClientCredentialsOptions, 'secret'> & { secrets: SecretReader; secretName: string; refreshBeforeMs?: number; rereadAfterMs?: number },
 ): Promise<CachedTokenProvider> {
-  let secret: string | undefined;
-  try {
-    secret = await o.secrets.getSecret(o.secretName);
-  } catch (err) {
-    throw new TokenAcquisitionError(
-      `cannot read Key Vault secret '${o.secretName}' (${err instanceof Error ? err.name : 'error'})`,
-      true,
-    );
-  }
-  if (typeof secret !== 'string' || secret.trim().length === 0) {
-    throw new TokenAcquisitionError(`Key Vault secret '${o.secretName}' is missing or empty`, true);
-  }
-  const provider = new CachedTokenProvider(clientCredentialsAcquirer({ ...o, secret }), {
-    refreshBeforeMs: o.refreshBeforeMs ?? 60_000,
-    now: o.now,
-  });
+  const now = o.now ?? Date.now;
+  const readSecret = async (): Promise<string> => {
+    let secret: string | undefined;
+    try {
+      secret = await o.secrets.getSecret(o.secretName);
+    } catch (err) {
+      throw new TokenAcquisitionError(`cannot read Key Vault secret '${o.secretName}' (${err instanceof Error ? err.name : 'error'})`, true);
+    }
+    if (typeof secret !== 'string' || secret.trim().length === 0) {
+      throw new TokenAcquisitionError(`Key Vault secret '${o.secretName}' is missing or empty`, true);
+    }
+    return secret;
+  };
+  let acquire = clientCredentialsAcquirer({ ...o, secret: await readSecret() });
+  let rereadAt = Number.NEGATIVE_INFINITY;
+  const provider = new CachedTokenProvider(
+    async () => {
+      try {
+        return await acquire();
+      } catch (err) {
+        // 400/401: the secret may have been rotated in Key Vault since it was read. Read it again (at most
+        // once per rereadAfterMs, so a truly wrong secret does not hammer the vault) and retry once.
+        if (!(err instanceof TokenAcquisitionError && err.permanent) || now() - rereadAt < (o.rereadAfterMs ?? 30_000)) throw err;
+        rereadAt = now();
+        acquire = clientCredentialsAcquirer({ ...o, secret: await readSecret() });
+        return acquire();
+      }
+    },
+    { refreshBeforeMs: o.refreshBeforeMs ?? 60_000, now: o.now },
+  );
   await provider.getToken(); // fail fast on a wrong secret
   return provider;
 }
