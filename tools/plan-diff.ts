@@ -110,7 +110,8 @@ function identity(r: PlanResource): string {
 export function diffPlans(base: Plan, head: Plan): PlanDiff {
     const warnings: string[] = [];
     if (base.stack !== head.stack) warnings.push(`the plans are of different stacks: base '${base.stack}', head '${head.stack}'; this is not what \`pulumi up\` would change`);
-    if (base.project !== head.project) warnings.push(`the plans are of different projects: base '${base.project ?? "?"}', head '${head.project ?? "?"}'`);
+    // Plans written before the project was recorded have none; that alone is no reason to warn.
+    if (base.project && head.project && base.project !== head.project) warnings.push(`the plans are of different projects: base '${base.project}', head '${head.project}'`);
     const before = new Map(base.resources.map(r => [r.urn, r]));
     const after = new Map(head.resources.map(r => [r.urn, r]));
     const diff: PlanDiff = { stack: head.stack, warnings, added: [], removed: [], renamed: [], changed: [], unchanged: 0 };

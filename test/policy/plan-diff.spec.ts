@@ -119,6 +119,7 @@ describe("plan diff", () => {
         assert.match(diffToText(d), /\nWARNING: the plans are of different projects/);
         assert.match(diffToMarkdown(d), /> ⚠️ \*\*Warning:\*\* the plans are of different stacks: base 'dev', head 'prod'/);
         assert.deepStrictEqual(diffPlans(dev, { ...goldenPlan(), stack: "dev" }).warnings, []);
+        assert.deepStrictEqual(diffPlans({ ...dev, project: undefined } as unknown as typeof dev, dev).warnings, [], "a plan without a project is not another project");
     });
 
     it("exits 0 on --help, 2 on a usage error, 1 on a file that is not a plan", async () => {
