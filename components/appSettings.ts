@@ -23,6 +23,16 @@ export interface IngestAppSettingsInput {
     poisonQueueName: string;
     messageContainerName: string;
     maxMessageBytes: number;
+    /**
+     * Entra validation of POST /api/hl7 callers (app/src/ingest/config.ts: INGEST_AUTH_*, INGEST_SENDERS). The app
+     * refuses to start without it wherever FHIR is not on loopback. `audience` is the platform API's identifier URI;
+     * `senders` maps each sender client id to the MSH-4 facilities (optionally with MSH-3) it may send for.
+     */
+    callerAuth?: {
+        tenantId: string;
+        audience: string;
+        senders: Record<string, (string | { facility: string; application?: string })[]>;
+    };
     /** Only in clientCredentials mode: where the app finds its client secret (it reads it with its identity). */
     clientCredentials?: {
         tenantId: string;
@@ -68,6 +78,13 @@ export function ingestAppSettings(input: IngestAppSettingsInput): Record<string,
         MESSAGE_CONTAINER_NAME: input.messageContainerName,
         MAX_BODY_BYTES: String(input.maxMessageBytes),
     };
+    if (input.callerAuth) {
+        Object.assign(settings, {
+            INGEST_AUTH_TENANT_ID: input.callerAuth.tenantId,
+            INGEST_AUTH_AUDIENCE: input.callerAuth.audience,
+            INGEST_SENDERS: JSON.stringify(input.callerAuth.senders),
+        });
+    }
     if (input.fhirAuthMode === "clientCredentials") {
         const cc = input.clientCredentials;
         if (!cc) throw new Error("fhirAuthMode clientCredentials needs clientCredentials (tenant, client id, vault, secret name)");
