@@ -146,6 +146,7 @@ describe('e2e: HTTP -> Azurite queue -> delivery -> local FHIR server, with faul
     assert.deepEqual(missing, [], 'nothing lost');
     assert.deepEqual(extra, [], 'no resource created outside the expected ids');
     assert.equal(total, expected.size, 'each resource exactly once');
+    assert.deepEqual(fhir.rejected.slice(0, 3), [], 'the FHIR server (validating like AHDS) refused nothing');
 
     // Every extra FHIR write is explained by a lost reply (drop-after) or a replay; HTTP duplicates caused none.
     const applied = fhir.stats.bundlesApplied - appliedBefore;
