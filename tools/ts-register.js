@@ -57,6 +57,7 @@ require.extensions[".ts"] = function compileTypeScript(module, filename) {
 // provider or a Lambda-style callback calls. Both modules export functions only, so forwarding stubs stand in for
 // them and the real module is loaded on the first call. Export names are read from the module's text so a Pulumi
 // upgrade cannot silently drop one (test/policy/offline-options.spec.ts checks the stubs against the real modules).
+// TS_REGISTER_LAZY_PULUMI=off loads them eagerly again, to rule this out when debugging.
 const LAZY_PULUMI_MODULES = ["runtime/closure/serializeClosure.js", "runtime/closure/codePaths.js"];
 
 function installLazyModule(file) {
