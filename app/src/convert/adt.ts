@@ -14,6 +14,7 @@ import { observation } from "./mappers/observation";
 import { authorityOrganizations, organizationFromHd, organizationFromXon } from "./mappers/organization";
 import { patient, patientIdFor } from "./mappers/patient";
 import { procedure } from "./mappers/procedure";
+import { referral } from "./mappers/referral";
 import { relatedPersonFromNk1, relatedPersonFromPid21 } from "./mappers/related-person";
 import { roles } from "./mappers/role";
 import { SEEDS } from "./seeds";
@@ -64,6 +65,7 @@ function visitEvent(c: Conv, pid: Hl7Segment): void {
   for (const iam of c.segments("IAM")) allergyFromIam(c, iam);
   for (const obx of c.segments("OBX")) observation(c, obx, encRef);
   for (const pr1 of c.segments("PR1")) procedure(c, pr1, encRef);
+  for (const rf1 of c.segments("RF1")) referral(c, rf1, encId);
   for (const in1 of c.segments("IN1")) coverage(c, in1);
   roles(c, encId);
   account(c, pid);

@@ -150,9 +150,11 @@ export function xadToAddress(x: Hl7Node): Address | undefined {
 
 /**
  * XTN repetition → ContactPoint. Value: XTN-12 (unformatted), XTN-4 for e-mail, else XTN-1, else built from
- * XTN-5..8. FHIR-Converter drops the v2.3-style number when XTN-7 is set and XTN-12 empty; we keep XTN-1.
+ * XTN-5..8. FHIR-Converter (DataType/_XTN.liquid) takes XTN-1 only when XTN-7 and XTN-12 are both empty, so a
+ * v2.5-style number (XTN-6/7 set, XTN-12 empty) loses its XTN-1 text (microsoft/FHIR-Converter#462):
+ * `converterDrops` reproduces that (convert-data), otherwise the number is kept.
  */
-export function xtnToContactPoint(x: Hl7Node, defaultUse: ContactPoint["use"]): ContactPoint | undefined {
+export function xtnToContactPoint(x: Hl7Node, defaultUse: ContactPoint["use"], converterDrops = false): ContactPoint | undefined {
   const equip = v(x.get(3));
   const email = v(x.get(4));
   let system = equip !== undefined ? lookup(TELECOM_SYSTEM, equip) : undefined;
@@ -161,12 +163,19 @@ export function xtnToContactPoint(x: Hl7Node, defaultUse: ContactPoint["use"]): 
     value = email;
     system = "email";
   }
-  value ??= v(x.get(1));
-  if (value === undefined) {
+  const dropped = converterDrops && value === undefined && v(x.get(7)) !== undefined;
+  if (!dropped) value ??= v(x.get(1));
+  if (value === undefined && !dropped) {
     const area = v(x.get(6));
     const local = v(x.get(7));
     const ext = v(x.get(8));
     if (local !== undefined) value = `${area !== undefined ? `(${area}) ` : ""}${local}${ext !== undefined ? ` x${ext}` : ""}`;
+  }
+  if (dropped) {
+    // What $convert-data keeps: the use and equipment type, without a number.
+    const use = equip === "CP" ? "mobile" : lookup(TELECOM_USE, v(x.get(2)));
+    if (system === undefined && use === undefined) return undefined;
+    return { ...(system !== undefined ? { system } : {}), ...(use !== undefined ? { use } : {}) };
   }
   if (value === undefined) return undefined;
   const cp: ContactPoint = { system: system ?? "phone", value };

@@ -8,7 +8,7 @@ import type { EncounterStatus } from "./codes";
 
 /** Repeating segments a template reads (beyond MSH, EVN, PID, PD1, PV1, PV2, which every visit event reads). */
 export type SegmentId =
-  | "NK1" | "DB1" | "OBX" | "AL1" | "DG1" | "PR1" | "GT1" | "IN1" | "IN2" | "ROL" | "ARV" | "SFT" | "IAM" | "NTE";
+  | "NK1" | "DB1" | "OBX" | "AL1" | "DG1" | "PR1" | "GT1" | "IN1" | "IN2" | "ROL" | "ARV" | "SFT" | "IAM" | "NTE" | "RF1";
 
 /** PV1-3 Encounter.location status: from PV1-2 (P → planned, else active), a fixed status, or none. */
 export type LocationRule = "by-class" | "active" | "completed" | "planned" | "none";
@@ -38,8 +38,9 @@ export interface EventRule {
   readonly delete?: boolean;
 }
 
-const FULL: readonly SegmentId[] = ["SFT", "ARV", "NK1", "DB1", "OBX", "AL1", "DG1", "PR1", "GT1", "IN1", "IN2", "ROL"];
-// A06/A07 read no RF1/AUT; we map neither, so they share the full list.
+const FULL: readonly SegmentId[] = ["SFT", "ARV", "NK1", "DB1", "OBX", "AL1", "DG1", "PR1", "GT1", "IN1", "IN2", "ROL", "RF1"];
+/** A06/A07 read everything but RF1 (and AUT, which nothing maps). */
+const CLASS_CHANGE: readonly SegmentId[] = FULL.filter((s) => s !== "RF1");
 const TRACK: readonly SegmentId[] = ["SFT", "DB1", "OBX"];
 const MERGE: readonly SegmentId[] = ["SFT"];
 
@@ -60,8 +61,8 @@ export const EVENTS: Readonly<Record<string, EventRule>> = Object.freeze(
     A03: visit({ status: "finished", location: "completed" }),
     A04: visit({ status: "in-progress", location: "active", pv2Period: "start-end" }),
     A05: visit({ status: "planned", location: "planned", pv2Period: "start-end" }),
-    A06: visit({}),
-    A07: visit({}),
+    A06: visit({ segments: CLASS_CHANGE }),
+    A07: visit({ segments: CLASS_CHANGE }),
     A08: visit({}),
     A09: visit({ location: "active", segments: TRACK }),
     A10: visit({ location: "active", segments: TRACK }),

@@ -6,6 +6,7 @@ import { cweToConcept, v } from "../datatypes";
 import { ConversionError } from "../errors";
 import { makeId } from "../ids";
 import { SEEDS } from "../seeds";
+import { practitioner } from "./practitioner";
 
 const CLINICAL = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical";
 
@@ -99,6 +100,10 @@ export function condition(c: Conv, dg1: Hl7Segment, encounter: Reference | undef
   if (onset !== undefined) cond.onsetDateTime = c.dateTime(onset, { segment: "DG1", field: 5 });
   const recorded = v(dg1.get(19, 1, 1));
   if (recorded !== undefined) cond.recordedDate = c.dateTime(recorded, { segment: "DG1", field: 19 });
+  // DG1-16 diagnosing clinician (ADT_A01.liquid passes its first repetition).
+  const clinician = dg1.repetitions(16)[0];
+  const asserter = clinician !== undefined ? practitioner(c, clinician) : undefined;
+  if (asserter !== undefined) cond.asserter = asserter;
   return c.add(cond);
 }
 

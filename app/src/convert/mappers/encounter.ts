@@ -9,6 +9,7 @@ import { SEEDS } from "../seeds";
 import { plLocation } from "./location";
 import { organizationFromHd } from "./organization";
 import { practitionersOfField } from "./practitioner";
+import { applySecurity } from "./security";
 
 const V3_PARTICIPATION = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType";
 
@@ -147,6 +148,7 @@ export function encounter(c: Conv, pv1: Hl7Segment, id: string, diagnoses: reado
   if (c.accountId !== undefined) e.account = [{ reference: `Account/${c.accountId}` }];
   const episode = episodeOfCare(c, pv1);
   if (episode !== undefined) e.episodeOfCare = [episode];
+  applySecurity(c, pv1, e);
   return c.add(e);
 }
 

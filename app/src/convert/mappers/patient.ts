@@ -9,6 +9,7 @@ import { converterValue as cv, makeId } from "../ids";
 import { SEEDS } from "../seeds";
 import { organizationFromXon } from "./organization";
 import { practitionersOfField } from "./practitioner";
+import { applySecurity } from "./security";
 
 const V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203";
 
@@ -68,10 +69,10 @@ export function patient(c: Conv, pid: Hl7Segment, id: string, contacts: boolean)
   const names = [...pid.repetitions(5), ...pid.repetitions(9)].map(xpnToName).filter(isDefined);
   if (names.length > 0) p.name = names;
   const telecom = [
-    ...pid.repetitions(13).map((x) => xtnToContactPoint(x, "home")),
-    ...pid.repetitions(14).map((x) => xtnToContactPoint(x, "work")),
+    ...pid.repetitions(13).map((x) => xtnToContactPoint(x, "home", c.convertData)),
+    ...pid.repetitions(14).map((x) => xtnToContactPoint(x, "work", c.convertData)),
     // v2.7+ moved telecom to PID-40 (PID-13/14 are withdrawn there).
-    ...pid.repetitions(40).map((x) => xtnToContactPoint(x, undefined)),
+    ...pid.repetitions(40).map((x) => xtnToContactPoint(x, undefined, c.convertData)),
   ].filter(isDefined);
   if (telecom.length > 0) p.telecom = dedupeTelecom(telecom);
   const gender = lookup(GENDER, pid.get(8, 1, 1));
@@ -109,10 +110,11 @@ export function patient(c: Conv, pid: Hl7Segment, id: string, contacts: boolean)
   else if (deceased === "Y" || deceased === "N") p.deceasedBoolean = deceased === "Y";
   if (contacts) {
     // NK1 next of kin are merged into the Patient as contacts, as FHIR-Converter does.
-    const list = c.segments("NK1").map(patientContact).filter(isDefined);
+    const list = c.segments("NK1").map((nk1) => patientContact(c, nk1)).filter(isDefined);
     if (list.length > 0) p.contact = list;
   }
   primaryCare(c, p);
+  applySecurity(c, pid, p);
   return c.add(p);
 }
 
@@ -138,15 +140,18 @@ function dedupeTelecom(list: ContactPoint[]): ContactPoint[] {
   });
 }
 
-export function nk1Telecom(nk1: Hl7Segment): ContactPoint[] {
-  return [...nk1.repetitions(5).map((x) => xtnToContactPoint(x, "home")), ...nk1.repetitions(6).map((x) => xtnToContactPoint(x, "work"))].filter(isDefined);
+export function nk1Telecom(c: Conv, nk1: Hl7Segment): ContactPoint[] {
+  return [
+    ...nk1.repetitions(5).map((x) => xtnToContactPoint(x, "home", c.convertData)),
+    ...nk1.repetitions(6).map((x) => xtnToContactPoint(x, "work", c.convertData)),
+  ].filter(isDefined);
 }
 
-function patientContact(nk1: Hl7Segment): PatientContact | undefined {
+function patientContact(c: Conv, nk1: Hl7Segment): PatientContact | undefined {
   const pc: PatientContact = {};
   const name = nk1.repetitions(2).map(xpnToName).find(isDefined);
   if (name !== undefined) pc.name = name;
-  const telecom = nk1Telecom(nk1);
+  const telecom = nk1Telecom(c, nk1);
   if (telecom.length > 0) pc.telecom = telecom;
   const address = nk1.repetitions(4).map(xadToAddress).find(isDefined);
   if (address !== undefined) pc.address = address;

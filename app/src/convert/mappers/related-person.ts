@@ -25,7 +25,7 @@ export function relatedPersonFromNk1(c: Conv, nk1: Hl7Segment): void {
   if (rel.length > 0) rp.relationship = rel;
   const names = nk1.repetitions(2).map(xpnToName).filter(isDefined);
   if (names.length > 0) rp.name = names;
-  const telecom = nk1Telecom(nk1);
+  const telecom = nk1Telecom(c, nk1);
   if (telecom.length > 0) rp.telecom = telecom;
   const addresses = nk1.repetitions(4).map(xadToAddress).filter(isDefined);
   if (addresses.length > 0) rp.address = addresses;
@@ -67,7 +67,7 @@ export function guarantor(c: Conv, gt1: Hl7Segment): Reference | undefined {
   if (names.length > 0) rp.name = names;
   const addresses = gt1.repetitions(5).map(xadToAddress).filter(isDefined);
   if (addresses.length > 0) rp.address = addresses;
-  const telecom = gt1.repetitions(6).map((x) => xtnToContactPoint(x, "home")).filter(isDefined);
+  const telecom = gt1.repetitions(6).map((x) => xtnToContactPoint(x, "home", c.convertData)).filter(isDefined);
   if (telecom.length > 0) rp.telecom = telecom;
   return c.add(rp);
 }
