@@ -15,8 +15,8 @@ const OPTIONS = { loader: "ts", format: "cjs", target: "node20", sourcemap: "inl
 // Transformed output is cached by content: on a warm cache no esbuild service process is started (~60 ms) and no file
 // is transformed (~150 ms for the plan's 40 files). The key covers everything the output depends on, so an edited
 // file, another esbuild or other options simply miss. node_modules/.cache is where tools keep such caches, and
-// `npm ci` clears it. TS_REGISTER_CACHE=off bypasses it.
-const CACHE_DIR = path.join(__dirname, "..", "node_modules", ".cache", "ts-register");
+// `npm ci` clears it. TS_REGISTER_CACHE=off bypasses it; TS_REGISTER_CACHE_DIR moves it.
+const CACHE_DIR = process.env.TS_REGISTER_CACHE_DIR || path.join(__dirname, "..", "node_modules", ".cache", "ts-register");
 const CACHE_ON = process.env.TS_REGISTER_CACHE !== "off";
 const KEY_SALT = `${require("esbuild/package.json").version}\0${JSON.stringify(OPTIONS)}\0`;
 let esbuild;
@@ -41,10 +41,32 @@ function compileCached(source, filename) {
         const tmp = `${file}.${process.pid}.tmp`;
         fs.writeFileSync(tmp, code);
         fs.renameSync(tmp, file);
+        pruneDaily();
     } catch {
         // a read-only checkout still compiles, just without the cache
     }
     return code;
+}
+
+// Every edit adds an entry and nothing else removes them. Once a day, the first process that writes one drops
+// entries older than two weeks; a file still in use is simply compiled again once.
+const DAY_MS = 24 * 3600 * 1000;
+function pruneDaily() {
+    const marker = path.join(CACHE_DIR, ".pruned");
+    try {
+        if (Date.now() - fs.statSync(marker).mtimeMs < DAY_MS) return;
+    } catch {
+        // never pruned
+    }
+    fs.writeFileSync(marker, "");
+    const cutoff = Date.now() - 14 * DAY_MS;
+    for (const dir of fs.readdirSync(CACHE_DIR, { withFileTypes: true })) {
+        if (!dir.isDirectory()) continue;
+        for (const name of fs.readdirSync(path.join(CACHE_DIR, dir.name))) {
+            const file = path.join(CACHE_DIR, dir.name, name);
+            if (fs.statSync(file, { throwIfNoEntry: false })?.mtimeMs < cutoff) fs.rmSync(file, { force: true });
+        }
+    }
 }
 
 require.extensions[".ts"] = function compileTypeScript(module, filename) {

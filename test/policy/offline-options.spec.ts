@@ -104,6 +104,32 @@ describe("tools/ts-register.js (the TypeScript loader every tool and test runs u
             fs.rmSync(dir, { recursive: true, force: true });
         }
     });
+
+    it("drops cache entries older than two weeks, at most once a day", () => {
+        const cache = fs.mkdtempSync(path.join(os.tmpdir(), "ts-register-cache-"));
+        try {
+            fs.mkdirSync(path.join(cache, "ab"));
+            const old = path.join(cache, "ab", "old.js");
+            const recent = path.join(cache, "ab", "recent.js");
+            fs.writeFileSync(old, "");
+            fs.writeFileSync(recent, "");
+            const monthAgo = new Date(Date.now() - 30 * 24 * 3600 * 1000);
+            fs.utimesSync(old, monthAgo, monthAgo);
+            const source = path.join(cache, "probe.ts");
+            fs.writeFileSync(source, "console.log(1 as number);\n");
+            assert.equal(node([source], { TS_REGISTER_CACHE_DIR: cache }).stdout.trim(), "1");
+            assert.ok(!fs.existsSync(old), "a month-old entry survived");
+            assert.ok(fs.existsSync(recent));
+            // Pruned today already: a second stale entry waits for tomorrow's run.
+            fs.writeFileSync(old, "");
+            fs.utimesSync(old, monthAgo, monthAgo);
+            fs.writeFileSync(source, "console.log(2 as number);\n");
+            assert.equal(node([source], { TS_REGISTER_CACHE_DIR: cache }).stdout.trim(), "2");
+            assert.ok(fs.existsSync(old));
+        } finally {
+            fs.rmSync(cache, { recursive: true, force: true });
+        }
+    });
 });
 
 describe("npm run policy / npm run bench:plan: command lines", function () {
