@@ -26,6 +26,8 @@ export interface EventRule {
   readonly location: LocationRule;
   /** Whether PV1-6 (prior location) is listed as completed; A12 cancels the move away from it. */
   readonly priorLocation: boolean;
+  /** PV1-42/PV2-1 (pending locations) are listed on the Encounter; A26 cancels the pending transfer. */
+  readonly pendingLocations: boolean;
   /** Repeating segments mapped. */
   readonly segments: readonly SegmentId[];
   /** Segment the HL7 abstract message structure requires besides MSH/EVN/PID. */
@@ -49,6 +51,7 @@ const visit = (r: Partial<EventRule>): EventRule => ({
   endFromPv1: true,
   location: "by-class",
   priorLocation: true,
+  pendingLocations: true,
   segments: FULL,
   requires: "PV1",
   ...r,
@@ -73,7 +76,7 @@ export const EVENTS: Readonly<Record<string, EventRule>> = Object.freeze(
     A15: visit({ status: "in-progress", location: "active", segments: ["SFT", "ARV", "DB1", "OBX"] }),
     A16: visit({ status: "in-progress", location: "active", pv2Period: "end" }),
     A25: visit({ status: "in-progress", location: "active", endFromPv1: false, segments: TRACK }),
-    A26: visit({ status: "in-progress", location: "active", segments: TRACK }),
+    A26: visit({ status: "in-progress", location: "active", pendingLocations: false, segments: TRACK }),
     A27: visit({ status: "cancelled", location: "none", pv2Period: "start-end", segments: TRACK }),
     // A28/A31 (ADT_A05 structure) still build the Encounter from a PV1 when one is sent.
     A28: visit({ kind: "person", requires: undefined }),

@@ -59,9 +59,9 @@ function period(c: Conv, pv1: Hl7Segment, pv2: Hl7Segment | undefined): Encounte
 
 function locations(c: Conv, pv1: Hl7Segment, pv2: Hl7Segment | undefined): EncounterLocation[] {
   const out: EncounterLocation[] = [];
-  const add = (seg: Hl7Segment | undefined, field: number, st: EncounterLocation["status"] | "none"): void => {
+  const add = (seg: Hl7Segment | undefined, field: number, st: EncounterLocation["status"] | "none", listed = true): void => {
     const ref = plLocation(c, seg?.repetitions(field)[0]);
-    if (ref === undefined || out.some((l) => l.location.reference === ref.reference)) return;
+    if (ref === undefined || !listed || out.some((l) => l.location.reference === ref.reference)) return;
     out.push(st === "none" ? { location: ref } : { location: ref, status: st });
   };
   const rule = c.rule.location;
@@ -69,9 +69,11 @@ function locations(c: Conv, pv1: Hl7Segment, pv2: Hl7Segment | undefined): Encou
   add(pv1, 3, rule === "by-class" ? (pv1.get(2, 1, 1) === "P" ? "planned" : "active") : rule);
   if (c.rule.priorLocation) add(pv1, 6, cancelled ? "none" : "completed");
   add(pv1, 11, cancelled ? "none" : "active"); // temporary location
-  add(pv1, 42, cancelled ? "none" : "planned"); // pending location
+  // The Locations are written either way; A26 (cancel pending transfer) does not list the pending ones.
+  const pending = c.rule.pendingLocations;
+  add(pv1, 42, cancelled ? "none" : "planned", pending); // pending location
   add(pv1, 43, cancelled ? "none" : "completed"); // prior temporary location
-  add(pv2, 1, cancelled ? "none" : "planned"); // prior pending location
+  add(pv2, 1, cancelled ? "none" : "planned", pending); // prior pending location
   return out;
 }
 

@@ -32,8 +32,8 @@ export function plLocation(c: Conv, pl: Hl7Node | undefined): Reference | undefi
     const { k, code, display } = PL_PARTS[i];
     const id = makeSharedId("Location", SEEDS.LocationPl(pl, k));
     if (id === undefined) continue;
-    // PL-4 is an HD: its namespace names the facility.
-    const name = k === 4 ? (v(pl.get(4, 1)) ?? (pl.get(4) as string)) : (pl.get(k) as string);
+    // PL components are HD/IS: the first subcomponent (an HD's namespace) names the place.
+    const name = v(pl.get(k, 1)) ?? (pl.get(k) as string);
     const loc: Location = {
       resourceType: "Location",
       id,
