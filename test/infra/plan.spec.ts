@@ -137,6 +137,21 @@ describe("offline plan: program failures", () => {
     });
 });
 
+describe("offline plan: unanswered invokes", () => {
+    it("fails naming the invoke instead of writing a plan without the resources that depend on it", async function () {
+        this.timeout(60000);
+        const { execFile } = await import("node:child_process");
+        const script = `require("./tools/offline/plan-runner").runOfflinePlan("dev", ${JSON.stringify(path.resolve(__dirname, "..", "fixtures", "unmocked-invoke"))})
+            .then((p) => console.log("planned " + p.resources.length), (e) => { console.error(e.message); process.exitCode = 1; });`;
+        const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+            const child = execFile(process.execPath, ["-r", "./tools/ts-register.js", "-e", script], { cwd: path.resolve(__dirname, "..", ".."), timeout: 50000 }, (_err, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }));
+        });
+        assert.equal(result.code, 1);
+        assert.doesNotMatch(result.stdout, /planned/);
+        assert.match(result.stderr, /the program failed: offline plan: no mock for invoke azure-native:resources:getResourceGroup/);
+    });
+});
+
 describe("offline plan: secrets", () => {
     it("replaces secret inputs with the placeholder and keeps the rest", async () => {
         new keyvault.Secret("plan-secret-probe", {

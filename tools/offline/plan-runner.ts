@@ -151,13 +151,25 @@ export async function runOfflinePlan(stack: string, root = REPO_ROOT, configFile
     const config = readConfigFile(configFile ? path.resolve(configFile) : target.stackFile, target, root);
     // As a preview: the plan shows what `pulumi up` would do without doing it, so the program's up-only guards (the
     // deploy runner's network check in stacks/platform.ts) stay quiet, exactly as in `pulumi preview`.
-    const monitor = installRecordingMonitor(armMocks, project, stack, true);
-    pulumi.runtime.setAllConfig(config);
-
     // A throw inside an apply surfaces as an unhandled rejection, not as a rejection of the program; a never-resolving
     // Output would hang. Either way the plan must fail with the program's own message.
     let failWith: (reason: unknown) => void = () => undefined;
     const failure = new Promise<never>((_, reject) => (failWith = reject));
+    // An invoke the mocks cannot answer leaves its Output pending forever (the resources fed by it never register) and
+    // the plan would be written without them; fail with the invoke's name instead.
+    const mocks: pulumi.runtime.Mocks = {
+        newResource: (args) => armMocks.newResource(args),
+        call: (args) => {
+            try {
+                return armMocks.call(args);
+            } catch (err) {
+                failWith(err);
+                throw err;
+            }
+        },
+    };
+    const monitor = installRecordingMonitor(mocks, project, stack, true);
+    pulumi.runtime.setAllConfig(config);
     const onFailure = (reason: unknown) => failWith(reason);
     process.on("unhandledRejection", onFailure);
     process.on("uncaughtException", onFailure);
