@@ -41,6 +41,12 @@ export const BOOTSTRAP_ROLES = {
      * (pulumi/pulumi pkg/backend/diy/backend.go: Preview calls apply with DryRun and no Lock), so read suffices.
      */
     storageBlobDataReader: "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
+    /**
+     * Deployer on its own runner VNet only: the platform peers with it and links its DNS zone to it
+     * (components/deployerAccess.ts), which needs `virtualNetworks/peer/action` and `join/action` on this VNet even
+     * when the VNet lives in another subscription than the platform.
+     */
+    networkContributor: "4d97b98b-1d4f-4787-a291-c67834d212e7",
     /** Deployer: create the platform's role assignments, limited by the condition below (never User Access Administrator). */
     roleBasedAccessControlAdministrator: "f58310d9-a9f6-439a-9e8d-f62e7b41a168",
 } as const;

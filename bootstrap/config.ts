@@ -10,6 +10,11 @@ export interface BootstrapEnvironment {
     name: string;
     /** Address space of the environment's runner VNet (RFC 1918, /28–/16, no overlap with the other environments). */
     runnerAddressSpace: string;
+    /**
+     * Subscription the environment's platform stack deploys to, when it is not the bootstrap's own: the identities'
+     * subscription-wide roles then sit there, and the bootstrap's state, keys and runners stay out of their reach.
+     */
+    subscriptionId?: string;
 }
 
 export interface BootstrapConfig {
@@ -118,7 +123,10 @@ export function validateBootstrapConfig(raw: Raw): BootstrapConfig {
             const key = `environments.${name}`;
             if (!NAME.test(name)) bad(key, "environment names are 2–8 lowercase letters/digits (they name GitHub environments and stacks)");
             const s = (settings ?? {}) as Raw;
-            for (const k of Object.keys(s)) if (k !== "runnerAddressSpace") bad(`${key}.${k}`, "is not a known setting");
+            for (const k of Object.keys(s)) if (k !== "runnerAddressSpace" && k !== "subscriptionId") bad(`${key}.${k}`, "is not a known setting");
+            if (s.subscriptionId !== undefined && !(typeof s.subscriptionId === "string" && GUID.test(s.subscriptionId))) {
+                bad(`${key}.subscriptionId`, `${JSON.stringify(s.subscriptionId)} is not a subscription id (GUID)`);
+            }
             const cidr = typeof s.runnerAddressSpace === "string" ? parseCidr(s.runnerAddressSpace) : `${JSON.stringify(s.runnerAddressSpace)} is required (an RFC 1918 CIDR)`;
             if (typeof cidr === "string") bad(`${key}.runnerAddressSpace`, cidr);
             else if (!isPrivateRange(cidr)) bad(`${key}.runnerAddressSpace`, `"${cidr.text}" is not inside an RFC 1918 private range`);
@@ -129,7 +137,7 @@ export function validateBootstrapConfig(raw: Raw): BootstrapConfig {
                 }
                 blocks.push([name, cidr]);
             }
-            environments.push({ name, runnerAddressSpace: String(s.runnerAddressSpace) });
+            environments.push({ name, runnerAddressSpace: String(s.runnerAddressSpace), ...(typeof s.subscriptionId === "string" ? { subscriptionId: s.subscriptionId.toLowerCase() } : {}) });
         }
     }
 

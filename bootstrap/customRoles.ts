@@ -3,7 +3,10 @@ import * as authorization from "@pulumi/azure-native/authorization";
 import { deployerRoleActions, LOCK_ROLE_ACTIONS, nameUuid, PLATFORM_INVOKE_ACTIONS, SECRETS_DECRYPT_DATA_ACTIONS } from "./access";
 
 export interface CustomRolesArgs {
+    /** Where the definitions live (the bootstrap's subscription). */
     subscriptionId: pulumi.Input<string>;
+    /** Every subscription the roles are assigned in: the bootstrap's and each environment's. */
+    assignableSubscriptionIds: pulumi.Input<string>[];
     namePrefix: string;
 }
 
@@ -30,6 +33,8 @@ export class CustomRoles extends pulumi.ComponentResource {
     constructor(name: string, args: CustomRolesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("fhirplatform:bootstrap:CustomRoles", name, {}, opts);
         const scope = pulumi.interpolate`/subscriptions/${args.subscriptionId}`;
+        // Creating them needs roleDefinitions/write on every assignable scope: the operator is Owner of each subscription.
+        const assignableScopes = pulumi.all(args.assignableSubscriptionIds).apply((subs) => [...new Set(subs.map((s) => s.toLowerCase()))].map((s) => `/subscriptions/${s}`));
         const role = (key: string, title: string, description: string, permission: { actions?: string[]; dataActions?: string[] }): CustomRole => {
             const guid = pulumi.output(args.subscriptionId).apply((sub) => nameUuid("fhir-platform-bootstrap", args.namePrefix, key, sub));
             const definition = new authorization.RoleDefinition(`${name}-${key}`, {
@@ -39,7 +44,7 @@ export class CustomRoles extends pulumi.ComponentResource {
                 description,
                 roleType: "CustomRole",
                 permissions: [{ actions: permission.actions ?? [], notActions: [], dataActions: permission.dataActions ?? [], notDataActions: [] }],
-                assignableScopes: [scope],
+                assignableScopes,
             }, { parent: this });
             // The definition's own output, so every assignment of the role waits for it to exist.
             return { definition, guid: definition.name };

@@ -14,12 +14,17 @@ export interface EnvironmentIdentitiesArgs {
     resourceGroupName: pulumi.Input<string>;
     location: string;
     tags: Record<string, string>;
+    /** The bootstrap's subscription (state, keys, runner VNet). */
     subscriptionId: pulumi.Input<string>;
+    /** The subscription this environment's platform stack deploys to. */
+    targetSubscriptionId: pulumi.Input<string>;
     githubRepository: string;
     customRoles: CustomRoles;
     /** This environment's state container (absent with Pulumi Cloud state) and secrets-provider key. */
     stateContainerId?: pulumi.Input<string>;
     secretsKeyId: pulumi.Input<string>;
+    /** This environment's runner VNet, which the platform peers with. */
+    runnerVnetId: pulumi.Input<string>;
     /** Microsoft Graph's service principal in this tenant; undefined when Graph grants are left to an administrator. */
     graph?: pulumi.Output<azuread.GetServicePrincipalResult>;
 }
@@ -40,7 +45,8 @@ export class EnvironmentIdentities extends pulumi.ComponentResource {
         super("fhirplatform:bootstrap:EnvironmentIdentities", name, {}, opts);
         const { environment: env, resourceGroupName, location, tags, subscriptionId } = args;
         const roles = args.customRoles;
-        const subscriptionScope = pulumi.interpolate`/subscriptions/${subscriptionId}`;
+        const target = args.targetSubscriptionId;
+        const subscriptionScope = pulumi.interpolate`/subscriptions/${target}`;
         this.subjects = githubSubjects(args.githubRepository, env);
 
         const identity = (kind: "deploy" | "preview", subject: string) => {
@@ -62,8 +68,12 @@ export class EnvironmentIdentities extends pulumi.ComponentResource {
         this.preview = identity("preview", this.subjects.preview);
 
         const sp = "ServicePrincipal" as const;
+        // Subscription-wide grants name their role definition under the target subscription, the rest under the bootstrap's.
         const grant = (key: string, principal: managedidentity.UserAssignedIdentity, scope: pulumi.Input<string>, roleGuid: pulumi.Input<string>, description: string, condition?: string) =>
-            assignRole(`${name}-${key}`, { scope, roleGuid, subscriptionId, principalId: principal.principalId, principalType: sp, description, condition }, { parent: this });
+            assignRole(`${name}-${key}`, {
+                scope, roleGuid, subscriptionId: scope === subscriptionScope ? target : subscriptionId,
+                principalId: principal.principalId, principalType: sp, description, condition,
+            }, { parent: this });
 
         // Deploying identity: the platform's resources, its locks, its role assignments (conditioned), its state.
         grant("deploy-resources", this.deploy, subscriptionScope, roles.deployer.guid, `GitHub ${env} deploy: create the platform's resources`);
@@ -73,6 +83,7 @@ export class EnvironmentIdentities extends pulumi.ComponentResource {
             roleAssignmentCondition(platformAssignableRoleGuids()));
         if (args.stateContainerId) grant("deploy-state", this.deploy, args.stateContainerId, BOOTSTRAP_ROLES.storageBlobDataContributor, `GitHub ${env} deploy: read and write ${env} state`);
         grant("deploy-secrets", this.deploy, args.secretsKeyId, BOOTSTRAP_ROLES.keyVaultCryptoUser, `GitHub ${env} deploy: ${env} secrets provider`);
+        grant("deploy-runner-network", this.deploy, args.runnerVnetId, BOOTSTRAP_ROLES.networkContributor, `GitHub ${env} deploy: peer the platform with the ${env} runner network`);
 
         // Preview identity: read-only control plane, key metadata, this environment's state and secrets.
         grant("preview-reader", this.preview, subscriptionScope, BOOTSTRAP_ROLES.reader, `GitHub ${env} preview: read the platform`);

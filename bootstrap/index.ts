@@ -58,7 +58,14 @@ const secrets = new SecretsProvider("secrets", {
     now: new Date(new Date().setUTCHours(0, 0, 0, 0)),
 });
 
-const customRoles = new CustomRoles("roles", { subscriptionId: client.subscriptionId, namePrefix });
+/** The subscription each environment's platform stack deploys to (the bootstrap's own unless configured). */
+const targetSubscription = (env: { subscriptionId?: string }) => env.subscriptionId ?? client.subscriptionId;
+
+const customRoles = new CustomRoles("roles", {
+    subscriptionId: client.subscriptionId,
+    namePrefix,
+    assignableSubscriptionIds: [client.subscriptionId, ...config.environments.map(targetSubscription)],
+});
 
 // Microsoft Graph's service principal in this tenant: the resource its application permissions are assigned on.
 const graph = config.grantGraphPermissions ? azuread.getServicePrincipalOutput({ clientId: MICROSOFT_GRAPH_APP_ID }) : undefined;
@@ -66,10 +73,12 @@ const graph = config.grantGraphPermissions ? azuread.getServicePrincipalOutput({
 const identities = Object.fromEntries(config.environments.map((env) => [env.name, new EnvironmentIdentities(`github-${env.name}`, {
     environment: env.name, namePrefix, resourceGroupName, location, tags,
     subscriptionId: client.subscriptionId,
+    targetSubscriptionId: targetSubscription(env),
     githubRepository: config.githubRepository,
     customRoles,
     stateContainerId: state?.containers[env.name].id,
     secretsKeyId: secrets.keys[env.name].id,
+    runnerVnetId: runners[env.name].vnet.id,
     graph,
 })]));
 
@@ -96,7 +105,7 @@ export const secretsVaultUri = secrets.vault.properties.vaultUri;
 export const githubEnvironmentVariables = Object.fromEntries(config.environments.map((env) => [env.name, {
     AZURE_CLIENT_ID: identities[env.name].deploy.clientId,
     AZURE_TENANT_ID: client.tenantId,
-    AZURE_SUBSCRIPTION_ID: client.subscriptionId,
+    AZURE_SUBSCRIPTION_ID: targetSubscription(env),
     // With Pulumi Cloud the workflows keep their default backend (PULUMI_ACCESS_TOKEN or Pulumi OIDC).
     ...(state ? { PULUMI_BACKEND_URL: state.backendUrl(env.name) } : {}),
     PULUMI_SECRETS_PROVIDER: secrets.url(env.name),
@@ -107,7 +116,7 @@ export const githubRepositoryVariables = Object.fromEntries([
         const suffix = env.name.toUpperCase();
         return [
             [`AZURE_PREVIEW_CLIENT_ID_${suffix}`, identities[env.name].preview.clientId],
-            [`AZURE_SUBSCRIPTION_ID_${suffix}`, client.subscriptionId],
+            [`AZURE_SUBSCRIPTION_ID_${suffix}`, targetSubscription(env)],
             ...(state ? [[`PULUMI_BACKEND_URL_${suffix}`, state.backendUrl(env.name)]] : []),
         ];
     }),

@@ -82,8 +82,9 @@ describe("bootstrap plan", function () {
             const other = ENVS.find((e) => e !== env);
             assert.deepEqual([...grants.keys()].sort(), [
                 customRole("deployer").outputs.name, customRole("locks").outputs.name, BOOTSTRAP_ROLES.roleBasedAccessControlAdministrator,
-                BOOTSTRAP_ROLES.storageBlobDataContributor, BOOTSTRAP_ROLES.keyVaultCryptoUser,
+                BOOTSTRAP_ROLES.storageBlobDataContributor, BOOTSTRAP_ROLES.keyVaultCryptoUser, BOOTSTRAP_ROLES.networkContributor,
             ].sort());
+            assert.deepEqual(grants.get(BOOTSTRAP_ROLES.networkContributor), [named(plan, `runners-${env}-vnet`).outputs.id], "network rights on its own runner VNet only");
             assert.deepEqual(grants.get(BOOTSTRAP_ROLES.storageBlobDataContributor), [named(plan, `state-${env}`).outputs.id]);
             assert.deepEqual(grants.get(BOOTSTRAP_ROLES.keyVaultCryptoUser), [named(plan, `secrets-key-${env}`).outputs.id]);
             if (other) assert.ok(![...grants.values()].flat().some((s) => s.includes(`state-${other}`) || s.includes(`pulumi-secrets-${other}`)), `${env} deployer reaches ${other} state`);
@@ -242,6 +243,35 @@ describe("bootstrap plan review", function () {
     });
 });
 
+describe("bootstrap with prod in its own subscription", function () {
+    this.timeout(180000);
+    it("puts prod's subscription-wide roles and AZURE_SUBSCRIPTION_ID on that subscription, and nothing of the bootstrap's beyond its state, key and runner VNet", async () => {
+        const prodSub = "11111111-2222-4333-8444-555555555555";
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bootstrap-subs-"));
+        const doc = YAML.parse(fs.readFileSync(path.join(ROOT, "bootstrap", "Pulumi.bootstrap.yaml"), "utf8"));
+        doc.config["fhir-platform-bootstrap:environments"].prod.subscriptionId = prodSub;
+        const file = path.join(dir, "Pulumi.bootstrap.yaml");
+        fs.writeFileSync(file, YAML.stringify(doc));
+        const result = await runPlanCli(["--stack", "bootstrap", "--config", file, "--out", dir, "--skip-policy"]);
+        assert.equal(result.code, 0, result.stderr);
+        const plan = JSON.parse(fs.readFileSync(path.join(dir, "plan-bootstrap.json"), "utf8")) as OfflinePlan;
+        const out = stackOutputs(plan);
+        const home = `/subscriptions/${out.subscriptionId}`;
+        assert.equal(out.githubEnvironmentVariables.prod.AZURE_SUBSCRIPTION_ID, prodSub);
+        assert.equal(out.githubEnvironmentVariables.dev.AZURE_SUBSCRIPTION_ID, out.subscriptionId);
+        for (const role of ["deployer", "locks", "preview-invokes"]) {
+            assert.deepEqual(named(plan, `roles-${role}`).inputs.assignableScopes, [home, `/subscriptions/${prodSub}`], role);
+        }
+        for (const kind of ["deploy", "preview"]) {
+            const scopes = [...grantsOf(plan, named(plan, `github-prod-${kind}`).outputs.principalId).values()].flat();
+            const inHome = scopes.filter((s) => s.startsWith(`${home}/`) || s === home);
+            assert.ok(scopes.includes(`/subscriptions/${prodSub}`), `${kind}: subscription-wide roles on prod's subscription`);
+            assert.ok(!scopes.includes(home), `${kind}: nothing subscription-wide in the bootstrap's subscription`);
+            assert.ok(inHome.every((s) => /\/containers\/state-prod$|\/keys\/pulumi-secrets-prod$|\/virtualNetworks\/vnet-fhirp-prod-runners$/.test(s)), `${kind}: ${inHome.join(", ")}`);
+        }
+    });
+});
+
 describe("bootstrap with Pulumi Cloud state", function () {
     this.timeout(180000);
     it("declares no state account and no state grants, keeps the Key Vault secrets provider and outputs no backend URL", async () => {
@@ -303,10 +333,10 @@ describe("bootstrap config", () => {
     it("lists every bad key at once", () => {
         const raw: Record<string, unknown> = {
             ...shipped(), githubRepository: "not a repo", colour: "blue", allowedIpRanges: ["10.1.2.3", "300.1.1.1"], rbacPropagationSeconds: "5",
-            environments: { dev: { runnerAddressSpace: "10.90.0.0/24" }, prod: { runnerAddressSpace: "10.90.0.128/25" } },
+            environments: { dev: { runnerAddressSpace: "10.90.0.0/24", subscriptionId: "nope" }, prod: { runnerAddressSpace: "10.90.0.128/25" } },
         };
         assert.throws(() => validateBootstrapConfig(raw), (err: Error) => {
-            for (const key of ["githubRepository", "colour", "allowedIpRanges[0]", "allowedIpRanges[1]", "rbacPropagationSeconds", "environments.prod.runnerAddressSpace"]) {
+            for (const key of ["githubRepository", "colour", "allowedIpRanges[0]", "allowedIpRanges[1]", "rbacPropagationSeconds", "environments.prod.runnerAddressSpace", "environments.dev.subscriptionId"]) {
                 assert.match(err.message, new RegExp(`- ${key.replace(/[[\].]/g, "\\$&")}: `), key);
             }
             return true;
