@@ -48,6 +48,9 @@ class SegmentLayout {
     first: number,
     /** Number of that field (1, or 3 in MSH whose fields 1 and 2 are the delimiters). */
     firstField: number,
+    /** The whole message text (flat, unlike a line cut from it), when available, and this segment's offset in it. */
+    whole?: string,
+    base = 0,
   ) {
     // The scan writes into shared scratch tables (parsing is synchronous), then copies each to its final size.
     const reps = SCRATCH_REPS;
@@ -72,7 +75,8 @@ class SegmentLayout {
       const wide = cls[0] === 1;
       const len = text.length;
       for (let i = first + 1; i < len; i++) {
-        const ch = text.charCodeAt(i);
+        // charCodeAt on the flat message is much faster than on the sliced string a split leaves for the line.
+        const ch = whole !== undefined ? whole.charCodeAt(base + i) : text.charCodeAt(i);
         const k = ch < 128 ? cls[ch] : wide ? wideClass(ch, d) : 0;
         if (k === 0) continue;
         bound[nb++] = i;
@@ -290,6 +294,9 @@ export class Hl7Segment {
     /** 1-based position of the segment in the message. */
     readonly ordinal: number,
     private readonly d: Hl7Delimiters,
+    /** The whole message text this segment was cut from, and the segment's offset in it. */
+    private readonly whole?: string,
+    private readonly offset = 0,
   ) {
     this.isMsh = name === "MSH";
   }
@@ -304,9 +311,9 @@ export class Hl7Segment {
     if (this.isMsh) {
       // MSH-1 is the separator at offset 3 and MSH-2 runs to the next one; MSH-3 onwards are scanned.
       const second = fs < 0 ? -1 : this.raw.indexOf(this.d.field, fs + 1);
-      this.lay = new SegmentLayout(this.raw, this.d, second, fs < 0 ? 2 : 3);
+      this.lay = new SegmentLayout(this.raw, this.d, second, fs < 0 ? 2 : 3, this.whole, this.offset);
     } else {
-      this.lay = new SegmentLayout(this.raw, this.d, fs, 1);
+      this.lay = new SegmentLayout(this.raw, this.d, fs, 1, this.whole, this.offset);
     }
     return this.lay;
   }
@@ -658,8 +665,12 @@ export function parseHl7(text: string): Hl7Message {
 
   const lines = body.indexOf("\n") >= 0 ? body.split(/\r\n|\r|\n/) : body.split("\r");
   const segments: Hl7Segment[] = [];
+  let offset = 0;
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i];
+    const lineStart = offset;
+    // Next line: past this one and its terminator (CR, LF or CRLF).
+    offset += line.length + (body.charCodeAt(offset + line.length) === 0x0d && body.charCodeAt(offset + line.length + 1) === 0x0a ? 2 : 1);
     if (line.length === 0) continue;
     const ordinal = segments.length + 1;
     const name = line.length >= 3 ? line.slice(0, 3) : line;
@@ -670,7 +681,7 @@ export function parseHl7(text: string): Hl7Message {
     if (name === "MSH" && ordinal > 1) {
       throw new Hl7ParseError(`segment ${ordinal}`, 0, "second MSH segment (one message per input)", "100");
     }
-    segments.push(new Hl7Segment(name, line, ordinal, d));
+    segments.push(new Hl7Segment(name, line, ordinal, d, body, lineStart));
   }
   return new Hl7Message(segments, d);
 }
