@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as eventgrid from "@pulumi/azure-native/eventgrid";
 import * as monitor from "@pulumi/azure-native/monitor";
+import type * as network from "@pulumi/azure-native/network";
 import { Monitoring } from "./monitoring";
 import { NamingContext, resourceName } from "./naming";
 
@@ -16,6 +17,10 @@ export const ALERT_THRESHOLDS = {
     fhirServerErrors: 5,
     /** FHIR 401/403 responses in 5 minutes: a removed role assignment or a token audience mistake. */
     fhirAuthFailures: 20,
+    /** Requests the WAF blocked in 5 minutes: an attack, or a rule misfiring on legitimate HL7/FHIR traffic. */
+    wafBlocks: 10,
+    /** Allowed outbound flows to non-Azure public addresses in an hour: the NSGs allow none, so any is unusual. */
+    unusualEgressFlows: 0,
 } as const;
 
 /** Builds the KQL of the Key Vault access-denied alert (resource-specific table or AzureDiagnostics). */
@@ -44,6 +49,34 @@ export function fhirAuthFailuresQuery(fhirServiceId: string): string {
         "  (AzureDiagnostics | where ResourceProvider == \"MICROSOFT.HEALTHCAREAPIS\" and Category == \"AuditLogs\" and toint(column_ifexists(\"StatusCode_d\", 0)) in (401, 403))",
         `| where _ResourceId =~ "${fhirServiceId}"`,
         "| project TimeGenerated, OperationName, CallerIdentityObjectId = column_ifexists(\"CallerIdentityObjectId\", \"\"), _ResourceId",
+    ].join("\n");
+}
+
+/**
+ * Requests the Application Gateway WAF blocked, from its firewall log (resource-specific `AGWFirewallLogs` or
+ * `AzureDiagnostics`, depending on the diagnostic setting's destination type).
+ */
+export function wafBlocksQuery(appGatewayId: string): string {
+    return [
+        "union isfuzzy=true",
+        "  (AGWFirewallLogs | where Action == \"Blocked\"),",
+        "  (AzureDiagnostics | where ResourceProvider == \"MICROSOFT.NETWORK\" and Category == \"ApplicationGatewayFirewallLog\" and column_ifexists(\"action_s\", \"\") == \"Blocked\")",
+        `| where _ResourceId =~ "${appGatewayId}"`,
+        "| project TimeGenerated, RuleId = column_ifexists(\"RuleId\", column_ifexists(\"ruleId_s\", \"\")), _ResourceId",
+    ].join("\n");
+}
+
+/**
+ * Outbound flows from the platform VNet to public addresses outside Azure that were allowed, from VNet flow log traffic
+ * analytics (`NTANetAnalytics`; FlowType `ExternalPublic`, FlowDirection `O`, FlowStatus `A`; Learn, "Traffic analytics
+ * schema"). The NSGs admit only Azure service tags outbound, so such a flow means a rule changed or egress was bypassed.
+ */
+export function unusualEgressQuery(vnetName: string): string {
+    return [
+        "NTANetAnalytics",
+        "| where SubType == \"FlowLog\" and FlowDirection == \"O\" and FlowStatus == \"A\" and FlowType == \"ExternalPublic\"",
+        `| where SrcSubnet has "/${vnetName}/" or TargetResourceId has "/virtualNetworks/${vnetName}"`,
+        "| project TimeGenerated, SrcIp, DestIp, DestPort, L4Protocol, SrcSubnet",
     ].join("\n");
 }
 
@@ -88,6 +121,11 @@ export interface PlatformAlertsArgs {
     poisonQueueName: string;
     /** FHIR service whose metrics are watched. */
     fhirServiceId: pulumi.Input<string>;
+    /** The public Application Gateway whose WAF blocks are watched. */
+    appGatewayId: pulumi.Input<string>;
+    /** The platform VNet (unusual-egress alert) and its flow log, whose traffic analytics feed that alert. */
+    vnetName: pulumi.Input<string>;
+    flowLog: network.FlowLog;
 }
 
 /** The on-call surface: one action group and the alerts that mean PHI is at risk or not flowing. */
@@ -111,7 +149,7 @@ export class PlatformAlerts extends pulumi.ComponentResource {
         }, { parent: this });
         const actionGroups = [this.actionGroup.id];
 
-        const logAlert = (key: string, props: { description: string; severity: number; scope: pulumi.Input<string>; query: pulumi.Input<string>; threshold: number; window: string }) =>
+        const logAlert = (key: string, props: { description: string; severity: number; scope: pulumi.Input<string>; query: pulumi.Input<string>; threshold: number; window: string; dependsOn?: pulumi.Resource[] }) =>
             new monitor.ScheduledQueryRule(`${name}-${key}`, {
                 ruleName: resourceName(naming, "alert", key),
                 resourceGroupName,
@@ -138,7 +176,7 @@ export class PlatformAlerts extends pulumi.ComponentResource {
                 autoMitigate: true,
                 actions: { actionGroups },
                 tags,
-            }, { parent: this });
+            }, { parent: this, dependsOn: props.dependsOn });
 
         logAlert("kv-access-denied", {
             description: "Key Vault refused a request (403): check callers and the CMK / secret role assignments",
@@ -163,6 +201,25 @@ export class PlatformAlerts extends pulumi.ComponentResource {
             query: pulumi.output(args.storageAccountName).apply((account) => poisonQueueQuery(account, args.poisonQueueName)),
             threshold: ALERT_THRESHOLDS.poisonMessages,
             window: "PT15M",
+        });
+
+        logAlert("waf-blocks", {
+            description: "The edge WAF is blocking requests: an attack, or a rule misfiring on HL7/FHIR (see the rule ids)",
+            severity: 2,
+            scope: monitoring.workspace.id,
+            query: pulumi.output(args.appGatewayId).apply(wafBlocksQuery),
+            threshold: ALERT_THRESHOLDS.wafBlocks,
+            window: "PT5M",
+        });
+
+        logAlert("unusual-egress", {
+            description: "Traffic left the platform VNet for a public address outside Azure: check NSG changes and the flow's source",
+            severity: 1,
+            scope: monitoring.workspace.id,
+            query: pulumi.output(args.vnetName).apply(unusualEgressQuery),
+            threshold: ALERT_THRESHOLDS.unusualEgressFlows,
+            window: "PT1H",
+            dependsOn: [args.flowLog],
         });
 
         // FHIR service metrics (Azure Monitor supported metrics, Microsoft.HealthcareApis/workspaces/fhirservices:

@@ -3,7 +3,7 @@ import * as network from "@pulumi/azure-native/network";
 import * as privatedns from "@pulumi/azure-native/privatedns";
 import type { input } from "@pulumi/azure-native/types";
 import { NamingContext, resourceName } from "./naming";
-import { NsgRule, nsgRulesFor, SubnetRole } from "./nsgRules";
+import { NsgRule, NsgRuleOptions, nsgRulesFor, SubnetRole } from "./nsgRules";
 
 /** Private DNS zones the platform's private endpoints register in (Azure "private endpoint DNS" reference). */
 export const PRIVATE_DNS_ZONES = {
@@ -33,8 +33,13 @@ export interface PlatformNetworkArgs {
     addressSpace: string;
     /** Subnet prefixes (validated: inside the address space, no overlap, large enough). */
     subnets: Record<SubnetRole, string>;
-    /** The peered runner subnet admitted on 443 to the private endpoints (code deployment). */
-    deployerPrefix?: string;
+    /** What the NSGs admit from outside the VNet: the deploy runner, the gateway's clients. */
+    ruleOptions?: NsgRuleOptions;
+    /**
+     * DDoS Network Protection on the VNet (edge.ddos mode networkPlan): the organisation's plan when `planId` is set
+     * (one plan covers up to 100 public IPs across subscriptions), else a plan of this stack's own.
+     */
+    ddosNetworkPlan?: { planId?: string };
     /** Tags for every resource. */
     tags: Record<string, string>;
 }
@@ -50,21 +55,57 @@ export class PlatformNetwork extends pulumi.ComponentResource {
     public readonly dnsZones: Record<PrivateDnsZoneKey, privatedns.PrivateZone>;
     /** Zone resource ids, for private DNS zone groups. */
     public readonly dnsZoneIds: Record<PrivateDnsZoneKey, pulumi.Output<string>>;
+    /** The app subnets' only way out (no default outbound access anywhere). */
+    public readonly natGateway: network.NatGateway;
+    public readonly natPublicIp: network.PublicIPAddress;
+    /** The plan this stack created (networkPlan mode without an existing plan). */
+    public readonly ddosPlan?: network.DdosProtectionPlan;
 
     constructor(name: string, args: PlatformNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         super("fhirplatform:network:PlatformNetwork", name, {}, opts);
         const { naming, resourceGroupName, location, tags } = args;
 
+        let ddosPlanId: pulumi.Input<string> | undefined = args.ddosNetworkPlan?.planId;
+        if (args.ddosNetworkPlan && !ddosPlanId) {
+            this.ddosPlan = new network.DdosProtectionPlan(`${name}-ddos`, {
+                ddosProtectionPlanName: resourceName(naming, "ddos"), resourceGroupName, location, tags,
+            }, { parent: this });
+            ddosPlanId = this.ddosPlan.id;
+        }
         this.vnet = new network.VirtualNetwork(`${name}-vnet`, {
             virtualNetworkName: resourceName(naming, "vnet"),
             resourceGroupName,
             location,
             addressSpace: { addressPrefixes: [args.addressSpace] },
+            ...(ddosPlanId ? { ddosProtectionPlan: { id: ddosPlanId }, enableDdosProtection: true } : {}),
             // Subnets are separate resources below; keep them out of the VNet body so updates never drop them.
             tags,
         }, { parent: this, ignoreChanges: ["subnets"] });
 
-        const roles: SubnetRole[] = ["privateEndpoints", "functionIntegration", "apim"];
+        // Explicit egress: the Function and APIM subnets leave through one NAT gateway with a known address, which
+        // partners can allow-list; default outbound access is off on every subnet (Learn, "Default outbound access
+        // in Azure": new subnets should be private). What may leave is narrowed by each subnet's NSG (service tags).
+        // A Standard NAT gateway is zonal or regional, not zone-redundant; it is regional here.
+        this.natPublicIp = new network.PublicIPAddress(`${name}-nat-pip`, {
+            publicIpAddressName: resourceName(naming, "pip", "nat"),
+            resourceGroupName,
+            location,
+            sku: { name: "Standard", tier: "Regional" },
+            publicIPAllocationMethod: "Static",
+            publicIPAddressVersion: "IPv4",
+            tags,
+        }, { parent: this });
+        this.natGateway = new network.NatGateway(`${name}-nat`, {
+            natGatewayName: resourceName(naming, "ng"),
+            resourceGroupName,
+            location,
+            sku: { name: "Standard" },
+            publicIpAddresses: [{ id: this.natPublicIp.id }],
+            idleTimeoutInMinutes: 4,
+            tags,
+        }, { parent: this });
+
+        const roles: SubnetRole[] = ["privateEndpoints", "functionIntegration", "apim", "appGateway"];
         const nsgs = {} as Record<SubnetRole, network.NetworkSecurityGroup>;
         const subnets = {} as Record<SubnetRole, network.Subnet>;
         for (const role of roles) {
@@ -72,7 +113,7 @@ export class PlatformNetwork extends pulumi.ComponentResource {
                 networkSecurityGroupName: resourceName(naming, "nsg", SUBNET_SHORT_NAMES[role]),
                 resourceGroupName,
                 location,
-                securityRules: nsgRulesFor(role, args.subnets, args.deployerPrefix).map(toSecurityRule),
+                securityRules: nsgRulesFor(role, args.subnets, args.ruleOptions).map(toSecurityRule),
                 tags,
             }, { parent: this });
         }
@@ -85,6 +126,9 @@ export class PlatformNetwork extends pulumi.ComponentResource {
                 resourceGroupName,
                 addressPrefix: args.subnets[role],
                 networkSecurityGroup: { id: nsgs[role].id },
+                // No subnet gets Azure's implicit outbound IP; egress is explicit (NAT) or the service's own.
+                defaultOutboundAccess: false,
+                ...(EGRESS_THROUGH_NAT.includes(role) ? { natGateway: { id: this.natGateway.id } } : {}),
                 ...SUBNET_SETTINGS[role],
             }, { parent: this, dependsOn: previous ? [previous] : [] });
         }
@@ -128,14 +172,19 @@ const SUBNET_SHORT_NAMES: Record<SubnetRole, string> = {
     privateEndpoints: "pe",
     functionIntegration: "func",
     apim: "apim",
+    appGateway: "agw",
 };
+
+/**
+ * Subnets whose outbound traffic leaves through the NAT gateway. Private endpoints never initiate; the Application
+ * Gateway's outbound uses its own public frontend IP.
+ */
+export const EGRESS_THROUGH_NAT: readonly SubnetRole[] = ["functionIntegration", "apim"];
 
 const SUBNET_SETTINGS: Record<SubnetRole, Partial<network.SubnetArgs>> = {
     privateEndpoints: {
         // "Enabled" makes the subnet's NSG rules apply to private endpoint traffic too.
         privateEndpointNetworkPolicies: "Enabled",
-        // Nothing here talks to the internet.
-        defaultOutboundAccess: false,
     },
     functionIntegration: {
         // Flex Consumption integrates through Microsoft.App/environments (Flex Consumption networking docs).
@@ -145,6 +194,8 @@ const SUBNET_SETTINGS: Record<SubnetRole, Partial<network.SubnetArgs>> = {
     apim: {
         privateEndpointNetworkPolicies: "Enabled",
     },
+    // The gateway must be alone in its subnet, with no delegation (Learn, Application Gateway infrastructure).
+    appGateway: {},
 };
 
 function toSecurityRule(rule: NsgRule): input.network.SecurityRuleArgs {

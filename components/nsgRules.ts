@@ -3,7 +3,15 @@
  * ends with an explicit deny so nothing depends on Azure's default rules (which allow all VNet-internal traffic).
  */
 
-export type SubnetRole = "privateEndpoints" | "functionIntegration" | "apim";
+export type SubnetRole = "privateEndpoints" | "functionIntegration" | "apim" | "appGateway";
+
+/** What the rules admit from outside the VNet. */
+export interface NsgRuleOptions {
+    /** The peered deploy runner's prefix (code deployment to the private SCM endpoint, see deployerAccess.ts). */
+    deployerPrefix?: string;
+    /** Sources admitted on 443 at the Application Gateway (CIDRs or the `Internet` tag). */
+    clientRanges?: string[];
+}
 
 export interface NsgRule {
     name: string;
@@ -30,11 +38,9 @@ function rule(
 
 const denyAllInbound = rule("deny-all-inbound", 4096, "Inbound", "Deny", "*", "*", "*", ["*"], "Anything not allowed above is refused.");
 
-/**
- * The rules for one subnet role, given the subnet prefixes of the whole VNet and the peered runner subnet that
- * publishes the Function's code (see deployerAccess.ts).
- */
-export function nsgRulesFor(role: SubnetRole, subnets: Record<SubnetRole, string>, deployerPrefix?: string): NsgRule[] {
+/** The rules for one subnet role, given the subnet prefixes of the whole VNet and what is admitted from outside it. */
+export function nsgRulesFor(role: SubnetRole, subnets: Record<SubnetRole, string>, options: NsgRuleOptions = {}): NsgRule[] {
+    const { deployerPrefix, clientRanges = [] } = options;
     switch (role) {
         case "privateEndpoints":
             return [
@@ -87,6 +93,19 @@ export function nsgRulesFor(role: SubnetRole, subnets: Record<SubnetRole, string
                     "Backends: FHIR and the Function App through their private endpoints."),
                 rule("allow-entra-id", 150, "Outbound", "Allow", "Tcp", "VirtualNetwork", "AzureActiveDirectory", ["443"],
                     "validate-jwt fetches Entra signing keys; managed identity tokens for FHIR."),
+            ];
+        case "appGateway":
+            // Application Gateway v2 requirements (Learn, "Application Gateway infrastructure configuration", NSGs):
+            // GatewayManager on 65200-65535 and the Azure load balancer must be admitted, and outbound Internet must
+            // not be blocked (the gateway reaches Key Vault for its certificate and reports health). Clients: 443 only.
+            return [
+                rule("allow-gateway-manager", 100, "Inbound", "Allow", "Tcp", "GatewayManager", "*", ["65200-65535"],
+                    "Required: Azure's infrastructure communication with the v2 gateway."),
+                rule("allow-load-balancer", 110, "Inbound", "Allow", "*", "AzureLoadBalancer", "*", ["*"],
+                    "Required: Azure load balancer health probes."),
+                ...clientRanges.map((source, i) => rule(`allow-clients-https-${i + 1}`, 200 + i, "Inbound", "Allow", "Tcp", source, subnets.appGateway, ["443"],
+                    "Partners' HTTPS to the WAF listener (edge.allowedClientRanges).")),
+                denyAllInbound,
             ];
     }
 }

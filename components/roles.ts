@@ -22,6 +22,8 @@ export const BUILT_IN_ROLES = {
     keyVaultCryptoOfficer: "14b46e9e-c2b7-41b4-b07b-48a6ebf60603",
     /** Host storage for Flex Consumption deployment packages and the Functions runtime. */
     storageBlobDataOwner: "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
+    /** Write blobs without account keys: VNet flow logs' identity on the flow-log account. */
+    storageBlobDataContributor: "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
     /** Queue trigger and output binding. */
     storageQueueDataContributor: "974c5e8b-45b9-4653-ba55-5f855dd0fb88",
     /** Telemetry ingestion when Application Insights has local (key) auth disabled. */

@@ -3,6 +3,7 @@ import { API_PRODUCTS, ApiConsumer, ApiProductName } from "../components/apimSet
 import { cidrContains, cidrOverlaps, Ipv4Cidr, isPrivateRange } from "../components/cidr";
 import { DeployerNetwork, parseVnetId } from "../components/deployerNetwork";
 import { DEFAULT_RBAC_PROPAGATION_SECONDS, MIN_RBAC_PROPAGATION_SECONDS } from "../components/propagation";
+import { EdgeConfig, readEdgeConfig } from "./configEdge";
 import { EMAIL, GUID, PROJECT_NAME, Raw, Reader } from "./configReader";
 
 export { PROJECT_NAME };
@@ -31,6 +32,8 @@ export interface NetworkConfig {
         functionIntegration: string;
         /** API Management VNet injection (Internal mode). */
         apim: string;
+        /** Application Gateway WAF_v2 (the only public entry); nothing else may share it. */
+        appGateway: string;
     };
 }
 
@@ -53,6 +56,8 @@ export interface PlatformConfig {
         principalType: "ServicePrincipal" | "User";
     };
     network: NetworkConfig;
+    /** Public ingress (Application Gateway WAF_v2) and DDoS protection. */
+    edge: EdgeConfig;
     monitoring: {
         /** Log Analytics retention, 30–730 days. */
         logRetentionDays: number;
@@ -171,6 +176,9 @@ const SUBNET_MIN_PREFIX: Record<keyof NetworkConfig["subnets"], { prefix: number
     functionIntegration: { prefix: 27, why: "Flex Consumption VNet integration needs at least a /27" },
     // APIM stv2 injection needs room for scale units and upgrades; Microsoft recommends /27 or larger.
     apim: { prefix: 27, why: "API Management VNet injection needs at least a /27" },
+    // v2 gateways autoscale into their subnet; Learn ("Application Gateway infrastructure configuration") recommends
+    // a /24 and the gateway must be alone in it.
+    appGateway: { prefix: 26, why: "Application Gateway v2 needs at least a /26 (a /24 is recommended)" },
 };
 
 /**
@@ -181,7 +189,7 @@ export function validatePlatformConfig(raw: Raw, stackName?: string): PlatformCo
     const r = new Reader();
     const topLevel = [
         "environment", "location", "namePrefix", "tags", "zoneRedundant", "rbacPropagationSeconds", "deployer", "network",
-        "monitoring", "keyVault", "fhir", "apim", "functionApp", "storage", "identity", "alerts",
+        "edge", "monitoring", "keyVault", "fhir", "apim", "functionApp", "storage", "identity", "alerts",
     ];
     for (const k of Object.keys(raw)) {
         if (!topLevel.includes(k)) r.problem(k, "is not a known setting");
@@ -292,6 +300,7 @@ export function validatePlatformConfig(raw: Raw, stackName?: string): PlatformCo
     const maximumInstanceCount = r.integer(fn.maximumInstanceCount ?? 40, "functionApp.maximumInstanceCount", 1, 1000);
     const fhirAuthMode = r.oneOf(fn.fhirAuthMode ?? "managedIdentity", "functionApp.fhirAuthMode", ["managedIdentity", "clientCredentials"] as const);
     const maxMessageBytes = r.integer(fn.maxMessageBytes ?? 1048576, "functionApp.maxMessageBytes", 1024, 10485760);
+    const edge = readEdgeConfig(r, raw.edge, { isProd, maxMessageBytes });
 
     // Storage
     const st = r.object(raw.storage, "storage", ["sku", "messageRetentionDays", "deleteLock"]);
@@ -343,8 +352,10 @@ export function validatePlatformConfig(raw: Raw, stackName?: string): PlatformCo
                 privateEndpoints: subnetsRaw.privateEndpoints as string,
                 functionIntegration: subnetsRaw.functionIntegration as string,
                 apim: subnetsRaw.apim as string,
+                appGateway: subnetsRaw.appGateway as string,
             },
         },
+        edge,
         monitoring: { logRetentionDays, dailyQuotaGb },
         keyVault: { sku: kvSku, softDeleteRetentionDays, cmkKeySize, cmkExpiryDays, cmkRotateBeforeExpiryDays, deleteLock },
         fhir: { corsOrigins, corsMaxAgeSeconds, deleteLock: fhirDeleteLock },

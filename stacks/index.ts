@@ -24,3 +24,6 @@ export const hl7SenderClientId = outputs.hl7SenderClientId;
 export const hl7SenderSecretId = outputs.hl7SenderSecretId;
 export const publicClientId = outputs.publicClientId;
 export const alertActionGroupId = outputs.alertActionGroupId;
+export const edgePublicIp = outputs.edgePublicIp;
+export const edgeHostName = outputs.edgeHostName;
+export const egressPublicIp = outputs.egressPublicIp;

@@ -3,10 +3,12 @@ import * as authorization from "@pulumi/azure-native/authorization";
 import * as resources from "@pulumi/azure-native/resources";
 import * as random from "@pulumi/random";
 import { ApiGateway } from "../components/apiManagement";
+import { EdgeGateway } from "../components/appGateway";
 import { PlatformAlerts } from "../components/alerts";
 import { DeployerNetworkAccess } from "../components/deployerAccess";
 import { assertOnDeployerNetwork, machineIpv4Addresses } from "../components/deployerNetwork";
 import { PlatformIdentity } from "../components/entraId";
+import { NetworkFlowLogs } from "../components/flowLogs";
 import { IngestionFunctionApp, POISON_QUEUE_NAME } from "../components/functionApp";
 import { HealthDataServices } from "../components/healthData";
 import { CmkKeyVault } from "../components/keyVault";
@@ -39,6 +41,11 @@ export interface PlatformOutputs {
     hl7SenderSecretId: pulumi.Output<string>;
     publicClientId: pulumi.Output<string>;
     alertActionGroupId: pulumi.Output<string>;
+    /** Partners' DNS points `edgeHostName` at this address (A record) — the only public entry. */
+    edgePublicIp: pulumi.Output<string>;
+    edgeHostName: string;
+    /** Where the Function's and APIM's outbound calls come from (for third parties' allow-lists). */
+    egressPublicIp: pulumi.Output<string>;
 }
 
 /** Midnight UTC of the given day: the CMK's first expiry counts from here, so plans made the same day agree. */
@@ -83,7 +90,18 @@ export function createPlatform(config: PlatformConfig): PlatformOutputs {
         naming, resourceGroupName, location, tags,
         addressSpace: config.network.addressSpace,
         subnets: config.network.subnets,
-        deployerPrefix: config.deployer.addressPrefix,
+        ruleOptions: { deployerPrefix: config.deployer.addressPrefix, clientRanges: config.edge.allowedClientRanges },
+        ...(config.edge.ddos.mode === "networkPlan" ? { ddosNetworkPlan: { planId: config.edge.ddos.planId } } : {}),
+    });
+    // Egress is logged: every flow of the VNet, with traffic analytics in Log Analytics.
+    const flowLogs = new NetworkFlowLogs("flowlogs", {
+        naming, globalSuffix, resourceGroupName, location, tags,
+        subscriptionId: client.subscriptionId,
+        vnetId: net.vnet.id,
+        retentionDays: config.monitoring.logRetentionDays,
+        deleteLock: config.storage.deleteLock,
+        rbacPropagationSeconds: config.rbacPropagationSeconds,
+        monitoring,
     });
     const deployerAccess = new DeployerNetworkAccess("deployer-access", {
         naming, resourceGroupName, tags,
@@ -190,6 +208,24 @@ export function createPlatform(config: PlatformConfig): PlatformOutputs {
         functionApp: { name: ingestion.site.name, hostName: ingestion.defaultHostName, resourceGroupName, ready: [ingestion.deployment] },
     });
 
+    // The only public entry: WAF_v2 in front of the internal APIM.
+    const edge = new EdgeGateway("edge", {
+        naming, resourceGroupName, location, tags,
+        subscriptionId: client.subscriptionId,
+        subnetId: net.subnets.appGateway.id,
+        zones: config.zoneRedundant ? ["1", "2", "3"] : [],
+        minCapacity: config.edge.minCapacity,
+        maxCapacity: config.edge.maxCapacity,
+        hostName: config.edge.hostName,
+        certificate: config.edge.certificate,
+        apimHostName: gateway.gatewayUrl.apply((url) => new URL(url).hostname),
+        maxRequestBodySizeKb: config.edge.waf.maxRequestBodySizeKb,
+        disabledRules: config.edge.waf.disabledRules,
+        ddosIpProtection: config.edge.ddos.mode === "ipProtection",
+        rbacPropagationSeconds: config.rbacPropagationSeconds,
+        monitoring,
+    });
+
     const alerts = new PlatformAlerts("alerts", {
         naming, resourceGroupName, location, tags,
         email: config.alerts.email,
@@ -199,6 +235,9 @@ export function createPlatform(config: PlatformConfig): PlatformOutputs {
         storageAccountName: ingestion.storageAccount.name,
         poisonQueueName: POISON_QUEUE_NAME,
         fhirServiceId: healthData.fhirService.id,
+        appGatewayId: edge.gateway.id,
+        vnetName: net.vnet.name,
+        flowLog: flowLogs.flowLog,
     });
 
     return {
@@ -221,5 +260,8 @@ export function createPlatform(config: PlatformConfig): PlatformOutputs {
         hl7SenderSecretId: identity.hl7SenderSecret.secret.id,
         publicClientId: identity.publicClientId,
         alertActionGroupId: alerts.actionGroup.id,
+        edgePublicIp: edge.publicIp.ipAddress.apply((ip) => ip ?? ""),
+        edgeHostName: config.edge.hostName,
+        egressPublicIp: net.natPublicIp.ipAddress.apply((ip) => ip ?? ""),
     };
 }

@@ -171,6 +171,10 @@ export const KNOWN_AZURE_TYPES = [
     "apimanagement:ApiManagementService", "apimanagement:Api", "apimanagement:ApiPolicy", "apimanagement:ApiOperation", "apimanagement:ApiOperationPolicy",
     "apimanagement:Backend", "apimanagement:NamedValue", "apimanagement:Logger", "apimanagement:ApiDiagnostic", "apimanagement:Diagnostic", "apimanagement:Product", "apimanagement:ProductApi",
     "eventgrid:SystemTopic", "eventgrid:SystemTopicEventSubscription",
+    // Deploy readiness (issue 8): the runner peering and per-consumer subscriptions.
+    "network:VirtualNetworkPeering", "apimanagement:Subscription",
+    // Edge and egress (issue 11).
+    "network:ApplicationGateway", "network:WebApplicationFirewallPolicy", "network:NatGateway", "network:DdosProtectionPlan", "network:FlowLog",
 ].map(t => `azure-native:${t}`);
 
 export const unreviewedTypes = stackPolicy(

@@ -3,6 +3,7 @@
 import { Policies } from "@pulumi/policy";
 import { apimPolicies } from "./apim";
 import { deploymentPolicies } from "./deployment";
+import { edgePolicies } from "./edge";
 import { entraPolicies } from "./entra";
 import { functionAppPolicies } from "./functionapp";
 import { generalPolicies } from "./general";
@@ -24,6 +25,7 @@ export const policies: Policies = [
     ...storagePolicies,
     ...apimPolicies,
     ...networkPolicies,
+    ...edgePolicies,
     ...monitoringPolicies,
     ...rbacPolicies,
     ...deploymentPolicies,

@@ -154,9 +154,10 @@ export const netNoInternetAnyPort = resourcePolicy(
 export const netSubnetPrivate = resourcePolicy(
     {
         name: "net-subnet-no-default-outbound",
-        description: "Subnets should set defaultOutboundAccess false so nothing reaches the internet through implicit outbound IPs.",
-        enforcementLevel: "advisory",
-        levelReason: "Flex Consumption and APIM subnets may rely on platform outbound paths; Azure's own built-in is audit-only.",
+        description:
+            "Subnets must set defaultOutboundAccess false so nothing reaches the internet through Azure's implicit outbound IPs; " +
+            "egress goes through an explicit path (the platform's NAT gateway) that is logged and allow-listed.",
+        enforcementLevel: "mandatory",
         severity: "low",
         resourceTypes: [SUBNET, VNET],
         anchor: { azurePolicy: ["7bca8353-aa3b-429b-904a-9229c4385837"] },
