@@ -105,6 +105,13 @@ describe("tools/ts-register.js (the TypeScript loader every tool and test runs u
         }
     });
 
+    it("turns on Node's compile cache where Node has one (22.1+, what CI runs)", function () {
+        if (typeof (require("node:module") as { enableCompileCache?: unknown }).enableCompileCache !== "function") this.skip();
+        const r = node(["-e", "console.log(require('node:module').getCompileCacheDir())"]);
+        assert.equal(path.dirname(r.stdout.trim()), path.join(ROOT, "node_modules", ".cache", "node-compile-cache"), r.stderr);
+        assert.equal(node(["-e", "console.log(require('node:module').getCompileCacheDir())"], { TS_REGISTER_CACHE: "off" }).stdout.trim(), "undefined");
+    });
+
     it("drops cache entries older than two weeks, at most once a day", () => {
         const cache = fs.mkdtempSync(path.join(os.tmpdir(), "ts-register-cache-"));
         try {
