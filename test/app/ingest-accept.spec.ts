@@ -5,6 +5,8 @@
  */
 import { HttpRequest, InvocationContext } from '@azure/functions';
 import { strict as assert } from 'node:assert';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Bundle } from 'fhir/r4';
 import { convertAdt } from '../../app/src/convert';
 import { parseHl7 } from '../../app/src/hl7';
@@ -44,6 +46,18 @@ describe('ingest: accept-time conversion and R4 validation', () => {
       const b = convertAdt(m.text) as Bundle;
       assert.deepEqual(bundleProblems(b), [], m.name);
     }
+  });
+
+  it('agrees with the full validators on all 57 FHIR-Converter ADT samples (no false refusal, no miss)', () => {
+    const dir = join(__dirname, '..', 'fixtures', 'hl7', 'fhir-converter');
+    const disagreements: string[] = [];
+    for (const f of readdirSync(dir).filter((x) => x.endsWith('.hl7'))) {
+      const b = convertAdt(readFileSync(join(dir, f), 'utf8')) as Bundle;
+      const mine = bundleProblems(b).length > 0;
+      const full = b.entry!.some((e) => e.request?.method === 'PUT' && fhirProblems(e.resource!).length > 0);
+      if (mine !== full) disagreements.push(`${f}: in-app ${mine ? 'refuses' : 'accepts'}, full validators ${full ? 'refuse' : 'accept'}`);
+    }
+    assert.deepEqual(disagreements, []);
   });
 
   it('answers AE + ERR with 400 and queues nothing when the conversion is not valid R4', async () => {

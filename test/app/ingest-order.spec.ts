@@ -114,6 +114,20 @@ describe('ingest: newest message wins per resource (concurrent consumers, If-Mat
     assert.deepEqual(s.link?.map((l) => [l.type, l.other.reference]), [['replaces', `Patient/${oldId}`]]);
   });
 
+  it('an A29 deletes what is older than it and leaves what is newer', async () => {
+    const a01 = adt('A01', { mrn: 'ORD5', evn: '20260307080000+0000', family: 'GONE' });
+    const a29 = adt('A29', { mrn: 'ORD5', evn: '20260307090000+0000', family: 'GONE' });
+    const a08Newer = adt('A08', { mrn: 'ORD6', evn: '20260307100000+0000', family: 'STAYS' });
+    const a29Older = adt('A29', { mrn: 'ORD6', evn: '20260307090000+0000', family: 'STAYS' });
+    await enqueue([a01, a08Newer]);
+    await drain();
+    await enqueue([a29, a29Older]);
+    await drain();
+    assert.notEqual((await fetch(`${fhir.url}/Patient/${idOf(a01, 'Patient')}`)).status, 200, 'deleted by the newer A29');
+    assert.equal((await read<Patient>('Patient', idOf(a08Newer, 'Patient'))).name?.[0].family, 'STAYS');
+    assert.equal(fhir.rejected.length, 0);
+  });
+
   it('30 concurrent A08 pairs (older one queued second) and 12 concurrent updates of one patient converge on the newest', async () => {
     const msgs: string[] = [];
     for (let i = 0; i < 30; i++) {

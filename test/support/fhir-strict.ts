@@ -91,32 +91,48 @@ export class StrictStore {
   /** Applies one checked PUT; returns the stored resource and whether it was created. */
   async put(resource: Resource): Promise<{ stored: Resource; created: boolean }> {
     const cur = this.current(resource.resourceType, resource.id!);
-    const versionId = String(cur ? Number(cur.meta?.versionId ?? '0') + 1 : 1);
+    const history = (this.repo as unknown as { history: Map<string, Map<string, unknown[]>> }).history.get(resource.resourceType)?.get(resource.id!)?.length ?? 0;
+    // Numbering continues after a delete, as AHDS's does.
+    const versionId = String(cur ? Number(cur.meta?.versionId ?? '0') + 1 : history + 1);
     const copy = JSON.parse(JSON.stringify(resource)) as Resource;
     copy.meta = { ...(copy.meta ?? {}), versionId, lastUpdated: new Date().toISOString() };
     const stored = (await this.repo.createResource(copy as never)) as unknown as Resource;
     return { stored, created: !cur };
   }
 
-  /** A transaction of PUT entries: validates and checks every entry, then applies them all. */
+  /** Deletes the current version (MemoryRepository keeps the history, as AHDS does). */
+  async remove(type: string, id: string): Promise<boolean> {
+    if (!this.current(type, id)) return false;
+    await this.repo.deleteResource(type, id);
+    return true;
+  }
+
+  /** A transaction of PUT / DELETE entries: validates and checks every entry, then applies them all. */
   async transaction(bundle: { entry?: { resource?: unknown; request?: { method?: string; url?: string; ifMatch?: string } }[] }): Promise<Record<string, unknown>> {
     const entries = bundle.entry ?? [];
     if (entries.length === 0) throw new FhirHttpError(400, 'invalid', ['transaction has no entries']);
     if (entries.length > 500) throw new FhirHttpError(400, 'too-costly', ['more than 500 entries']);
-    const plan: { resource: Resource; ifMatch?: string }[] = [];
+    const plan: { resource?: Resource; del?: [string, string]; ifMatch?: string }[] = [];
     const seen = new Set<string>();
     for (const e of entries) {
       const m = /^([A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/.exec(e.request?.url ?? '');
-      if (e.request?.method !== 'PUT' || !m) throw new FhirHttpError(400, 'not-supported', ['only PUT <Type>/<id> entries are supported here']);
+      const method = e.request?.method;
+      if ((method !== 'PUT' && method !== 'DELETE') || !m) throw new FhirHttpError(400, 'not-supported', ['only PUT and DELETE <Type>/<id> entries are supported here']);
       if (seen.has(m[0])) throw new FhirHttpError(400, 'duplicate', ['the same resource appears twice in one transaction']);
       seen.add(m[0]);
-      this.validate(e.resource, m[1], m[2]);
-      this.checkIfMatch(m[1], m[2], e.request.ifMatch);
-      plan.push({ resource: e.resource as Resource, ifMatch: e.request.ifMatch });
+      if (method === 'PUT') this.validate(e.resource, m[1], m[2]);
+      this.checkIfMatch(m[1], m[2], e.request?.ifMatch);
+      plan.push(method === 'PUT' ? { resource: e.resource as Resource, ifMatch: e.request?.ifMatch } : { del: [m[1], m[2]], ifMatch: e.request?.ifMatch });
     }
     const out = [];
     for (const p of plan) {
-      const { stored, created } = await this.put(p.resource);
+      if (p.del) {
+        // AHDS answers 204 whether or not the resource existed.
+        await this.remove(p.del[0], p.del[1]);
+        out.push({ response: { status: '204 No Content' } });
+        continue;
+      }
+      const { stored, created } = await this.put(p.resource!);
       out.push({
         response: {
           status: created ? '201 Created' : '200 OK',

@@ -17,6 +17,9 @@
  * - stored stamp newer or the same message: keep it, unless a merge fact must be added (below).
  * Merges are final: Patient.link entries are never dropped (the union of stored and incoming), and a
  * Patient with a `replaced-by` link stays `active: false`, whatever message comes later.
+ * Deletes (A29) follow the same rule: a stored resource is deleted (If-Match) only when it is older than the
+ * deleting message; a newer one, or none, is left alone. A message older than the delete that arrives
+ * after it re-creates the resource: the server keeps no event time for a deleted resource (a known gap).
  */
 import type { Bundle, BundleEntry, Patient, Resource } from 'fhir/r4';
 import { compareStamps, stampOf } from './event-time';
@@ -71,13 +74,22 @@ function withoutServerMeta(r: Resource): Resource {
   return { ...r, meta };
 }
 
+interface Op {
+  resource: Resource;
+  method: 'PUT' | 'DELETE';
+  ifMatch?: string;
+}
+
 /** What to write for one resource given what is stored; undefined = leave the stored version alone. */
-export function decide(ours: Resource, cur: Current): { resource: Resource; ifMatch?: string } | undefined {
-  if (!cur.resource) return { resource: ours };
+export function decide(ours: Resource, cur: Current, method: 'PUT' | 'DELETE' = 'PUT'): Op | undefined {
   const ifMatch = `W/"${cur.version}"`;
-  if (compareStamps(stampOf(ours), stampOf(cur.resource)) > 0) return { resource: withMergeFacts(ours, cur.resource), ifMatch };
+  if (method === 'DELETE') {
+    return cur.resource && compareStamps(stampOf(ours), stampOf(cur.resource)) > 0 ? { resource: ours, method, ifMatch } : undefined;
+  }
+  if (!cur.resource) return { resource: ours, method };
+  if (compareStamps(stampOf(ours), stampOf(cur.resource)) > 0) return { resource: withMergeFacts(ours, cur.resource), method, ifMatch };
   const kept = withMergeFacts(withoutServerMeta(cur.resource), ours);
-  return sameMergeFacts(kept, cur.resource) ? undefined : { resource: kept, ifMatch };
+  return sameMergeFacts(kept, cur.resource) ? undefined : { resource: kept, method, ifMatch };
 }
 
 const statusOf = (e: BundleEntry | undefined) => parseInt(e?.response?.status ?? '0', 10);
@@ -88,7 +100,10 @@ export async function writeNewestWins(bundle: Bundle, fhir: FhirClient, log: Log
   const maxRounds = o.maxRounds ?? 25;
   const sleep = o.sleep ?? defaultSleep;
   const random = o.random ?? Math.random;
-  let pending: Resource[] = (bundle.entry ?? []).map((e) => e.resource).filter((r): r is Resource => r !== undefined);
+  // Every entry carries the message's stamp on its resource (stampBundle), DELETE entries included.
+  let pending: { resource: Resource; method: 'PUT' | 'DELETE' }[] = (bundle.entry ?? [])
+    .filter((e) => e.resource !== undefined)
+    .map((e) => ({ resource: e.resource!, method: e.request?.method === 'DELETE' ? 'DELETE' : 'PUT' }));
   let conflicts = 0;
   let attempts = 0;
   let written = 0;
@@ -97,16 +112,16 @@ export async function writeNewestWins(bundle: Bundle, fhir: FhirClient, log: Log
   const fail = (permanent: boolean, failure: string, status: number | undefined, rounds: number): WriteResult => ({ ok: false, permanent, failure, status, rounds, conflicts, attempts });
 
   for (let round = 1; round <= maxRounds; round++) {
-    const read = await fhir.send('POST', '', { resourceType: 'Bundle', type: 'batch', entry: pending.map((r) => ({ request: { method: 'GET', url: keyOf(r) } })) }, log);
+    const read = await fhir.send('POST', '', { resourceType: 'Bundle', type: 'batch', entry: pending.map((p) => ({ request: { method: 'GET', url: keyOf(p.resource) } })) }, log);
     attempts += read.attempts;
     if (!read.ok) return fail(read.permanent, read.failure, read.status, round);
     if (read.status >= 300) return fail(true, `fhir-${read.status}`, read.status, round);
     const replies = (read.body as Bundle | undefined)?.entry ?? [];
-    const plan: { resource: Resource; ifMatch?: string }[] = [];
+    const plan: Op[] = [];
     for (let i = 0; i < pending.length; i++) {
       const s = statusOf(replies[i]);
       if (s !== 200 && s !== 404 && s !== 410) return fail(false, s === 0 ? 'fhir-entry-transient' : `fhir-${s}`, s || undefined, round);
-      const d = decide(pending[i], s === 200 ? { resource: replies[i].resource, version: versionOf(replies[i]) } : {});
+      const d = decide(pending[i].resource, s === 200 ? { resource: replies[i].resource, version: versionOf(replies[i]) } : {}, pending[i].method);
       if (d) plan.push(d);
       else skipped++;
     }
@@ -115,7 +130,10 @@ export async function writeNewestWins(bundle: Bundle, fhir: FhirClient, log: Log
     const tx = {
       resourceType: 'Bundle',
       type: 'transaction',
-      entry: plan.map((p) => ({ fullUrl: `urn:uuid:${p.resource.id}`, resource: p.resource, request: { method: 'PUT', url: keyOf(p.resource), ...(p.ifMatch ? { ifMatch: p.ifMatch } : {}) } })),
+      entry: plan.map((p) => ({
+        ...(p.method === 'PUT' ? { fullUrl: `urn:uuid:${p.resource.id}`, resource: p.resource } : {}),
+        request: { method: p.method, url: keyOf(p.resource), ...(p.ifMatch ? { ifMatch: p.ifMatch } : {}) },
+      })),
     };
     const res = await fhir.send('POST', '', tx, log);
     attempts += res.attempts;
@@ -132,7 +150,7 @@ export async function writeNewestWins(bundle: Bundle, fhir: FhirClient, log: Log
     written += plan.length;
     const out = (res.body as Bundle | undefined)?.entry ?? [];
     // Creates that turned out to be updates replaced a version we never compared against.
-    const raced = plan.map((p, i) => ({ p, e: out[i] })).filter(({ p, e }) => !p.ifMatch && statusOf(e) === 200);
+    const raced = plan.map((p, i) => ({ p, e: out[i] })).filter(({ p, e }) => p.method === 'PUT' && !p.ifMatch && statusOf(e) === 200);
     pending = [];
     for (const { p, e } of raced) {
       const v = Number(versionOf(e));
@@ -141,7 +159,7 @@ export async function writeNewestWins(bundle: Bundle, fhir: FhirClient, log: Log
       attempts += prev.attempts;
       if (!prev.ok) return fail(prev.permanent, prev.failure, prev.status, round);
       const pr = prev.body as Resource | undefined;
-      if (prev.status === 200 && pr && compareStamps(stampOf(pr), stampOf(p.resource)) > 0) pending.push(withoutServerMeta(pr));
+      if (prev.status === 200 && pr && compareStamps(stampOf(pr), stampOf(p.resource)) > 0) pending.push({ resource: withoutServerMeta(pr), method: 'PUT' });
     }
     if (pending.length === 0) return { ok: true, status: lastStatus, written, skipped, rounds: round, conflicts, attempts };
     conflicts++;

@@ -176,7 +176,10 @@ export function r4Problems(resource: unknown): string[] {
   return c.problems;
 }
 
-/** Problems of a transaction bundle as the delivery writes it: PUT Type/id entries, each resource valid. */
+/**
+ * Problems of a transaction bundle as the delivery writes it: `PUT <Type>/<id>` entries whose resource is
+ * valid, and `DELETE <Type>/<id>` entries (A29), whose resource, if any, only carries the stamp and is not sent.
+ */
 export function bundleProblems(bundle: Bundle, maxEntries = 500): string[] {
   const out: string[] = [];
   const entries = bundle.entry ?? [];
@@ -184,12 +187,16 @@ export function bundleProblems(bundle: Bundle, maxEntries = 500): string[] {
   if (entries.length > maxEntries) out.push('Bundle.entry: too many entries');
   const seen = new Set<string>();
   entries.forEach((e, i) => {
-    const r = e.resource;
-    const url = `${r?.resourceType}/${r?.id}`;
-    if (e.request?.method !== 'PUT' || e.request.url !== url) out.push(`Bundle.entry[${i}].request: not PUT <Type>/<id> of its resource`);
+    const url = e.request?.url ?? '';
+    if (e.request?.method === 'DELETE') {
+      if (!/^[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/.test(url) || !schema.types[url.split('/')[0]]) out.push(`Bundle.entry[${i}].request: not DELETE <Type>/<id>`);
+    } else {
+      const r = e.resource;
+      if (e.request?.method !== 'PUT' || url !== `${r?.resourceType}/${r?.id}`) out.push(`Bundle.entry[${i}].request: not PUT <Type>/<id> of its resource`);
+      out.push(...r4Problems(r).map((p) => `Bundle.entry[${i}].resource.${p}`));
+    }
     if (seen.has(url)) out.push(`Bundle.entry[${i}]: resource appears twice`);
     seen.add(url);
-    out.push(...r4Problems(r).map((p) => `Bundle.entry[${i}].resource.${p}`));
   });
   return out;
 }
