@@ -11,6 +11,7 @@ import { assignRole } from "./assign";
 import { BootstrapAudit } from "./audit";
 import { loadBootstrapConfig } from "./config";
 import { CustomRoles } from "./customRoles";
+import { RunnerFlowLogs } from "./flowLogs";
 import { EnvironmentIdentities } from "./identities";
 import { RunnerNetwork } from "./runnerNetwork";
 import { SecretsProvider } from "./secretsProvider";
@@ -38,6 +39,13 @@ const runners = Object.fromEntries(config.environments.map((env) => [env.name, n
     githubDatabaseId: config.githubDatabaseId,
     audit,
 })]));
+
+new RunnerFlowLogs("flowlogs", {
+    namePrefix, globalSuffix, resourceGroupName, location, tags, audit,
+    subscriptionId: client.subscriptionId,
+    vnets: Object.fromEntries(Object.entries(runners).map(([env, r]) => [env, r.vnet])),
+    rbacPropagationSeconds: config.rbacPropagationSeconds,
+});
 
 const placement = {
     namePrefix, globalSuffix, resourceGroupName, location, tags, audit,

@@ -198,6 +198,20 @@ describe("bootstrap plan", function () {
         assert.equal((vault.inputs.properties as any).enablePurgeProtection, true);
     });
 
+    it("logs every runner VNet's flows, with traffic analytics in the audit workspace, written by an identity after its grant applied", () => {
+        const workspace = named(plan, "audit-law");
+        const wait = named(plan, "flowlogs-grant-wait");
+        assert.ok(wait.dependencies.includes(named(plan, "flowlogs-blob-writer").urn));
+        for (const env of ENVS) {
+            const log = named(plan, `flowlogs-${env}`);
+            assert.equal(log.inputs.targetResourceId, named(plan, `runners-${env}-vnet`).outputs.id);
+            assert.equal(log.inputs.enabled, true);
+            assert.equal((log.inputs.flowAnalyticsConfiguration as any).networkWatcherFlowAnalyticsConfiguration.workspaceResourceId, workspace.outputs.id);
+            assert.ok(log.dependencies.includes(wait.urn), env);
+        }
+        assert.equal(named(plan, "flowlogs-st").inputs.allowSharedKeyAccess, false);
+    });
+
     it("creates the secrets-provider keys only after the operator's Key Vault grant has had time to propagate", () => {
         const grant = named(plan, "secrets-operator-crypto-officer");
         assert.equal(roleGuidOf(String(grant.inputs.roleDefinitionId)), BOOTSTRAP_ROLES.keyVaultCryptoOfficer);
@@ -283,9 +297,10 @@ describe("bootstrap with Pulumi Cloud state", function () {
         const result = await runPlanCli(["--stack", "bootstrap", "--config", file, "--out", dir]);
         assert.equal(result.code, 0, result.stderr);
         const plan = JSON.parse(fs.readFileSync(path.join(dir, "plan-bootstrap.json"), "utf8")) as OfflinePlan;
-        assert.equal(ofType(plan, "azure-native:storage:StorageAccount").length, 0);
+        assert.ok(!plan.resources.some((r) => r.name === "state-account" || r.type === "azure-native:storage:BlobContainer"));
         const storageRoles: string[] = [BOOTSTRAP_ROLES.storageBlobDataContributor, BOOTSTRAP_ROLES.storageBlobDataReader];
-        assert.ok(!ofType(plan, RA).some((ra) => storageRoles.includes(roleGuidOf(String(ra.inputs.roleDefinitionId))!)));
+        const github = new Set(ENVS.flatMap((env) => ["deploy", "preview"].map((k) => named(plan, `github-${env}-${k}`).outputs.principalId)));
+        assert.ok(!ofType(plan, RA).some((ra) => github.has(ra.inputs.principalId) && storageRoles.includes(roleGuidOf(String(ra.inputs.roleDefinitionId))!)));
         const out = stackOutputs(plan);
         for (const env of ENVS) {
             assert.equal(out.githubEnvironmentVariables[env].PULUMI_BACKEND_URL, undefined);
@@ -313,7 +328,7 @@ describe("bootstrap access helpers", () => {
         for (const [policy, entry] of Object.entries(config)) {
             assert.deepEqual(Object.keys(entry), ["exemptions"], `${policy}: only exemptions, no level change`);
             for (const e of entry.exemptions ?? []) {
-                assert.match(e.resource, /^(github-\*-(deploy|preview)-\*|state-account|secrets-vault)$/, `${policy}: ${e.resource}`);
+                assert.match(e.resource, /^(github-\*-(deploy|preview)-\*|state-account|secrets-vault|flowlogs-st)$/, `${policy}: ${e.resource}`);
                 assert.ok(Date.parse(e.expires) <= inAYear, `${policy}: ${e.expires} is more than a year away`);
             }
         }
