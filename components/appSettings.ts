@@ -25,7 +25,8 @@ export interface IngestAppSettingsInput {
     maxMessageBytes: number;
     /**
      * Entra validation of POST /api/hl7 callers (app/src/ingest/config.ts: INGEST_AUTH_*, INGEST_SENDERS). The app
-     * refuses to start without it wherever FHIR is not on loopback. `audience` is the platform API's identifier URI;
+     * refuses to start without it wherever FHIR is not on loopback. `audience`: the accepted `aud` values, comma-separated
+     * (the platform API's client id for v2 tokens, its identifier URI for v1);
      * `senders` maps each sender client id to the MSH-4 facilities (optionally with MSH-3) it may send for.
      */
     callerAuth?: {

@@ -34,7 +34,7 @@ describe('ingest: caller authentication (Entra) and sender -> facility binding',
       AzureWebJobsStorage: 'UseDevelopmentStorage=true',
       INGEST_AUTH_ISSUER: issuer.issuer,
       INGEST_AUTH_JWKS_URL: issuer.jwksUrl,
-      INGEST_AUTH_AUDIENCE: issuer.audience,
+      INGEST_AUTH_AUDIENCE: `${issuer.audience}, 66666666-7777-8888-9999-000000000000`,
       // Both senders may name SHARED; only WEST may name WESTHOSP (and only as application ADT1).
       INGEST_SENDERS: JSON.stringify({ [WEST]: [{ facility: 'WESTHOSP', application: 'ADT1' }, 'SHARED'], [EAST]: ['EASTHOSP', 'SHARED'] }),
     });
@@ -54,6 +54,8 @@ describe('ingest: caller authentication (Entra) and sender -> facility binding',
     const res = await post(msg('WESTHOSP', 'AUTH-OK-1'), issuer.token(WEST));
     assert.equal(res.status, 200, String(res.body));
     assert.equal(parseHl7(res.body as string).get('MSA-1'), 'AA');
+    // v2 tokens name the API by its client id, v1 tokens by its identifier URI: both are configured.
+    assert.equal((await post(msg('WESTHOSP', 'AUTH-OK-2'), issuer.token(WEST, { aud: '66666666-7777-8888-9999-000000000000' }))).status, 200);
   });
 
   it('refuses no token, a forged signature, the wrong issuer or audience, and an expired token with 401', async () => {

@@ -101,7 +101,9 @@ describe('ingest: secrets, tokens, logs and health', function () {
 
   it('probes FHIR for GET /api/health at most once per cache period, whoever asks', async () => {
     let clock = 1_000_000;
-    const deps = { tokens: noAuthProvider, fhir: new FhirClient({ baseUrl: fhir.url, tokens: noAuthProvider, retry: fast, requestTimeoutMs: 5000 }), now: () => clock };
+    let replaySweeps = 0;
+    const tokenReplay = { afterSuccess: async () => (replaySweeps++, 0) };
+    const deps = { tokens: noAuthProvider, fhir: new FhirClient({ baseUrl: fhir.url, tokens: noAuthProvider, retry: fast, requestTimeoutMs: 5000 }), now: () => clock, tokenReplay };
     const ctx = () => new InvocationContext({ functionName: 'health', logHandler: () => undefined });
     const get = () => new HttpRequest({ method: 'GET', url: 'http://localhost/api/health' });
     const before = fhir.stats.requests;
@@ -114,5 +116,6 @@ describe('ingest: secrets, tokens, logs and health', function () {
     clock += 2_000;
     await handleHealth(get(), ctx(), deps);
     assert.equal(fhir.stats.requests - before, 2, 'probed again after 30 s');
+    assert.ok(replaySweeps > 0, 'a working token also lets token-error parkings be replayed when no message flows');
   });
 });

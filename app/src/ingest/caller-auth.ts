@@ -13,7 +13,8 @@ import { createPublicKey, verify, type JsonWebKey, type KeyObject } from 'node:c
 
 export interface CallerAuthConfig {
   issuer: string;
-  audience: string;
+  /** Accepted `aud` values: v2 access tokens carry the API's client id, v1 tokens its identifier URI. */
+  audiences: string[];
   jwksUrl: string;
   role: string;
   /** Sender client id -> the sending facilities it may name. */
@@ -101,7 +102,7 @@ export class EntraCallerValidator {
     const t = this.now();
     if (claims.iss !== this.cfg.issuer) return fail('wrong-issuer');
     const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
-    if (!aud.includes(this.cfg.audience)) return fail('wrong-audience');
+    if (!aud.some((a) => typeof a === 'string' && this.cfg.audiences.includes(a))) return fail('wrong-audience');
     if (typeof claims.exp !== 'number' || claims.exp * 1000 + skew <= t) return fail('expired');
     if (typeof claims.nbf === 'number' && claims.nbf * 1000 - skew > t) return fail('not-yet-valid');
     const roles = Array.isArray(claims.roles) ? claims.roles : [];

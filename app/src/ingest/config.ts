@@ -230,7 +230,8 @@ function loadCallerAuth(env: Env, loopbackFhir: boolean): Pick<IngestConfig, 'ca
   if (!senders || senders.size === 0) {
     throw new ConfigError('app setting INGEST_SENDERS must be a JSON object mapping sender client ids to a non-empty list of facilities');
   }
-  return { callerAuthMode: 'entra', callerAuth: { issuer, jwksUrl, audience: req(env, 'INGEST_AUTH_AUDIENCE'), role: str(env, 'INGEST_AUTH_ROLE') ?? 'HL7.Send', senders } };
+  const audiences = req(env, 'INGEST_AUTH_AUDIENCE').split(',').map((a) => a.trim()).filter((a) => a.length > 0);
+  return { callerAuthMode: 'entra', callerAuth: { issuer, jwksUrl, audiences, role: str(env, 'INGEST_AUTH_ROLE') ?? 'HL7.Send', senders } };
 }
 
 /** The Function never serves POST /api/hl7 without caller validation unless INGEST_AUTH_MODE=none (loopback only). */

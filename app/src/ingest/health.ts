@@ -14,6 +14,8 @@ export interface HealthDeps {
   /** How long one probe answers every caller (the endpoint is anonymous); default 30 s. */
   healthCacheMs?: number;
   now?: () => number;
+  /** A working token is the signal to replay token-error parkings, even when no message is flowing. */
+  tokenReplay?: { afterSuccess(): Promise<number> };
 }
 
 /**
@@ -43,6 +45,7 @@ export async function handleHealth(_request: HttpRequest, context: InvocationCon
   const entry = fresh ? cached : { at: now(), result: probe(deps) };
   if (!fresh) probes.set(deps, entry);
   const { ok, body } = await entry.result;
+  if (body.checks.token.ok) void deps.tokenReplay?.afterSuccess();
   log.info('health.checked', { ok, status: body.checks.fhirMetadata.status, check: fresh ? 'cached' : 'probed' });
   const ageSec = Math.floor((now() - entry.at) / 1000);
   return { status: ok ? 200 : 503, jsonBody: body, headers: { 'cache-control': 'no-store', age: String(ageSec) } };
