@@ -286,12 +286,14 @@ describe("bootstrap with prod in its own subscription", function () {
     });
 });
 
-describe("bootstrap with Pulumi Cloud state", function () {
+describe("bootstrap with Pulumi Cloud state, Graph grants left to an administrator", function () {
     this.timeout(180000);
     it("declares no state account and no state grants, keeps the Key Vault secrets provider and outputs no backend URL", async () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bootstrap-cloud-"));
         const doc = YAML.parse(fs.readFileSync(path.join(ROOT, "bootstrap", "Pulumi.bootstrap.yaml"), "utf8"));
         doc.config["fhir-platform-bootstrap:stateBackend"] = "pulumiCloud";
+        // Run by an Owner who is not a Privileged Role Administrator: Graph grants are left to an administrator.
+        doc.config["fhir-platform-bootstrap:grantGraphPermissions"] = "false";
         const file = path.join(dir, "Pulumi.bootstrap.yaml");
         fs.writeFileSync(file, YAML.stringify(doc));
         const result = await runPlanCli(["--stack", "bootstrap", "--config", file, "--out", dir]);
@@ -302,6 +304,8 @@ describe("bootstrap with Pulumi Cloud state", function () {
         const github = new Set(ENVS.flatMap((env) => ["deploy", "preview"].map((k) => named(plan, `github-${env}-${k}`).outputs.principalId)));
         assert.ok(!ofType(plan, RA).some((ra) => github.has(ra.inputs.principalId) && storageRoles.includes(roleGuidOf(String(ra.inputs.roleDefinitionId))!)));
         const out = stackOutputs(plan);
+        assert.equal(ofType(plan, "azuread:index/appRoleAssignment:AppRoleAssignment").length, 0);
+        assert.deepEqual(out.graphPermissions, { granted: false, deploy: Object.keys(GRAPH_IDS), preview: ["Application.Read.All"] });
         for (const env of ENVS) {
             assert.equal(out.githubEnvironmentVariables[env].PULUMI_BACKEND_URL, undefined);
             assert.match(out.githubEnvironmentVariables[env].PULUMI_SECRETS_PROVIDER, /^azurekeyvault:\/\//);
