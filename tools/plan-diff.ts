@@ -1,7 +1,8 @@
 // npm run plan:diff -- <base-plan.json> <head-plan.json> [--markdown <file>]
 // Lists resources added, removed and changed between two offline plans, with the changed input paths, and marks the
 // changes that replace a resource (delete + create: data in it is lost, its ids change). Values are shown only when
-// short and never when either side is a redacted secret, so the output is safe for a PR comment.
+// short and never when either side is a redacted secret, so the output is safe for a PR comment. Resource options
+// (protect, ignoreChanges, ...) are compared too, as `(options).<name>`: dropping protect is worth a reviewer's eye.
 //
 // Replacement is a heuristic, because the provider's replace-on-change metadata is not in the npm package:
 //   * azure-native: the ARM URL's path parameters cannot change in place: `location`, `resourceGroupName`, a
@@ -24,6 +25,8 @@ interface PlanResource {
     name: string;
     parent?: string | null;
     inputs?: Record<string, unknown>;
+    /** Resource options the offline plan records (protect, ignoreChanges, ...); shown as `(options).protect`. */
+    options?: Record<string, unknown>;
     dependencies?: string[];
 }
 
@@ -54,12 +57,15 @@ export interface PlanDiff {
 }
 
 const REDACTED = "[secret]";
+/** A protect or ignoreChanges removed in review matters as much as an input: options diff under this prefix. */
+const OPTIONS_PATH = "(options)";
 const BODY_NAMES = new Set(["displayName", "publisherName", "groupShortName", "customNetworkInterfaceName", "hostName", "userName", "friendlyName"]);
 const APIM_ENTITY_IDS = new Set(["apiId", "operationId", "policyId", "productId", "sid", "namedValueId", "backendId", "loggerId", "diagnosticId", "userId", "groupId", "tagId"]);
 const GENERIC_RESOURCE_PATH = new Set(["resourceProviderNamespace", "parentResourcePath", "resourceType"]);
 
 /** Whether a change of this input path makes the provider replace the resource (the heuristic in the header). */
 export function forcesReplacement(type: string, inputPath: string): boolean {
+    if (inputPath.startsWith(OPTIONS_PATH)) return false;
     const top = inputPath.split(/[.[]/)[0];
     if (type.startsWith("random:")) return true;
     if (type === "command:local:Command") return top === "create" || top === "triggers";
@@ -119,7 +125,9 @@ export function diffPlans(base: Plan, head: Plan): PlanDiff {
         const old = before.get(urn);
         if (!old) diff.added.push(r);
         else {
-            const changes = diffInputs(old.inputs ?? {}, r.inputs ?? {}).map(c => (forcesReplacement(r.type, c.path) ? { ...c, forcesReplacement: true } : c));
+            const changes = [...diffInputs(old.inputs ?? {}, r.inputs ?? {}), ...diffInputs(old.options ?? {}, r.options ?? {}, OPTIONS_PATH)].map(c =>
+                forcesReplacement(r.type, c.path) ? { ...c, forcesReplacement: true } : c,
+            );
             if (changes.length) diff.changed.push({ resource: r, changes, replaced: changes.some(c => c.forcesReplacement) });
             else diff.unchanged++;
         }

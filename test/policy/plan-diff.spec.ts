@@ -75,6 +75,20 @@ describe("plan diff", () => {
         assert.match(md, /heuristic/);
     });
 
+    it("shows a resource option dropped in review, such as protect on a PHI store", () => {
+        const base = goldenPlan();
+        base.resources.find(r => r.name === "st")!.options = { protect: true };
+        const head = goldenPlan();
+        head.resources.find(r => r.name === "st")!.options = {};
+        head.resources.find(r => r.name === "suffix")!.options = { ignoreChanges: ["length"] };
+        const d = diffPlans(base, head);
+        const byName = new Map(d.changed.map(c => [c.resource.name, c]));
+        assert.deepStrictEqual(byName.get("st")!.changes, [{ path: "(options).protect", before: "true", after: undefined }]);
+        assert.strictEqual(byName.get("st")!.replaced, false);
+        assert.deepStrictEqual(byName.get("suffix")!.changes.map(c => [c.path, !!c.forcesReplacement]), [["(options).ignoreChanges", false]], "an option is never a replacement, even on random");
+        assert.match(diffToText(d), /~ azure-native:storage:StorageAccount st\n\s+\(options\)\.protect: true => \(unset\)\n/);
+    });
+
     it("applies the documented heuristic per provider and type", () => {
         const cases: Array<[string, string, boolean]> = [
             ["azure-native:network:Subnet", "virtualNetworkName", true],
