@@ -38,7 +38,7 @@ export interface AcceptDeps {
   pollMs?: number;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
-  /** Crash-window hook points (tests kill a real process at each); see app/README.md for what each costs. */
+  /** Crash-window hook points (tests kill a real process at each); see app/INGEST.md for what each costs. */
   hooks?: Partial<Record<'afterMark' | 'afterEnqueue' | 'afterQueuedMark', () => Promise<void>>>;
 }
 

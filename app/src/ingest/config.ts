@@ -1,5 +1,5 @@
 /**
- * App settings read by the ingest Function. Every name here is documented in app/README.md and
+ * App settings read by the ingest Function. Every name here is documented in app/INGEST.md and
  * set by the infrastructure on the Function App; keep the names stable. Loading is strict: a bad or
  * missing value throws ConfigError naming the setting (never echoing a secret).
  */

@@ -3,7 +3,7 @@
  * app/src/functions). HL7 over HTTP: one message per request, answered with an HL7 ACK whose segments
  * end in CR. Status codes: 200 with AA/CA on accept (also for an acknowledged duplicate); 400 with
  * AR/AE + ERR for bad input; 503 with AR when storage is unavailable (the sender should resend);
- * 413 / 415 without an ACK when the body is too large or not HL7 text (documented in app/README.md).
+ * 413 / 415 without an ACK when the body is too large or not HL7 text (documented in app/INGEST.md).
  */
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { acceptOnce, dedupeIdentity, dedupeKey, type AcceptDeps } from './accept';
