@@ -118,8 +118,10 @@ export function diffPlans(base: Plan, head: Plan): PlanDiff {
     if (base.stack !== head.stack) warnings.push(`the plans are of different stacks: base '${base.stack}', head '${head.stack}'; this is not what \`pulumi up\` would change`);
     // Plans written before the project was recorded have none; that alone is no reason to warn.
     if (base.project && head.project && base.project !== head.project) warnings.push(`the plans are of different projects: base '${base.project}', head '${head.project}'`);
-    const before = new Map(base.resources.map(r => [r.urn, r]));
-    const after = new Map(head.resources.map(r => [r.urn, r]));
+    // Matched without the URN's stack and project, so that comparing dev with prod lines up the same resources.
+    const key = (r: PlanResource) => r.urn.replace(/^urn:pulumi:[^:]*::[^:]*::/, "");
+    const before = new Map(base.resources.map(r => [key(r), r]));
+    const after = new Map(head.resources.map(r => [key(r), r]));
     const diff: PlanDiff = { stack: head.stack, warnings, added: [], removed: [], renamed: [], changed: [], unchanged: 0 };
     for (const [urn, r] of after) {
         const old = before.get(urn);

@@ -133,6 +133,10 @@ describe("plan diff", () => {
         assert.match(diffToText(d), /\nWARNING: the plans are of different projects/);
         assert.match(diffToMarkdown(d), /> ⚠️ \*\*Warning:\*\* the plans are of different stacks: base 'dev', head 'prod'/);
         assert.deepStrictEqual(diffPlans(dev, { ...goldenPlan(), stack: "dev" }).warnings, []);
+        // Still a useful comparison: the same resources line up although every URN names another stack.
+        const other = (p: typeof dev, stack: string) => ({ ...p, stack, resources: p.resources.map(r => ({ ...r, urn: r.urn.replace("urn:pulumi:test::", `urn:pulumi:${stack}::`) })) });
+        const across = diffPlans(other(dev, "dev"), other(mutate(dev, "st", i => (i.minimumTlsVersion = "TLS1_0")), "prod"));
+        assert.deepStrictEqual([across.added.length, across.removed.length, across.changed.map(c => c.resource.name)], [0, 0, ["st"]]);
         assert.deepStrictEqual(diffPlans({ ...dev, project: undefined } as unknown as typeof dev, dev).warnings, [], "a plan without a project is not another project");
     });
 
