@@ -68,17 +68,21 @@ export class EnvironmentIdentities extends pulumi.ComponentResource {
         this.preview = identity("preview", this.subjects.preview);
 
         const sp = "ServicePrincipal" as const;
-        // Subscription-wide grants name their role definition under the target subscription, the rest under the bootstrap's.
-        const grant = (key: string, principal: managedidentity.UserAssignedIdentity, scope: pulumi.Input<string>, roleGuid: pulumi.Input<string>, description: string, condition?: string) =>
-            assignRole(`${name}-${key}`, {
-                scope, roleGuid, subscriptionId: scope === subscriptionScope ? target : subscriptionId,
-                principalId: principal.principalId, principalType: sp, description, condition,
-            }, { parent: this });
+        // A role definition id names the subscription of its assignment's scope: the target one for subscription-wide
+        // grants, the bootstrap's for its state, keys and runner VNets.
+        const grantOn = (roleSubscription: pulumi.Input<string>) =>
+            (key: string, principal: managedidentity.UserAssignedIdentity, scope: pulumi.Input<string>, roleGuid: pulumi.Input<string>, description: string, condition?: string) =>
+                assignRole(`${name}-${key}`, {
+                    scope, roleGuid, subscriptionId: roleSubscription,
+                    principalId: principal.principalId, principalType: sp, description, condition,
+                }, { parent: this });
+        const grantTarget = grantOn(target);
+        const grant = grantOn(subscriptionId);
 
         // Deploying identity: the platform's resources, its locks, its role assignments (conditioned), its state.
-        grant("deploy-resources", this.deploy, subscriptionScope, roles.deployer.guid, `GitHub ${env} deploy: create the platform's resources`);
-        grant("deploy-locks", this.deploy, subscriptionScope, roles.locks.guid, `GitHub ${env} deploy: prod deletion locks`);
-        grant("deploy-rbac", this.deploy, subscriptionScope, BOOTSTRAP_ROLES.roleBasedAccessControlAdministrator,
+        grantTarget("deploy-resources", this.deploy, subscriptionScope, roles.deployer.guid, `GitHub ${env} deploy: create the platform's resources`);
+        grantTarget("deploy-locks", this.deploy, subscriptionScope, roles.locks.guid, `GitHub ${env} deploy: prod deletion locks`);
+        grantTarget("deploy-rbac", this.deploy, subscriptionScope, BOOTSTRAP_ROLES.roleBasedAccessControlAdministrator,
             `GitHub ${env} deploy: the platform's role assignments, only of the roles in components/roles.ts`,
             roleAssignmentCondition(platformAssignableRoleGuids()));
         if (args.stateContainerId) grant("deploy-state", this.deploy, args.stateContainerId, BOOTSTRAP_ROLES.storageBlobDataContributor, `GitHub ${env} deploy: read and write ${env} state`);
@@ -86,9 +90,9 @@ export class EnvironmentIdentities extends pulumi.ComponentResource {
         grant("deploy-runner-network", this.deploy, args.runnerVnetId, BOOTSTRAP_ROLES.networkContributor, `GitHub ${env} deploy: peer the platform with the ${env} runner network`);
 
         // Preview identity: read-only control plane, key metadata, this environment's state and secrets.
-        grant("preview-reader", this.preview, subscriptionScope, BOOTSTRAP_ROLES.reader, `GitHub ${env} preview: read the platform`);
-        grant("preview-invokes", this.preview, subscriptionScope, roles.previewInvokes.guid, `GitHub ${env} preview: the platform's list* data sources`);
-        grant("preview-kv-reader", this.preview, subscriptionScope, BOOTSTRAP_ROLES.keyVaultReader, `GitHub ${env} preview: refresh Key Vault key metadata`);
+        grantTarget("preview-reader", this.preview, subscriptionScope, BOOTSTRAP_ROLES.reader, `GitHub ${env} preview: read the platform`);
+        grantTarget("preview-invokes", this.preview, subscriptionScope, roles.previewInvokes.guid, `GitHub ${env} preview: the platform's list* data sources`);
+        grantTarget("preview-kv-reader", this.preview, subscriptionScope, BOOTSTRAP_ROLES.keyVaultReader, `GitHub ${env} preview: refresh Key Vault key metadata`);
         if (args.stateContainerId) grant("preview-state", this.preview, args.stateContainerId, BOOTSTRAP_ROLES.storageBlobDataReader, `GitHub ${env} preview: read ${env} state`);
         grant("preview-secrets", this.preview, args.secretsKeyId, roles.secretsDecrypt.guid, `GitHub ${env} preview: decrypt ${env} stack secrets`);
 

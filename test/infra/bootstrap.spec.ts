@@ -281,6 +281,9 @@ describe("bootstrap with prod in its own subscription", function () {
             const inHome = scopes.filter((s) => s.startsWith(`${home}/`) || s === home);
             assert.ok(scopes.includes(`/subscriptions/${prodSub}`), `${kind}: subscription-wide roles on prod's subscription`);
             assert.ok(!scopes.includes(home), `${kind}: nothing subscription-wide in the bootstrap's subscription`);
+            for (const ra of ofType(plan, RA).filter((r) => r.inputs.principalId === named(plan, `github-prod-${kind}`).outputs.principalId && r.inputs.scope === `/subscriptions/${prodSub}`)) {
+                assert.ok(String(ra.inputs.roleDefinitionId).startsWith(`/subscriptions/${prodSub}/providers/Microsoft.Authorization/roleDefinitions/`), ra.name);
+            }
             assert.ok(inHome.every((s) => /\/containers\/state-prod$|\/keys\/pulumi-secrets-prod$|\/virtualNetworks\/vnet-fhirp-prod-runners$/.test(s)), `${kind}: ${inHome.join(", ")}`);
         }
     });
