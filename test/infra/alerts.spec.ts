@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
-import { ALERT_THRESHOLDS, fhirAuthFailuresQuery, functionFailuresQuery, keyVaultDeniedQuery, PlatformAlerts, poisonQueueQuery } from "../../components/alerts";
+import { ALERT_THRESHOLDS, fhirAuthFailuresQuery, functionFailuresQuery, keyVaultDeniedQuery, PlatformAlerts, poisonQueueQuery, unusualEgressQuery, wafBlocksQuery } from "../../components/alerts";
+import * as network from "@pulumi/azure-native/network";
 import { Monitoring } from "../../components/monitoring";
 import { MOCK_SUBSCRIPTION_ID } from "../../tools/offline/arm-mocks";
 import { findRegistered, registered, settle } from "../support/pulumi-mocks";
@@ -9,13 +10,18 @@ const SUB = `/subscriptions/${MOCK_SUBSCRIPTION_ID}/resourceGroups/${RG}/provide
 const VAULT = `${SUB}/Microsoft.KeyVault/vaults/kv-unit-al`;
 const FHIR = `${SUB}/Microsoft.HealthcareApis/workspaces/ws/fhirservices/fhir`;
 
+const AGW = `${SUB}/Microsoft.Network/applicationGateways/agw-unit-al`;
+
 describe("PlatformAlerts (under mocks)", () => {
+    let flowLog: network.FlowLog;
     before(async () => {
         const naming = { prefix: "unit", environment: "al" };
         const monitoring = new Monitoring("al-mon", { naming, resourceGroupName: RG, location: "westeurope", logRetentionDays: 30, dailyQuotaGb: 0, tags: {} });
+        flowLog = new network.FlowLog("al-flowlog", { networkWatcherName: "NetworkWatcher_westeurope", resourceGroupName: "NetworkWatcherRG", targetResourceId: `${SUB}/Microsoft.Network/virtualNetworks/vnet-unit-al`, storageId: `${SUB}/Microsoft.Storage/storageAccounts/stflow` });
         new PlatformAlerts("al", {
             naming, resourceGroupName: RG, location: "westeurope", tags: {}, email: "oncall@example.org", monitoring,
             keyVaultId: VAULT, functionSiteName: "func-unit-al", storageAccountName: "stfnunital", poisonQueueName: "hl7-ingest-poison", fhirServiceId: FHIR,
+            appGatewayId: AGW, vnetName: "vnet-unit-al", flowLog,
         });
         await settle();
     });
@@ -31,7 +37,7 @@ describe("PlatformAlerts (under mocks)", () => {
         assert.ok(ag.groupShortName.length <= 12);
         assert.equal(ag.enabled, true);
         const rules = registered().filter((r) => /^al-/.test(r.name) && /ScheduledQueryRule|MetricAlert/.test(r.type));
-        assert.equal(rules.length, 5);
+        assert.equal(rules.length, 7);
         for (const r of rules) {
             const actions = (r.inputs as any).actions;
             const ids = Array.isArray(actions) ? actions.map((a: any) => a.actionGroupId) : actions.actionGroups;
@@ -85,6 +91,22 @@ describe("PlatformAlerts (under mocks)", () => {
         assert.match(a.query, /_ResourceId =~ /);
         assert.equal(a.criteria.allOf[0].threshold, ALERT_THRESHOLDS.fhirAuthFailures);
         assert.equal(a.scopes[0], findRegistered("azure-native:operationalinsights:Workspace", "al-mon-law").outputs.id);
+    });
+
+    it("alerts when the edge WAF blocks a burst of requests, from the gateway's firewall log", () => {
+        const a = logAlert("waf-blocks");
+        assert.equal(a.query, wafBlocksQuery(AGW));
+        assert.match(a.query, /Action == "Blocked"/);
+        assert.equal(a.criteria.allOf[0].threshold, ALERT_THRESHOLDS.wafBlocks);
+    });
+
+    it("alerts on any allowed outbound flow to a non-Azure public address, once flow logs exist", () => {
+        const a = logAlert("unusual-egress");
+        assert.equal(a.query, unusualEgressQuery("vnet-unit-al"));
+        assert.match(a.query, /FlowType == "ExternalPublic"/);
+        assert.equal(a.criteria.allOf[0].threshold, 0);
+        assert.equal(a.windowSize, "PT1H");
+        assert.ok(findRegistered("azure-native:monitor:ScheduledQueryRule", "al-unusual-egress").dependencies.includes(findRegistered("azure-native:network:FlowLog", "al-flowlog").urn));
     });
 
     it("turns Key Vault SecretNearExpiry events into alerts via Event Grid", () => {

@@ -244,6 +244,61 @@ describe("stack config validation", () => {
         assert.ok(problems.some((p) => p.startsWith("fhir-platform:apim.consumers[2].name:")));
     });
 
+    it("reads the public edge: host name, a versionless Key Vault certificate in the named vault, client ranges", () => {
+        const dev = validatePlatformConfig(stackRaw("dev"), "dev").edge;
+        assert.equal(dev.ddos.mode, "off");
+        assert.deepEqual(dev.allowedClientRanges, ["Internet"]);
+        const raw = stackRaw("dev");
+        raw.edge.hostName = "Not A Host";
+        raw.edge.certificate.keyVaultSecretId = "https://kv-fhirp-certs-dev.vault.azure.net/secrets/edge-dev/0123456789abcdef";
+        raw.edge.certificate.keyVaultId = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/other-vault";
+        raw.edge.allowedClientRanges = ["10.1.0.0/16", "0.0.0.0/0", "nonsense"];
+        const problems = problemsOf(raw);
+        for (const [key, fragment] of [
+            ["edge.hostName", /not a lowercase DNS name/],
+            ["edge.certificate.keyVaultSecretId", /versionless/],
+            ["edge.allowedClientRanges[0]", /private range/],
+            ["edge.allowedClientRanges[1]", /admits every address/],
+            ["edge.allowedClientRanges[2]", /not an IPv4 CIDR/],
+        ] as const) {
+            assert.ok(problems.some((p) => p.startsWith(`fhir-platform:${key}:`) && fragment.test(p)), `${key} ${fragment}\n${problems.join("\n")}`);
+        }
+        const mismatch = stackRaw("dev");
+        mismatch.edge.certificate.keyVaultId = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/other-vault";
+        assertProblem(mismatch, "edge.certificate.keyVaultId", /names vault "other-vault" but keyVaultSecretId is in "kv-fhirp-certs-dev"/);
+    });
+
+    it("holds prod's edge to partner ranges, two instances and DDoS protection", () => {
+        const prod = validatePlatformConfig(stackRaw("prod"), "prod").edge;
+        assert.equal(prod.ddos.mode, "ipProtection");
+        assert.ok(prod.minCapacity >= 2);
+        const raw = stackRaw("prod");
+        raw.edge.allowedClientRanges = ["Internet"];
+        raw.edge.minCapacity = 1;
+        raw.edge.ddos = { mode: "off" };
+        const problems = problemsOf(raw);
+        assert.ok(problems.some((p) => p.startsWith("fhir-platform:edge.allowedClientRanges[0]:") && /not allowed in prod/.test(p)));
+        assert.ok(problems.some((p) => p.startsWith("fhir-platform:edge.minCapacity:") && /at least 2/.test(p)));
+        assert.ok(problems.some((p) => p.startsWith("fhir-platform:edge.ddos.mode:") && /prod needs DDoS protection/.test(p)));
+    });
+
+    it("keeps the WAF body limit at or above the Function's message limit, and disabled rules justified", () => {
+        const raw = stackRaw("dev");
+        raw.edge.waf = { maxRequestBodySizeKb: 512, disabledRules: [{ ruleId: "932100", reason: "short" }, { ruleId: "123456", reason: "a reason long enough to pass the check" }] };
+        const problems = problemsOf(raw);
+        assert.ok(problems.some((p) => p.startsWith("fhir-platform:edge.waf.maxRequestBodySizeKb:") && /below functionApp.maxMessageBytes \(1024 KB\)/.test(p)));
+        assert.ok(problems.some((p) => p.startsWith("fhir-platform:edge.waf.disabledRules[0].reason:")));
+        assert.ok(problems.some((p) => p.startsWith("fhir-platform:edge.waf.disabledRules[1].ruleId:") && /not a DefaultRuleSet 2\.1 rule id/.test(p)));
+    });
+
+    it("requires a gateway subnet of at least /26 that overlaps nothing", () => {
+        const raw = stackRaw("dev");
+        raw.network.subnets.appGateway = "10.40.3.0/27";
+        assertProblem(raw, "network.subnets.appGateway", /at least a \/26/);
+        raw.network.subnets.appGateway = "10.40.2.0/26";
+        assertProblem(raw, "network.subnets.appGateway", /overlaps network\.subnets\.apim/);
+    });
+
     it("rejects unknown keys, so a typo is not silently ignored", () => {
         const raw = stackRaw("dev");
         raw.keyVault.cmkKeysize = 2048;

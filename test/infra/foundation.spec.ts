@@ -13,7 +13,7 @@ import { findRegistered, registered, settle } from "../support/pulumi-mocks";
 describe("foundation components (under mocks)", () => {
     const naming = { prefix: "unit", environment: "test" };
     const tags = { environment: "test" };
-    const subnets = { privateEndpoints: "10.9.0.0/26", functionIntegration: "10.9.1.0/26", apim: "10.9.2.0/27" };
+    const subnets = { privateEndpoints: "10.9.0.0/26", functionIntegration: "10.9.1.0/26", apim: "10.9.2.0/27", appGateway: "10.9.3.0/24" };
     const createdAt = new Date(Date.UTC(2026, 10, 22));
     let net: PlatformNetwork;
     let monitoring: Monitoring;
@@ -46,13 +46,27 @@ describe("foundation components (under mocks)", () => {
 
     describe("PlatformNetwork", () => {
         it("puts every subnet behind its own NSG", () => {
-            for (const role of ["privateEndpoints", "functionIntegration", "apim"]) {
+            for (const role of ["privateEndpoints", "functionIntegration", "apim", "appGateway"]) {
                 const subnet = byName("azure-native:network:Subnet", `t-net-snet-${role}`);
                 assert.equal((subnet.inputs.networkSecurityGroup as { id: string }).id, idOf("azure-native:network:NetworkSecurityGroup", `t-net-nsg-${role}`));
                 assert.equal(subnet.inputs.addressPrefix, subnets[role as keyof typeof subnets]);
             }
             const declaredSubnets = registered().filter((r) => r.type === "azure-native:network:Subnet" && r.name.startsWith("t-net-"));
-            assert.equal(declaredSubnets.length, 3);
+            assert.equal(declaredSubnets.length, 4);
+        });
+
+        it("gives no subnet default outbound access; the Function and APIM subnets leave through the NAT gateway", () => {
+            const nat = byName("azure-native:network:NatGateway", "t-net-nat");
+            assert.deepEqual(nat.inputs.sku, { name: "Standard" });
+            assert.deepEqual((nat.inputs.publicIpAddresses as { id: string }[]).map((p) => p.id), [idOf("azure-native:network:PublicIPAddress", "t-net-nat-pip")]);
+            for (const role of ["privateEndpoints", "functionIntegration", "apim", "appGateway"]) {
+                const subnet = byName("azure-native:network:Subnet", `t-net-snet-${role}`);
+                assert.equal(subnet.inputs.defaultOutboundAccess, false, role);
+                const viaNat = (subnet.inputs.natGateway as { id: string } | undefined)?.id === nat.outputs.id;
+                assert.equal(viaNat, ["functionIntegration", "apim"].includes(role), `${role} NAT`);
+            }
+            const vnet = byName("azure-native:network:VirtualNetwork", "t-net-vnet");
+            assert.equal(vnet.inputs.ddosProtectionPlan, undefined, "no DDoS plan unless asked");
         });
 
         it("delegates the Function subnet to Microsoft.App/environments (Flex Consumption)", () => {

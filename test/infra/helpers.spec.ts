@@ -81,8 +81,8 @@ describe("role table", () => {
 });
 
 describe("NSG rules", () => {
-    const subnets: Record<SubnetRole, string> = { privateEndpoints: "10.0.0.0/26", functionIntegration: "10.0.1.0/26", apim: "10.0.2.0/27" };
-    const roles: SubnetRole[] = ["privateEndpoints", "functionIntegration", "apim"];
+    const subnets: Record<SubnetRole, string> = { privateEndpoints: "10.0.0.0/26", functionIntegration: "10.0.1.0/26", apim: "10.0.2.0/27", appGateway: "10.0.3.0/24" };
+    const roles: SubnetRole[] = ["privateEndpoints", "functionIntegration", "apim", "appGateway"];
 
     it("gives every rule a unique priority per direction within Azure's range", () => {
         for (const role of roles) {
@@ -98,7 +98,9 @@ describe("NSG rules", () => {
         for (const role of roles) {
             for (const r of nsgRulesFor(role, subnets).filter((x) => x.direction === "Inbound" && x.access === "Allow")) {
                 assert.ok(!["*", "Internet", "0.0.0.0/0"].includes(r.source), `${role}/${r.name}`);
-                assert.ok(!r.ports.some((p) => ["22", "3389", "*"].includes(p)), `${role}/${r.name}`);
+                assert.ok(!r.ports.some((p) => ["22", "3389"].includes(p)), `${role}/${r.name}`);
+                // Any port only for Azure's load balancer probes, which Application Gateway v2 requires.
+                if (r.ports.includes("*")) assert.equal(r.source, "AzureLoadBalancer", `${role}/${r.name}`);
             }
         }
     });
@@ -110,15 +112,30 @@ describe("NSG rules", () => {
     });
 
     it("admits the peered deploy runner on 443 to the private endpoints, and only when one is configured", () => {
-        const allowed = nsgRulesFor("privateEndpoints", subnets, "10.60.0.0/27").filter((r) => r.direction === "Inbound" && r.access === "Allow");
+        const allowed = nsgRulesFor("privateEndpoints", subnets, { deployerPrefix: "10.60.0.0/27" }).filter((r) => r.direction === "Inbound" && r.access === "Allow");
         const runner = allowed.find((r) => r.source === "10.60.0.0/27");
         assert.ok(runner, "a rule for the runner subnet");
         assert.deepEqual(runner!.ports, ["443"]);
         assert.equal(runner!.protocol, "Tcp");
         assert.equal(runner!.destination, subnets.privateEndpoints);
-        const deny = nsgRulesFor("privateEndpoints", subnets, "10.60.0.0/27").find((r) => r.name === "deny-all-inbound")!;
+        const deny = nsgRulesFor("privateEndpoints", subnets, { deployerPrefix: "10.60.0.0/27" }).find((r) => r.name === "deny-all-inbound")!;
         assert.ok(runner!.priority < deny.priority);
         assert.equal(nsgRulesFor("privateEndpoints", subnets).some((r) => r.name === "allow-deployer-scm-https"), false);
+    });
+
+    it("admits at the Application Gateway what v2 requires and the configured clients on 443, nothing else", () => {
+        const rules = nsgRulesFor("appGateway", subnets, { clientRanges: ["198.51.100.0/24", "203.0.113.0/24"] });
+        const inbound = rules.filter((r) => r.direction === "Inbound" && r.access === "Allow");
+        const manager = inbound.find((r) => r.source === "GatewayManager")!;
+        assert.deepEqual(manager.ports, ["65200-65535"]);
+        assert.ok(inbound.some((r) => r.source === "AzureLoadBalancer"));
+        const clients = inbound.filter((r) => r.name.startsWith("allow-clients-https"));
+        assert.deepEqual(clients.map((r) => [r.source, r.ports.join()]), [["198.51.100.0/24", "443"], ["203.0.113.0/24", "443"]]);
+        assert.equal(inbound.length, 4, "nothing else is admitted");
+        assert.ok(rules.some((r) => r.name === "deny-all-inbound" && r.priority === 4096));
+        // v2 must keep outbound Internet (certificate from Key Vault, health): no outbound deny.
+        assert.equal(rules.filter((r) => r.direction === "Outbound").length, 0);
+        assert.equal(nsgRulesFor("appGateway", subnets).filter((r) => r.name.startsWith("allow-clients")).length, 0);
     });
 
     it("blocks the Function's internet egress while allowing its dependencies", () => {

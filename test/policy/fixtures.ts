@@ -52,6 +52,10 @@ const T = {
     ra: "azure-native:authorization:RoleAssignment",
     ahds: "azure-native:resources:Resource",
     sleep: "time:index/sleep:Sleep",
+    agw: "azure-native:network:ApplicationGateway",
+    waf: "azure-native:network:WebApplicationFirewallPolicy",
+    pip: "azure-native:network:PublicIPAddress",
+    flowLog: "azure-native:network:FlowLog",
     fhir: "azure-native:healthcareapis:FhirService",
     sa: "azure-native:storage:StorageAccount",
     container: "azure-native:storage:BlobContainer",
@@ -84,7 +88,7 @@ export const TYPES = T;
 const NAMES: Array<[string, string]> = [
     [T.rg, "rg"], [T.vnet, "vnet"], [T.subnet, "snet-pe"], [T.subnet, "snet-func"], [T.subnet, "snet-apim"],
     [T.nsg, "nsg-pe"], [T.nsg, "nsg-func"], [T.nsg, "nsg-apim"], [T.law, "law"], [T.appi, "appi"], [T.uami, "uami-fhir"],
-    [T.vault, "vault"], [T.key, "cmk"], [T.secret, "sender-secret"], [T.ra, "ra-cmk"], [T.ra, "ra-deployer"], [T.sleep, "wait-cmk"], [T.sleep, "wait-deployer"], [T.ahds, "ahds"], [T.fhir, "fhir"],
+    [T.vault, "vault"], [T.key, "cmk"], [T.secret, "sender-secret"], [T.ra, "ra-cmk"], [T.ra, "ra-deployer"], [T.sleep, "wait-cmk"], [T.sleep, "wait-deployer"], [T.agw, "agw"], [T.waf, "waf"], [T.pip, "agw-pip"], [T.flowLog, "flowlog"], [T.ahds, "ahds"], [T.fhir, "fhir"],
     [T.sa, "st"], [T.container, "deploy"], [T.container, "messages"], [T.lifecycle, "st-lifecycle"], [T.queue, "ingest"], [T.plan, "plan"], [T.webapp, "func"], [T.ftp, "func-ftp"], [T.scm, "func-scm"],
     [T.apim, "apim"], [T.api, "api-fhir"], [T.apiPolicy, "api-fhir-policy"], [T.op, "op-read"], [T.opPolicy, "op-read-policy"],
     [T.backend, "backend-func"], [T.nv, "nv-secret"], [T.logger, "logger"], [T.apiDiag, "api-diag"], [T.topic, "kv-topic"], [T.eventSub, "kv-near-expiry"],
@@ -260,6 +264,30 @@ export function goldenResources(nowSeconds = Math.floor(Date.now() / 1000)): Pla
     diag("diag-func", "func", [{ categoryGroup: "allLogs", enabled: true }]);
     for (const n of ["nsg-pe", "nsg-func", "nsg-apim"]) diag(`diag-${n}`, n, [{ categoryGroup: "allLogs", enabled: true }], []);
     diag("diag-st", "st", [], [{ category: "Transaction", enabled: true }]);
+
+    // The public edge (issue 11): WAF_v2 with a Prevention policy, HTTPS listener on a 2022 TLS policy, Key Vault
+    // certificate; the VNet's flow log with traffic analytics.
+    const agwId = id("Microsoft.Network/applicationGateways", "agw-test");
+    add(res(T.pip, "agw-pip", { location: "westeurope", resourceGroupName: "rg-test", sku: { name: "Standard", tier: "Regional" }, publicIPAllocationMethod: "Static", ddosSettings: { protectionMode: "Enabled" } }, { outputs: { id: id("Microsoft.Network/publicIPAddresses", "pip-agw") } }));
+    add(res(T.waf, "waf", {
+        location: "westeurope", resourceGroupName: "rg-test",
+        policySettings: { state: "Enabled", mode: "Prevention", requestBodyCheck: true, maxRequestBodySizeInKb: 1024 },
+        managedRules: { managedRuleSets: [{ ruleSetType: "Microsoft_DefaultRuleSet", ruleSetVersion: "2.1" }, { ruleSetType: "Microsoft_BotManagerRuleSet", ruleSetVersion: "1.1" }], exclusions: [] },
+    }, { outputs: { id: id("Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies", "waf-test") } }));
+    add(res(T.agw, "agw", {
+        location: "westeurope", resourceGroupName: "rg-test", applicationGatewayName: "agw-test",
+        sku: { name: "WAF_v2", tier: "WAF_v2" }, firewallPolicy: { id: id("Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies", "waf-test") },
+        sslPolicy: { policyType: "Predefined", policyName: "AppGwSslPolicy20220101S" },
+        frontendIPConfigurations: [{ name: "public", publicIPAddress: { id: id("Microsoft.Network/publicIPAddresses", "pip-agw") } }],
+        sslCertificates: [{ name: "listener", keyVaultSecretId: "https://kv-certs.vault.azure.net/secrets/edge" }],
+        httpListeners: [{ name: "https", protocol: "Https", hostName: "fhir.example.org", sslCertificate: { id: `${agwId}/sslCertificates/listener` } }],
+        requestRoutingRules: [{ name: "to-apim", ruleType: "Basic", priority: 100, httpListener: { id: `${agwId}/httpListeners/https` } }],
+    }, { props: { firewallPolicy: ["waf"], frontendIPConfigurations: ["agw-pip"] }, outputs: { id: agwId } }));
+    add(res(T.flowLog, "flowlog", {
+        location: "westeurope", resourceGroupName: "NetworkWatcherRG", networkWatcherName: "NetworkWatcher_westeurope", enabled: true,
+        targetResourceId: id("Microsoft.Network/virtualNetworks", "vnet-test"), storageId: id("Microsoft.Storage/storageAccounts", "stflow"),
+        flowAnalyticsConfiguration: { networkWatcherFlowAnalyticsConfiguration: { enabled: true, workspaceResourceId: id("Microsoft.OperationalInsights/workspaces", "law"), trafficAnalyticsInterval: 10 } },
+    }, { props: { targetResourceId: ["vnet"] } }));
     return out;
 }
 

@@ -12,7 +12,34 @@ const at = (name: string, edit: (i: Record<string, any>) => void) => (p: Plan) =
 const setting = (name: string, value: string) => at("func", i => i.siteConfig.appSettings.push({ name, value }));
 const rule = (source: string, port: string) => at("nsg-pe", i => i.securityRules.push({ name: "bad", priority: 200, direction: "Inbound", access: "Allow", protocol: "*", sourceAddressPrefix: source, sourcePortRange: "*", destinationAddressPrefix: "*", destinationPortRange: port }));
 
+const listener = (protocol: string) => at("agw", i => i.httpListeners.push({ name: "plain", protocol, hostName: "fhir.example.org" }));
+
 const CASES: Record<string, Case[]> = {
+    "agw-waf-v2-prevention": [
+        ["Standard_v2 tier", at("agw", i => (i.sku = { name: "Standard_v2", tier: "Standard_v2" }))],
+        ["detection mode", at("waf", i => (i.policySettings.mode = "Detection"))],
+        ["policy disabled", at("waf", i => (i.policySettings.state = "Disabled"))],
+        ["no body inspection", at("waf", i => (i.policySettings.requestBodyCheck = false))],
+        ["CRS 3.1", at("waf", i => (i.managedRules.managedRuleSets = [{ ruleSetType: "OWASP", ruleSetVersion: "3.1" }]))],
+        ["no firewall policy", p => without(p, "waf")],
+    ],
+    "agw-https-listeners-tls": [
+        ["an HTTP listener that serves", listener("Http")],
+        ["the 2017 TLS policy", at("agw", i => (i.sslPolicy = { policyType: "Predefined", policyName: "AppGwSslPolicy20170401S" }))],
+        ["no TLS policy", at("agw", i => delete i.sslPolicy)],
+        ["custom policy allowing TLS 1.1", at("agw", i => (i.sslPolicy = { policyType: "CustomV2", minProtocolVersion: "TLSv1_1" }))],
+    ],
+    "agw-keyvault-certificates": [
+        ["an uploaded certificate", at("agw", i => (i.sslCertificates = [{ name: "listener", data: "[secret]", password: "[secret]" }]))],
+    ],
+    "net-vnet-flow-logs": [
+        ["no flow log", p => without(p, "flowlog")],
+        ["flow log disabled", at("flowlog", i => (i.enabled = false))],
+        ["no traffic analytics", at("flowlog", i => delete i.flowAnalyticsConfiguration)],
+    ],
+    "net-ddos-protection": [
+        ["prod without per-IP protection or a plan", at("agw-pip", i => delete i.ddosSettings), { "net-ddos-protection": { requireDdosProtection: true } }],
+    ],
     "ahds-workspace-public-access-disabled": [
         ["public access enabled", at("ahds", i => (i.properties.publicNetworkAccess = "Enabled"))],
         ["public access unset", at("ahds", i => delete i.properties.publicNetworkAccess)],

@@ -91,6 +91,17 @@ const MUTATIONS: Mutation[] = [
     { id: "FHIR created without waiting for its CMK grant", type: "azure-native:healthcareapis:FhirService", edit: (r, plan) => skipWaits(r, plan) },
     { id: "CMK created without waiting for the deployer's grant", type: "azure-native:keyvault:Key", edit: (r, plan) => skipWaits(r, plan) },
     { id: "RBAC propagation wait of 5 s", type: "time:index/sleep:Sleep", path: "createDuration", value: "5s" },
+    // Edge and egress (issue 11)
+    { id: "WAF in Detection mode", type: "azure-native:network:WebApplicationFirewallPolicy", path: "policySettings.mode", value: "Detection" },
+    { id: "WAF on CRS 3.1", type: "azure-native:network:WebApplicationFirewallPolicy", path: "managedRules.managedRuleSets", value: [{ ruleSetType: "OWASP", ruleSetVersion: "3.1" }] },
+    { id: "WAF without body inspection", type: "azure-native:network:WebApplicationFirewallPolicy", path: "policySettings.requestBodyCheck", value: false },
+    { id: "Application Gateway Standard_v2 (no WAF)", type: "azure-native:network:ApplicationGateway", path: "sku", value: { name: "Standard_v2", tier: "Standard_v2" } },
+    { id: "Application Gateway plain HTTP listener", type: "azure-native:network:ApplicationGateway", edit: r => void r.inputs.httpListeners.push({ name: "http", protocol: "Http", hostName: "x.example.org" }) },
+    { id: "Application Gateway 2017 TLS policy", type: "azure-native:network:ApplicationGateway", path: "sslPolicy.policyName", value: "AppGwSslPolicy20170401S" },
+    { id: "Application Gateway uploaded certificate", type: "azure-native:network:ApplicationGateway", edit: r => void (r.inputs.sslCertificates = [{ name: "listener", data: "[secret]", password: "[secret]" }]) },
+    { id: "subnet with default outbound access", type: "azure-native:network:Subnet", path: "defaultOutboundAccess", value: true },
+    { id: "VNet flow log removed", type: "azure-native:network:FlowLog", edit: REMOVE },
+    { id: "VNet flow log without traffic analytics", type: "azure-native:network:FlowLog", path: "flowAnalyticsConfiguration", value: DELETE },
     {
         id: "gateway CORS allows any origin",
         type: "azure-native:apimanagement:ApiPolicy",
@@ -239,7 +250,7 @@ describe("shipped stacks against the policy pack", function () {
         assert.ok(applied >= 60, `only ${applied} mutations applied; is the dev plan complete?`);
     });
 
-    it("catches the prod-only guarantees when removed from the prod plan (deletion protection of PHI stores)", async () => {
+    it("catches the prod-only guarantees when removed from the prod plan (deletion protection of PHI stores, DDoS)", async () => {
         const plan = await shipped("prod");
         const config = configFor("prod");
         const key = (v: { policy: string; urn?: string; message: string }) => `${v.policy}|${v.urn}|${v.message}`;
@@ -250,6 +261,7 @@ describe("shipped stacks against the policy pack", function () {
                 id: `${type} not protected`, type, where: r => isPhiStore(r), edit: r => void (r.options = { ...(r.options ?? {}), protect: false }),
             })),
             { id: "delete locks removed", type: "azure-native:authorization:ManagementLockByScope", edit: REMOVE },
+            { id: "gateway public IP without DDoS protection", type: "azure-native:network:PublicIPAddress", where: r => r.name === "edge-pip", path: "ddosSettings", value: DELETE },
         ];
         const survived: string[] = [];
         for (const m of prodMutations) {
