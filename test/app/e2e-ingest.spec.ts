@@ -91,7 +91,9 @@ describe('e2e: HTTP -> Azurite queue -> delivery -> local FHIR server, with faul
 
   it(`delivers ${N} messages (plus duplicates) with every resource present exactly once and nothing lost`, async () => {
     const corpus = loadAdtCorpus();
-    const messages = Array.from({ length: N }, (_, i) => withIds(corpus[i % corpus.length].text, `E2E-${i}`, `-${i}`));
+    // Every tenth message carries a patient identifier in MSH-10 (senders do that): it must never be logged raw.
+    const phiControlId = (text: string, i: number) => `${parseHl7(text).get('PID-3.1') ?? 'X'}-${i}`;
+    const messages = Array.from({ length: N }, (_, i) => withIds(corpus[i % corpus.length].text, i % 10 === 3 ? phiControlId(corpus[i % corpus.length].text, i) : `E2E-${i}`, `-${i}`));
     const expected = new Set<string>();
     for (const m of messages) for (const e of convertAdt(m).entry!) expected.add(e.request!.url);
 
