@@ -5,6 +5,9 @@ import * as managedidentity from "@pulumi/azure-native/managedidentity";
 import * as storage from "@pulumi/azure-native/storage";
 import * as web from "@pulumi/azure-native/web";
 import { FhirAuthMode, ingestAppSettings, toNameValueList } from "./appSettings";
+
+/** A facility (MSH-4, or its first component) a sender may name, optionally with the application (MSH-3). */
+export type SenderFacility = string | { facility: string; application?: string };
 import { publishUrlFor } from "./flexDeploy";
 import { deleteLock } from "./locks";
 import { Monitoring } from "./monitoring";
@@ -71,6 +74,16 @@ export interface IngestionFunctionAppArgs {
     clientCredentials?: { clientId: pulumi.Input<string>; secretName: string };
     /** The bundle; defaults to app/dist/ingest-function.zip (override with INGEST_FUNCTION_ZIP). */
     packageZipPath?: string;
+    /**
+     * Who may POST HL7 (the Function validates the caller's Entra token itself, issue 9): the tenant, the token
+     * audiences of the platform API (v2 client id, v1 identifier URI) and, per sender client id, the sending
+     * facilities (MSH-4, optionally MSH-3) it may name.
+     */
+    callerAuth: {
+        tenantId: pulumi.Input<string>;
+        audiences: pulumi.Input<string>[];
+        senders: { clientId: pulumi.Input<string>; facilities: SenderFacility[] }[];
+    };
     /** Raw HL7 (PHI) lives in the storage account: `protect` it and put a CanNotDelete lock on it. */
     deleteLock: boolean;
     /** Seconds between a role assignment and its first data-plane use (RBAC propagation). */
@@ -206,10 +219,15 @@ export class IngestionFunctionApp extends pulumi.ComponentResource {
             tags,
         }, { parent: this });
 
+        const callers = pulumi.all([
+            args.callerAuth.tenantId,
+            pulumi.all(args.callerAuth.audiences),
+            pulumi.all(args.callerAuth.senders.map((s) => pulumi.output(s.clientId).apply((id) => [id, s.facilities] as const))),
+        ]).apply(([tenantId, audiences, senders]) => ({ tenantId, audience: audiences.join(","), senders: Object.fromEntries(senders) }));
         const settings = pulumi.all([
             this.identity.clientId, endpoints, args.monitoring.appInsights.connectionString, args.fhirUrl, args.tenantId,
-            args.keyVault.uri, args.clientCredentials?.clientId ?? "",
-        ]).apply(([clientId, ep, aiConnection, fhirUrl, tenantId, vaultUri, ccClientId]) => ingestAppSettings({
+            args.keyVault.uri, args.clientCredentials?.clientId ?? "", callers,
+        ]).apply(([clientId, ep, aiConnection, fhirUrl, tenantId, vaultUri, ccClientId, callerAuth]) => ingestAppSettings({
             identityClientId: clientId,
             blobEndpoint: ep.blob,
             queueEndpoint: ep.queue,
@@ -222,6 +240,7 @@ export class IngestionFunctionApp extends pulumi.ComponentResource {
             poisonQueueName: POISON_QUEUE_NAME,
             messageContainerName: MESSAGE_CONTAINER_NAME,
             maxMessageBytes: args.maxMessageBytes,
+            callerAuth,
             clientCredentials: args.fhirAuthMode === "clientCredentials"
                 ? { tenantId, clientId: ccClientId, vaultUri, secretName: args.clientCredentials!.secretName }
                 : undefined,

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { API_PRODUCTS, ApiConsumer, ApiProductName } from "../components/apimSettings";
 import { cidrContains, cidrOverlaps, Ipv4Cidr, isPrivateRange } from "../components/cidr";
 import { DeployerNetwork, parseVnetId } from "../components/deployerNetwork";
+import type { SenderFacility } from "../components/functionApp";
 import { DEFAULT_RBAC_PROPAGATION_SECONDS, MIN_RBAC_PROPAGATION_SECONDS } from "../components/propagation";
 import { EdgeConfig, readEdgeConfig } from "./configEdge";
 import { EMAIL, GUID, PROJECT_NAME, Raw, Reader } from "./configReader";
@@ -129,6 +130,8 @@ export interface PlatformConfig {
         fhirReaderGroupObjectIds: string[];
         /** Entra group object ids given FHIR SMART User. */
         smartUserGroupObjectIds: string[];
+        /** Sending facilities (MSH-4, optionally with MSH-3) the platform's HL7 sender client may name. */
+        hl7SenderFacilities: SenderFacility[];
     };
     alerts: {
         /** Receives every platform alert. */
@@ -311,7 +314,7 @@ export function validatePlatformConfig(raw: Raw, stackName?: string): PlatformCo
     if (isProd && !storageDeleteLock) r.problem("storage.deleteLock", "must be true for prod (the account holds raw HL7 messages)");
 
     // Identity
-    const id = r.object(raw.identity, "identity", ["hl7SenderSecretRotationDays", "spaRedirectUris", "fhirReaderGroupObjectIds", "smartUserGroupObjectIds"]);
+    const id = r.object(raw.identity, "identity", ["hl7SenderSecretRotationDays", "spaRedirectUris", "fhirReaderGroupObjectIds", "smartUserGroupObjectIds", "hl7SenderFacilities"]);
     const hl7SenderSecretRotationDays = r.integer(id.hl7SenderSecretRotationDays, "identity.hl7SenderSecretRotationDays", 1, 180);
     if (isProd && hl7SenderSecretRotationDays > 30) r.problem("identity.hl7SenderSecretRotationDays", `${hl7SenderSecretRotationDays} exceeds the prod maximum of 30 days`);
     const spaRedirectUris = r.stringList(id.spaRedirectUris, "identity.spaRedirectUris", (u, k) => {
@@ -331,6 +334,7 @@ export function validatePlatformConfig(raw: Raw, stackName?: string): PlatformCo
     };
     const fhirReaderGroupObjectIds = r.stringList(id.fhirReaderGroupObjectIds, "identity.fhirReaderGroupObjectIds", guidCheck);
     const smartUserGroupObjectIds = r.stringList(id.smartUserGroupObjectIds, "identity.smartUserGroupObjectIds", guidCheck);
+    const hl7SenderFacilities = readSenderFacilities(r, id.hl7SenderFacilities);
 
     // Alerts
     const al = r.object(raw.alerts, "alerts", ["email"]);
@@ -362,7 +366,7 @@ export function validatePlatformConfig(raw: Raw, stackName?: string): PlatformCo
         apim: { sku: apimSku, capacity, zones, publisherName, publisherEmail, rateLimitPerMinute, subscriptionRequired, consumers },
         functionApp: { instanceMemoryMB, maximumInstanceCount, fhirAuthMode, maxMessageBytes },
         storage: { sku: storageSku, messageRetentionDays, deleteLock: storageDeleteLock },
-        identity: { hl7SenderSecretRotationDays, spaRedirectUris, fhirReaderGroupObjectIds, smartUserGroupObjectIds },
+        identity: { hl7SenderSecretRotationDays, spaRedirectUris, fhirReaderGroupObjectIds, smartUserGroupObjectIds, hl7SenderFacilities },
         alerts: { email: alertEmail },
     };
 }
@@ -384,6 +388,29 @@ export function rawPlatformConfig(flat: Record<string, string>): Record<string, 
 /** Reads and validates every `fhir-platform:*` key of the current stack. */
 export function loadPlatformConfig(): PlatformConfig {
     return validatePlatformConfig(rawPlatformConfig(pulumi.runtime.allConfig()), pulumi.getStack());
+}
+
+/** HL7 HD text without the field separator or escapes: what MSH-3/MSH-4 (or their first component) hold. */
+const HD_TEXT = /^[^|\\\r\n]{1,180}$/;
+
+/** `identity.hl7SenderFacilities`: a non-empty list of facility names or `{ facility, application }`. */
+function readSenderFacilities(r: Reader, value: unknown): SenderFacility[] {
+    const key = "identity.hl7SenderFacilities";
+    if (!Array.isArray(value) || value.length === 0) {
+        r.problem(key, "must list the sending facilities (MSH-4) the HL7 sender may name: the Function refuses any other");
+        return [];
+    }
+    return value.map((item: unknown, i) => {
+        const itemKey = `${key}[${i}]`;
+        if (typeof item === "string") {
+            if (!HD_TEXT.test(item)) r.problem(itemKey, "is not an MSH-4 value (1–180 characters, no | or \\)");
+            return item;
+        }
+        const entry = r.object(item, itemKey, ["facility", "application"]);
+        const facility = r.string(entry.facility, `${itemKey}.facility`, HD_TEXT, "is not an MSH-4 value (1–180 characters, no | or \\)");
+        const application = entry.application === undefined ? undefined : r.string(entry.application, `${itemKey}.application`, HD_TEXT, "is not an MSH-3 value");
+        return application ? { facility, application } : { facility };
+    });
 }
 
 /** `apim.consumers`: `[{ name, product }]`, names unique, products among the gateway's. */

@@ -183,6 +183,11 @@ export function createPlatform(config: PlatformConfig): PlatformOutputs {
         messageRetentionDays: config.storage.messageRetentionDays,
         zoneRedundant: config.zoneRedundant,
         clientCredentials: identity.fhirClient ? { clientId: identity.fhirClient.clientId, secretName: identity.fhirClient.secretName } : undefined,
+        callerAuth: {
+            tenantId: client.tenantId,
+            audiences: [identity.apiClientId, identity.apiIdentifierUri],
+            senders: [{ clientId: identity.hl7SenderClientId, facilities: config.identity.hl7SenderFacilities }],
+        },
         deleteLock: config.storage.deleteLock,
         rbacPropagationSeconds: config.rbacPropagationSeconds,
         deployPathReady: deployerAccess.ready,

@@ -99,10 +99,11 @@ describe("APIM policies (XML files rendered and parsed)", () => {
         assert.ok(xml.includes(`.Replace(&quot;${FHIR}&quot;, &quot;${PUBLIC}&quot;)`), "header rewrite swaps the FHIR base for the gateway's");
     });
 
-    it("HL7 API policy drops the caller's token and subscription key before the Function", () => {
+    it("HL7 API policy forwards the caller's token (the Function validates it again) and drops the subscription key", () => {
         const xml = hl7ApiPolicy({ backendId: "hl7-function", rateLimitPerMinute: 50 });
         const deleted = elements(xml).filter((e) => e.name === "set-header" && e.attrs["exists-action"] === "delete").map((e) => e.attrs.name);
-        assert.deepEqual(deleted.sort(), ["Authorization", "Ocp-Apim-Subscription-Key"]);
+        assert.deepEqual(deleted.sort(), ["Ocp-Apim-Subscription-Key"]);
+        assert.ok(!elements(xml).some((e) => e.name === "set-header" && e.attrs.name === "Authorization"), "Authorization reaches the Function untouched");
         assert.equal(elements(xml).find((e) => e.name === "set-backend-service")!.attrs["backend-id"], "hl7-function");
     });
 

@@ -299,6 +299,18 @@ describe("stack config validation", () => {
         assertProblem(raw, "network.subnets.appGateway", /overlaps network\.subnets\.apim/);
     });
 
+    it("requires the facilities the HL7 sender may name, as MSH-4 values", () => {
+        assert.deepEqual(validatePlatformConfig(stackRaw("dev")).identity.hl7SenderFacilities, ["MAIN_HOSPITAL", { facility: "LAB", application: "LIS" }]);
+        const raw = stackRaw("dev");
+        raw.identity.hl7SenderFacilities = [];
+        assertProblem(raw, "identity.hl7SenderFacilities", /must list the sending facilities/);
+        raw.identity.hl7SenderFacilities = ["A|B", { facility: "LAB", application: "" }, { app: "x" }];
+        const problems = problemsOf(raw);
+        assert.ok(problems.some((p) => p.startsWith("fhir-platform:identity.hl7SenderFacilities[0]:")));
+        assert.ok(problems.some((p) => p.startsWith("fhir-platform:identity.hl7SenderFacilities[1].application:")));
+        assert.ok(problems.some((p) => p.startsWith("fhir-platform:identity.hl7SenderFacilities[2].app:")));
+    });
+
     it("rejects unknown keys, so a typo is not silently ignored", () => {
         const raw = stackRaw("dev");
         raw.keyVault.cmkKeysize = 2048;

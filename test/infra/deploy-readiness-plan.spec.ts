@@ -139,4 +139,14 @@ describe("first pulumi up on a fresh subscription, in the offline plans (dev and
             assert.match(prefix, /\/virtualNetworks\/vnet-fhirp-(dev|prod)-runners$/);
         }
     });
+
+    it("lets the Function validate its callers: the platform API's audiences and the HL7 sender's facilities, and APIM forwards the token", () => {
+        for (const plan of plans) {
+            const settings = Object.fromEntries((get(plan, "ingestion-site").inputs as any).siteConfig.appSettings.map((s: any) => [s.name, s.value]));
+            const outputs = plan.resources.find((r) => r.type === "pulumi:pulumi:Stack")!.outputs as Record<string, string>;
+            assert.deepEqual(settings.INGEST_AUTH_AUDIENCE.split(","), [outputs.platformApiClientId, outputs.platformApiIdentifierUri]);
+            assert.deepEqual(Object.keys(JSON.parse(settings.INGEST_SENDERS)), [outputs.hl7SenderClientId]);
+            assert.ok(!String(get(plan, "gateway-api-hl7-policy").inputs.value).includes('name="Authorization"'));
+        }
+    });
 });

@@ -55,6 +55,11 @@ function functionArgs(monitoring: Monitoring, zip: string, overrides: Partial<In
         messageRetentionDays: 14,
         zoneRedundant: true,
         packageZipPath: zip,
+        callerAuth: {
+            tenantId: MOCK_TENANT_ID,
+            audiences: ["5e8c0c3a-0000-4000-8000-0000000000a1", "api://5e8c0c3a-0000-4000-8000-0000000000a1"],
+            senders: [{ clientId: pulumi.output("6f1d2e3c-0000-4000-8000-0000000000b2"), facilities: ["MAIN_HOSPITAL", { facility: "LAB", application: "LIS" }] }],
+        },
         deleteLock: true,
         rbacPropagationSeconds: 90,
         deployPathReady: [],
@@ -249,6 +254,15 @@ describe("IngestionFunctionApp (under mocks)", () => {
         assert.equal(lock.inputs.scope, st.outputs.id);
         assert.notEqual(findRegistered("azure-native:storage:StorageAccount", "facc-st").options.protect, true);
         assert.equal(registered().filter((r) => r.name === "facc-st-lock").length, 0);
+    });
+
+    it("tells the Function whose tokens to accept and which facilities each sender may name", async () => {
+        assert.equal(settings.INGEST_AUTH_TENANT_ID, MOCK_TENANT_ID);
+        assert.equal(settings.INGEST_AUTH_AUDIENCE, "5e8c0c3a-0000-4000-8000-0000000000a1,api://5e8c0c3a-0000-4000-8000-0000000000a1");
+        assert.deepEqual(JSON.parse(settings.INGEST_SENDERS), { "6f1d2e3c-0000-4000-8000-0000000000b2": ["MAIN_HOSPITAL", { facility: "LAB", application: "LIS" }] });
+        // The app's own parser accepts exactly what the program writes.
+        const { parseSenders } = await import("../../app/src/ingest/caller-auth");
+        assert.equal(parseSenders(settings.INGEST_SENDERS)?.get("6f1d2e3c-0000-4000-8000-0000000000b2")?.length, 2);
     });
 
     it("grants Key Vault Secrets User only in client-credentials mode", () => {

@@ -89,6 +89,8 @@ const ARM_PATHS: Record<string, string> = {
     "azure-native:apimanagement:Diagnostic": "Microsoft.ApiManagement/service/{serviceName}/diagnostics/{diagnosticId}",
     "azure-native:apimanagement:Product": "Microsoft.ApiManagement/service/{serviceName}/products/{productId}",
     "azure-native:apimanagement:ProductApi": "Microsoft.ApiManagement/service/{serviceName}/products/{productId}/apis/{apiId}",
+    "azure-native:apimanagement:Subscription": "Microsoft.ApiManagement/service/{serviceName}/subscriptions/{sid}",
+    "azure-native:network:VirtualNetworkPeering": "Microsoft.Network/virtualNetworks/{virtualNetworkName}/virtualNetworkPeerings/{virtualNetworkPeeringName}",
     "azure-native:eventgrid:SystemTopic": "Microsoft.EventGrid/systemTopics/{systemTopicName}",
     "azure-native:eventgrid:SystemTopicEventSubscription": "Microsoft.EventGrid/systemTopics/{systemTopicName}/eventSubscriptions/{eventSubscriptionName}",
 };
@@ -241,6 +243,8 @@ export const armMocks: pulumi.runtime.Mocks = {
                 // Only Microsoft Graph is looked up (the bootstrap's application permissions are app roles on it).
                 if (args.inputs.clientId !== MICROSOFT_GRAPH_APP_ID) throw new Error(`offline plan: no mock service principal for ${JSON.stringify(args.inputs)}`);
                 return { clientId: MICROSOFT_GRAPH_APP_ID, objectId: mockGuid("msgraph-sp"), displayName: "Microsoft Graph", appRoleIds: GRAPH_APP_ROLE_IDS };
+            case "azure-native:apimanagement:listSubscriptionSecrets":
+                return { primaryKey: randomText(`apim-sub-primary:${args.inputs.sid}`, 32, "abcdef0123456789"), secondaryKey: randomText(`apim-sub-secondary:${args.inputs.sid}`, 32, "abcdef0123456789") };
             case "azuread:index/getClientConfig:getClientConfig":
                 return { clientId: mockGuid("deployer-client"), objectId: MOCK_DEPLOYER_OBJECT_ID, tenantId: MOCK_TENANT_ID };
             default:
