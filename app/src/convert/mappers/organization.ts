@@ -55,19 +55,32 @@ const AUTHORITIES: readonly [string, number, number, boolean][] = [
   ["ROL", 4, 9, true], ["OBX", 16, 9, true], ["PR1", 8, 9, false], ["PR1", 11, 9, false], ["PR1", 12, 9, false],
 ];
 /** Segments every template reads as "first segments" (the others only when the event reads them). */
-const FIRST = new Set(["PID", "PD1", "PV1", "PV2", "EVN"]);
+const FIRST = new Set(["PID", "PD1", "PV1", "PV2", "EVN", "MRG"]);
+/** The rows that apply to an event (by its segment list), computed once per event row. */
+const ROWS_BY_SEGMENTS = new WeakMap<readonly string[], typeof AUTHORITIES>();
 
 export function authorityOrganizations(c: Conv, only?: ReadonlySet<string>): void {
-  for (const [name, field, comp, everyRep] of AUTHORITIES) {
+  let rows = ROWS_BY_SEGMENTS.get(c.rule.segments);
+  if (rows === undefined) {
+    rows = AUTHORITIES.filter(([name]) => FIRST.has(name) || c.rule.segments.includes(name as never));
+    ROWS_BY_SEGMENTS.set(c.rule.segments, rows);
+  }
+  for (const [name, field, comp, everyRep] of rows) {
     if (only !== undefined && !only.has(name)) continue;
-    const segs = FIRST.has(name) ? c.msg.segmentsNamed(name).slice(0, 1) : c.rule.segments.includes(name as never) || name === "MRG" ? c.msg.segmentsNamed(name) : [];
-    for (const seg of segs) {
+    const all = c.msg.segmentsNamed(name);
+    // PID, PD1, PV1, PV2 and EVN are read as the template's first segments; MRG and the others, every one.
+    const count = FIRST.has(name) && name !== "MRG" ? Math.min(all.length, 1) : all.length;
+    for (let i = 0; i < count; i++) {
+      const seg = all[i];
+      if (seg.field(field) === undefined) continue;
       const reps = seg.repetitions(field);
-      for (const rep of everyRep ? reps : reps.slice(0, 1)) {
+      for (let r = 0; r < (everyRep ? reps.length : Math.min(reps.length, 1)); r++) {
+        const rep = reps[r];
+        const type = v(rep.get(comp, 3));
+        if (type === undefined) continue;
         const ns = v(rep.get(comp, 1));
         const uid = v(rep.get(comp, 2));
-        const type = v(rep.get(comp, 3));
-        if (ns === undefined || uid === undefined || type === undefined) continue;
+        if (ns === undefined || uid === undefined) continue;
         const id = makeSharedId("Organization", `${cv(ns)},${cv(uid)}`) as string;
         const org: Organization = { resourceType: "Organization", id, name: ns };
         const system = hdToSystem(undefined, uid, type, c.ctx);
