@@ -64,9 +64,16 @@ describe("GitHub workflows", function () {
         assert.match(comment.if ?? "", /head\.repo\.full_name == github\.repository/);
     });
 
-    it("pr-preview: pulumi preview with the policy pack only when Azure OIDC is configured, never for forks", () => {
-        const job = load("pr-preview.yml").jobs.preview;
-        assert.match(job.if ?? "", /vars\.AZURE_CLIENT_ID != ''/);
+    it("pr-preview: pulumi preview with the policy pack only once the bootstrap ran, never for forks, as each stack's read-only identity", () => {
+        const job = load("pr-preview.yml").jobs.preview as Job & { "runs-on": unknown; strategy: { matrix: { include: { stack: string; suffix: string }[] } } };
+        assert.match(job.if ?? "", /vars\.AZURE_TENANT_ID != ''/);
+        assert.match(job.if ?? "", /vars\.DEPLOY_RUNNER_GROUP != ''/);
+        // The state account and secrets vault admit only the runner networks: previews run there too.
+        assert.deepStrictEqual(job["runs-on"], { group: "${{ vars.DEPLOY_RUNNER_GROUP }}" });
+        assert.strictEqual(job.environment, undefined, "no environment: the token's subject is pull_request, the preview identity's");
+        assert.deepStrictEqual(job.strategy.matrix.include, [{ stack: "dev", suffix: "DEV" }, { stack: "prod", suffix: "PROD" }]);
+        assert.strictEqual(job.env?.ARM_CLIENT_ID, "${{ vars[format('AZURE_PREVIEW_CLIENT_ID_{0}', matrix.suffix)] }}");
+        assert.strictEqual(uses(job, "azure/login@").length, 1, "state backend and secrets provider sign in through the CLI");
         assert.match(job.if ?? "", /head\.repo\.full_name == github\.repository/);
         assert.strictEqual(job.permissions?.["id-token"], "write");
         assert.strictEqual(job.env?.ARM_USE_OIDC, "true");
@@ -77,6 +84,14 @@ describe("GitHub workflows", function () {
         assert.strictEqual(pulumi.with?.policyPacks, "policy");
         assert.strictEqual(pulumi.with?.policyPackConfigs, "policy/config/${{ matrix.stack }}.json");
         assert.strictEqual(pulumi.with?.["comment-on-pr"], true);
+        assert.strictEqual(pulumi.with?.["cloud-url"], "${{ vars[format('PULUMI_BACKEND_URL_{0}', matrix.suffix)] }}");
+    });
+
+    it("uses exactly the variable names the bootstrap outputs", () => {
+        const index = fs.readFileSync(path.join(ROOT, "bootstrap", "index.ts"), "utf8");
+        for (const name of ["AZURE_PREVIEW_CLIENT_ID_", "AZURE_SUBSCRIPTION_ID_", "PULUMI_BACKEND_URL_", "AZURE_TENANT_ID"]) assert.ok(index.includes(name), name);
+        const pr = fs.readFileSync(path.join(WF, "pr-preview.yml"), "utf8");
+        for (const name of ["AZURE_PREVIEW_CLIENT_ID_", "AZURE_SUBSCRIPTION_ID_", "PULUMI_BACKEND_URL_"]) assert.ok(pr.includes(`'${name}{0}'`), name);
     });
 
     it("deploy: up with the policy pack to dev, then prod behind an environment, one update per stack", () => {
