@@ -124,6 +124,26 @@ describe("convert-data id seeds (ID/*.liquid)", () => {
     assert.deepEqual(ids(b, "Device"), [guidFromInput("Device_1.2.3")]);
   });
 
+  it("PDA: cause Conditions, certification and autopsy Procedures and Observations, coroner Observation", () => {
+    const pda = seg("PDA", { 1: "I21^AMI^I10", 2: "ICU^1", 3: "Y", 4: "20260101", 5: "DOC1^Cert^Carl", 6: "Y", 7: "20260102^20260103", 8: "DOC2^Path^Pat", 9: "N" });
+    const b = cd([seg("PV1", { 1: "1", 2: "I", 3: "4N", 19: "V1^^^HOSP" }), pda]);
+    // ID/_Condition.liquid (PDA-1 repetition, base Patient); ID/_Procedure.liquid (PID-3[0],PDA-4,PDA-5.1 and
+    // PID-3[0],PDA-7,PDA-8.1, base Patient); ID/_Observation.liquid (PDA_death/autopsy/coroner, no base id).
+    assert.ok(ids(b, "Condition").includes(guidFromInput(`Condition_I21^AMI^I10_${PATIENT}`)));
+    assert.deepEqual(ids(b, "Procedure").sort(), [
+      guidFromInput(`Procedure_MRN-5^^^HOSP^MR,20260101,DOC1_${PATIENT}`),
+      guidFromInput(`Procedure_MRN-5^^^HOSP^MR,20260102^20260103,DOC2_${PATIENT}`),
+    ].sort());
+    assert.deepEqual(ids(b, "Observation").sort(), [
+      guidFromInput("Observation_Y,20260101,DOC1"),
+      guidFromInput("Observation_Y,20260102^20260103,DOC2"),
+      guidFromInput("Observation_N"),
+    ].sort());
+    const enc = byId<Encounter>(b, ids(b, "Encounter")[0]);
+    assert.equal(enc.location?.[0]?.status, "completed", "the place of death is listed first");
+    assert.equal(enc.location?.[0]?.location.reference, `Location/${guidFromInput("Location_ICU,ICU^1")}`);
+  });
+
   it("matches ids published in FHIR-Converter's expected bundles for its A40 and A47 samples", () => {
     // src/Microsoft.Health.Fhir.Liquid.Converter.FunctionalTests/TestData/Expected/Hl7v2/ADT_A40/ADT-A40-01-expected.json
     // and ADT_A47/ADT-A47-01-expected.json (v7.0).
@@ -136,5 +156,9 @@ describe("convert-data id seeds (ID/*.liquid)", () => {
     assert.deepEqual(ids(a47, "Provenance").sort(), ["23c00b65-828b-feeb-5045-f059c5968e5e", "d72b1c69-6660-8f54-eab7-81ef5515b7ea"].sort());
     // ADT_A03/ADT-A03-01-expected.json: the A03 Account keyed on PID-3 without a base id.
     assert.deepEqual(ids(sample("ADT-A03-01.hl7"), "Account"), ["78295402-9b84-4829-b945-502ab3402de5"]);
+    // ADT_A01/ADT-A01-01-expected.json: the PDA death-certificate Observation and Procedure.
+    const a01 = sample("ADT-A01-01.hl7");
+    assert.ok(ids(a01, "Observation").includes("6b890de2-7da4-c603-b6eb-671dbf53ae5a"));
+    assert.ok(ids(a01, "Procedure").includes("6fb50710-b922-603a-1ad2-56cd531acc7c"));
   });
 });

@@ -9,6 +9,7 @@ import { allergy, allergyFromIam, condition } from "./mappers/clinical";
 import { encounter, encounterId, type DiagnosisRef } from "./mappers/encounter";
 import { account, accountId, coverage } from "./mappers/financial";
 import { linkage, mergedPatient, mrgAfter } from "./mappers/linkage";
+import { deathAndAutopsy } from "./mappers/death";
 import { devices, messageHeader, provenances } from "./mappers/message";
 import { observation } from "./mappers/observation";
 import { authorityOrganizations, organizationFromHd, organizationFromXon } from "./mappers/organization";
@@ -58,7 +59,9 @@ function visitEvent(c: Conv, pid: Hl7Segment): void {
   const encRef: Reference | undefined = encId !== undefined ? { reference: `Encounter/${encId}` } : undefined;
   if (encRef !== undefined) c.focus.push(encRef);
   const diagnoses: DiagnosisRef[] = c.segments("DG1").map((dg1) => ({ dg1, ref: condition(c, dg1, encRef) }));
-  if (pv1 !== undefined && encId !== undefined) encounter(c, pv1, encId, diagnoses);
+  const pda = c.segments("PDA")[0];
+  const deathPlace = pda !== undefined ? deathAndAutopsy(c, pda, pid) : undefined;
+  if (pv1 !== undefined && encId !== undefined) encounter(c, pv1, encId, diagnoses, deathPlace);
   for (const nk1 of c.segments("NK1")) relatedPersonFromNk1(c, nk1);
   relatedPersonFromPid21(c, pid);
   for (const al1 of c.segments("AL1")) allergy(c, al1);

@@ -8,7 +8,7 @@ import type { EncounterStatus } from "./codes";
 
 /** Repeating segments a template reads (beyond MSH, EVN, PID, PD1, PV1, PV2, which every visit event reads). */
 export type SegmentId =
-  | "NK1" | "DB1" | "OBX" | "AL1" | "DG1" | "PR1" | "GT1" | "IN1" | "IN2" | "ROL" | "ARV" | "SFT" | "IAM" | "NTE" | "RF1";
+  | "NK1" | "DB1" | "OBX" | "AL1" | "DG1" | "PR1" | "GT1" | "IN1" | "IN2" | "ROL" | "ARV" | "SFT" | "IAM" | "NTE" | "RF1" | "PDA";
 
 /** PV1-3 Encounter.location status: from PV1-2 (P → planned, else active), a fixed status, or none. */
 export type LocationRule = "by-class" | "active" | "completed" | "planned" | "none";
@@ -41,6 +41,8 @@ export interface EventRule {
 }
 
 const FULL: readonly SegmentId[] = ["SFT", "ARV", "NK1", "DB1", "OBX", "AL1", "DG1", "PR1", "GT1", "IN1", "IN2", "ROL", "RF1"];
+/** A01/A03/A04/A08/A13 also read PDA (death and autopsy). */
+const FULL_PDA: readonly SegmentId[] = [...FULL, "PDA"];
 /** A06/A07 read everything but RF1 (and AUT, which nothing maps). */
 const CLASS_CHANGE: readonly SegmentId[] = FULL.filter((s) => s !== "RF1");
 const TRACK: readonly SegmentId[] = ["SFT", "DB1", "OBX"];
@@ -59,19 +61,19 @@ const visit = (r: Partial<EventRule>): EventRule => ({
 
 export const EVENTS: Readonly<Record<string, EventRule>> = Object.freeze(
   Object.assign(Object.create(null) as Record<string, EventRule>, {
-    A01: visit({ status: "in-progress", location: "active" }),
-    A02: visit({ status: "in-progress", location: "active", segments: ["SFT", "ARV", "DB1", "OBX", "ROL"] }),
-    A03: visit({ status: "finished", location: "completed" }),
-    A04: visit({ status: "in-progress", location: "active", pv2Period: "start-end" }),
+    A01: visit({ status: "in-progress", location: "active", segments: FULL_PDA }),
+    A02: visit({ status: "in-progress", location: "active", segments: ["SFT", "ARV", "DB1", "OBX", "ROL", "PDA"] }),
+    A03: visit({ status: "finished", location: "completed", segments: FULL_PDA }),
+    A04: visit({ status: "in-progress", location: "active", pv2Period: "start-end", segments: FULL_PDA }),
     A05: visit({ status: "planned", location: "planned", pv2Period: "start-end" }),
     A06: visit({ segments: CLASS_CHANGE }),
     A07: visit({ segments: CLASS_CHANGE }),
-    A08: visit({}),
+    A08: visit({ segments: FULL_PDA }),
     A09: visit({ location: "active", segments: TRACK }),
     A10: visit({ location: "active", segments: TRACK }),
     A11: visit({ status: "cancelled", location: "none", pv2Period: "start-end", segments: TRACK }),
     A12: visit({ status: "in-progress", location: "active", priorLocation: false, segments: ["SFT", "DB1", "OBX", "DG1"] }),
-    A13: visit({ status: "in-progress", location: "active", endFromPv1: false }),
+    A13: visit({ status: "in-progress", location: "active", endFromPv1: false, segments: FULL_PDA }),
     A14: visit({ status: "planned", location: "planned", pv2Period: "start-end" }),
     A15: visit({ status: "in-progress", location: "active", segments: ["SFT", "ARV", "DB1", "OBX"] }),
     A16: visit({ status: "in-progress", location: "active", pv2Period: "end" }),

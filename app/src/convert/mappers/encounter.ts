@@ -82,7 +82,7 @@ export interface DiagnosisRef {
   ref: Reference;
 }
 
-export function encounter(c: Conv, pv1: Hl7Segment, id: string, diagnoses: readonly DiagnosisRef[]): Reference {
+export function encounter(c: Conv, pv1: Hl7Segment, id: string, diagnoses: readonly DiagnosisRef[], deathPlace?: Reference): Reference {
   const pv2 = c.msg.segment("PV2");
   const at = (field: number): FieldRef => ({ segment: "PV1", field });
   const e: Encounter = {
@@ -116,6 +116,8 @@ export function encounter(c: Conv, pv1: Hl7Segment, id: string, diagnoses: reado
   }
   if (participants.length > 0) e.participant = participants;
   const locs = locations(c, pv1, pv2);
+  // PDA-2, where the patient died, comes first and is over (Resource/_Encounter.liquid).
+  if (deathPlace !== undefined && !locs.some((l) => l.location.reference === deathPlace.reference)) locs.unshift({ location: deathPlace, status: "completed" });
   if (locs.length > 0) e.location = locs;
   const hosp: NonNullable<Encounter["hospitalization"]> = {};
   const src = pv1.repetitions(14)[0];
