@@ -144,6 +144,18 @@ describe("convert-data id seeds (ID/*.liquid)", () => {
     assert.equal(enc.location?.[0]?.location.reference, `Location/${guidFromInput("Location_ICU,ICU^1")}`);
   });
 
+  it("ACC: an injury Observation keyed on ACC-13 (else ACC-1,2,3,11), at a Location keyed on ACC-11 (else ACC-3)", () => {
+    const acc = seg("ACC", { 1: "20260101", 3: "Main St crossing", 5: "Y", 6: "N", 7: "DOC3^Entry^Ed", 8: "fell off bike", 11: "Main St&Springfield^IL", 13: "ACC-77" });
+    const b = cd([seg("PV1", { 1: "1", 2: "E", 19: "V1^^^HOSP" }), acc]);
+    const obs = byId<FhirResource & { component?: unknown[]; valueString?: string }>(b, guidFromInput(`Observation_ACC-77_${PATIENT}`));
+    assert.equal(obs.valueString, "fell off bike");
+    assert.equal(obs.component?.length, 2);
+    assert.ok(ids(b, "Location").includes(guidFromInput("Location_Main St&Springfield^IL")));
+    const noId = cd([seg("PV1", { 1: "1", 2: "E", 19: "V1^^^HOSP" }), seg("ACC", { 1: "20260101", 3: "Yard" })]);
+    assert.ok(ids(noId, "Observation").includes(guidFromInput(`Observation_ACC|20260101||Yard_${PATIENT}`)));
+    assert.ok(ids(noId, "Location").includes(guidFromInput("Location_Yard")));
+  });
+
   it("matches ids published in FHIR-Converter's expected bundles for its A40 and A47 samples", () => {
     // src/Microsoft.Health.Fhir.Liquid.Converter.FunctionalTests/TestData/Expected/Hl7v2/ADT_A40/ADT-A40-01-expected.json
     // and ADT_A47/ADT-A47-01-expected.json (v7.0).
@@ -160,5 +172,7 @@ describe("convert-data id seeds (ID/*.liquid)", () => {
     const a01 = sample("ADT-A01-01.hl7");
     assert.ok(ids(a01, "Observation").includes("6b890de2-7da4-c603-b6eb-671dbf53ae5a"));
     assert.ok(ids(a01, "Procedure").includes("6fb50710-b922-603a-1ad2-56cd531acc7c"));
+    // ... and its ACC injury Observation.
+    assert.ok(ids(a01, "Observation").includes("5d59332f-c5da-1745-9ec9-50b105e6bc30"));
   });
 });

@@ -9,6 +9,7 @@ import { allergy, allergyFromIam, condition } from "./mappers/clinical";
 import { encounter, encounterId, type DiagnosisRef } from "./mappers/encounter";
 import { account, accountId, coverage } from "./mappers/financial";
 import { linkage, mergedPatient, mrgAfter } from "./mappers/linkage";
+import { accident } from "./mappers/accident";
 import { deathAndAutopsy } from "./mappers/death";
 import { devices, messageHeader, provenances } from "./mappers/message";
 import { observation } from "./mappers/observation";
@@ -69,6 +70,8 @@ function visitEvent(c: Conv, pid: Hl7Segment): void {
   for (const obx of c.segments("OBX")) observation(c, obx, encRef);
   for (const pr1 of c.segments("PR1")) procedure(c, pr1, encRef);
   for (const rf1 of c.segments("RF1")) referral(c, rf1, encId);
+  const acc = c.segments("ACC")[0];
+  if (acc !== undefined) accident(c, acc);
   for (const in1 of c.segments("IN1")) coverage(c, in1);
   roles(c, encId);
   account(c, pid);

@@ -8,7 +8,7 @@ import type { EncounterStatus } from "./codes";
 
 /** Repeating segments a template reads (beyond MSH, EVN, PID, PD1, PV1, PV2, which every visit event reads). */
 export type SegmentId =
-  | "NK1" | "DB1" | "OBX" | "AL1" | "DG1" | "PR1" | "GT1" | "IN1" | "IN2" | "ROL" | "ARV" | "SFT" | "IAM" | "NTE" | "RF1" | "PDA";
+  | "NK1" | "DB1" | "OBX" | "AL1" | "DG1" | "PR1" | "GT1" | "IN1" | "IN2" | "ROL" | "ARV" | "SFT" | "IAM" | "NTE" | "RF1" | "PDA" | "ACC";
 
 /** PV1-3 Encounter.location status: from PV1-2 (P → planned, else active), a fixed status, or none. */
 export type LocationRule = "by-class" | "active" | "completed" | "planned" | "none";
@@ -40,7 +40,7 @@ export interface EventRule {
   readonly delete?: boolean;
 }
 
-const FULL: readonly SegmentId[] = ["SFT", "ARV", "NK1", "DB1", "OBX", "AL1", "DG1", "PR1", "GT1", "IN1", "IN2", "ROL", "RF1"];
+const FULL: readonly SegmentId[] = ["SFT", "ARV", "NK1", "DB1", "OBX", "AL1", "DG1", "PR1", "GT1", "IN1", "IN2", "ROL", "RF1", "ACC"];
 /** A01/A03/A04/A08/A13 also read PDA (death and autopsy). */
 const FULL_PDA: readonly SegmentId[] = [...FULL, "PDA"];
 /** A06/A07 read everything but RF1 (and AUT, which nothing maps). */
