@@ -36,6 +36,12 @@ export interface PlatformIdentityArgs {
     tenantId: pulumi.Input<string>;
     /** Subscription, for role definition ids. */
     subscriptionId: pulumi.Input<string>;
+    /**
+     * The deploying principal's object id. With Graph `Application.ReadWrite.OwnedBy` it may manage only what it
+     * owns, so every registration and service principal lists it as owner (azuread Application docs: include the
+     * principal running the deployment in `owners`).
+     */
+    deployerObjectId: pulumi.Input<string>;
     /** Days between HL7 sender secret renewals (config identity.hl7SenderSecretRotationDays). */
     secretRotationDays: number;
     /** Redirect URIs of the SPA / mobile public client (authorisation code + PKCE). */
@@ -84,6 +90,7 @@ export class PlatformIdentity extends pulumi.ComponentResource {
         const scopeId = stableUuid(`scope/${USER_SCOPE}`);
 
         this.apiApplication = new azuread.Application(`${name}-api`, {
+            owners: [args.deployerObjectId],
             displayName: `fhir-platform-api-${env}`,
             description: "Platform API behind API Management (FHIR and HL7 ingestion)",
             signInAudience: "AzureADMyOrg",
@@ -115,6 +122,7 @@ export class PlatformIdentity extends pulumi.ComponentResource {
         }, { parent: this });
         this.apiIdentifierUri = identifierUri.identifierUri;
         this.apiServicePrincipal = new azuread.ServicePrincipal(`${name}-api-sp`, {
+            owners: [args.deployerObjectId],
             clientId: this.apiApplication.clientId,
             // Only callers holding one of the app roles get a token for this API at all.
             appRoleAssignmentRequired: true,
@@ -122,6 +130,7 @@ export class PlatformIdentity extends pulumi.ComponentResource {
 
         // Confidential client for upstream HL7 senders (client credentials) with HL7.Send only.
         this.hl7SenderApplication = new azuread.Application(`${name}-hl7-sender`, {
+            owners: [args.deployerObjectId],
             displayName: `fhir-platform-hl7-sender-${env}`,
             description: "Upstream HL7 v2 senders (client credentials); may only post to /hl7",
             signInAudience: "AzureADMyOrg",
@@ -133,7 +142,7 @@ export class PlatformIdentity extends pulumi.ComponentResource {
         }, { parent: this });
         this.hl7SenderClientId = this.hl7SenderApplication.clientId;
         // No user ever signs in to the sender app; requiring assignment closes that door entirely.
-        const senderSp = new azuread.ServicePrincipal(`${name}-hl7-sender-sp`, { clientId: this.hl7SenderApplication.clientId, appRoleAssignmentRequired: true }, { parent: this });
+        const senderSp = new azuread.ServicePrincipal(`${name}-hl7-sender-sp`, { owners: [args.deployerObjectId], clientId: this.hl7SenderApplication.clientId, appRoleAssignmentRequired: true }, { parent: this });
         new azuread.AppRoleAssignment(`${name}-hl7-sender-role`, {
             appRoleId: appRoleId(APP_ROLES.hl7Send),
             principalObjectId: senderSp.objectId,
@@ -143,6 +152,7 @@ export class PlatformIdentity extends pulumi.ComponentResource {
 
         // Public client (SPA / mobile): authorisation code with PKCE, no secret, no ROPC/device-code fallback.
         this.publicClientApplication = new azuread.Application(`${name}-public`, {
+            owners: [args.deployerObjectId],
             displayName: `fhir-platform-portal-${env}`,
             description: "Clinician SPA / mobile app (authorisation code + PKCE); reads FHIR through the gateway",
             signInAudience: "AzureADMyOrg",
@@ -156,7 +166,7 @@ export class PlatformIdentity extends pulumi.ComponentResource {
         }, { parent: this });
         this.publicClientId = this.publicClientApplication.clientId;
         // Only assigned groups (clinicians, SMART users) may sign in to the portal at all.
-        const publicSp = new azuread.ServicePrincipal(`${name}-public-sp`, { clientId: this.publicClientApplication.clientId, appRoleAssignmentRequired: true }, { parent: this });
+        const publicSp = new azuread.ServicePrincipal(`${name}-public-sp`, { owners: [args.deployerObjectId], clientId: this.publicClientApplication.clientId, appRoleAssignmentRequired: true }, { parent: this });
         [...args.fhirReaderGroupObjectIds, ...args.smartUserGroupObjectIds].forEach((groupId, i) => {
             new azuread.AppRoleAssignment(`${name}-public-access-${i}`, {
                 // The all-zero id is Entra's "default access" role for apps that define no user roles.
@@ -194,12 +204,13 @@ export class PlatformIdentity extends pulumi.ComponentResource {
 
         if (args.fhirAuthMode === "clientCredentials") {
             const app = new azuread.Application(`${name}-fhir-client`, {
+            owners: [args.deployerObjectId],
                 displayName: `fhir-platform-ingest-fhir-client-${env}`,
                 description: "Ingestion Function's FHIR client (client-credentials mode only)",
                 signInAudience: "AzureADMyOrg",
                 preventDuplicateNames: true,
             }, { parent: this });
-            const sp = new azuread.ServicePrincipal(`${name}-fhir-client-sp`, { clientId: app.clientId }, { parent: this });
+            const sp = new azuread.ServicePrincipal(`${name}-fhir-client-sp`, { owners: [args.deployerObjectId], clientId: app.clientId }, { parent: this });
             const secretName = "fhir-client-secret";
             this.fhirClient = { clientId: app.clientId, secretName, secret: this.rotatingSecret(`${name}-fhir-client`, app, secretName, schedule, args) };
             fhirGrants.push({

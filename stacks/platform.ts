@@ -149,6 +149,7 @@ export function createPlatform(config: PlatformConfig): PlatformOutputs {
         environment: config.environment,
         tenantId: client.tenantId,
         subscriptionId: client.subscriptionId,
+        deployerObjectId: client.objectId,
         secretRotationDays: config.identity.hl7SenderSecretRotationDays,
         spaRedirectUris: config.identity.spaRedirectUris,
         fhirReaderGroupObjectIds: config.identity.fhirReaderGroupObjectIds,

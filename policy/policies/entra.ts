@@ -155,4 +155,26 @@ export const aadApiRequiresAssignment = resourcePolicy(
     }),
 );
 
-export const entraPolicies = [aadSingleTenant, aadNoImplicitGrant, aadRedirectUris, aadPublicClientNoPassword, aadPasswordLifetime, aadApiRequiresAssignment];
+export const aadExplicitOwners = resourcePolicy(
+    {
+        name: "aad-explicit-owners",
+        description:
+            "App registrations and service principals must list owners (the deploying principal): with Graph " +
+            "Application.ReadWrite.OwnedBy the deployer can manage only what it owns, and an ownerless registration is " +
+            "managed by nobody accountable.",
+        enforcementLevel: "mandatory",
+        severity: "medium",
+        resourceTypes: [APP, "azuread:index/servicePrincipal:ServicePrincipal"],
+        anchor: { derivedFrom: "azuread Application docs (include the deploying principal in owners with Application.ReadWrite.OwnedBy); Learn, Graph permissions reference" },
+    },
+    [
+        validateResourceOfType(Application, (app, _a, report) => {
+            if (!Array.isArray(app.owners) || app.owners.length === 0) report("owners is empty.");
+        }),
+        validateResourceOfType(ServicePrincipal, (sp, _a, report) => {
+            if (!Array.isArray(sp.owners) || sp.owners.length === 0) report("owners is empty.");
+        }),
+    ],
+);
+
+export const entraPolicies = [aadSingleTenant, aadNoImplicitGrant, aadRedirectUris, aadPublicClientNoPassword, aadPasswordLifetime, aadApiRequiresAssignment, aadExplicitOwners];

@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import { appRoleId, DEFAULT_ACCESS_ROLE_ID, PlatformIdentity, PLATFORM_APP_ROLES, USER_SCOPE } from "../../components/entraId";
 import { GRACE_DAYS, rotationSchedule, stableUuid } from "../../components/secretRotation";
 import { BUILT_IN_ROLES } from "../../components/roles";
-import { MOCK_SUBSCRIPTION_ID, MOCK_TENANT_ID } from "../../tools/offline/arm-mocks";
+import { MOCK_DEPLOYER_OBJECT_ID, MOCK_SUBSCRIPTION_ID, MOCK_TENANT_ID } from "../../tools/offline/arm-mocks";
 import { findRegistered, registered, settle } from "../support/pulumi-mocks";
 
 const DAY = 86_400_000;
@@ -50,12 +50,12 @@ describe("PlatformIdentity (under mocks)", () => {
     const now = new Date(Date.UTC(2026, 10, 22));
     before(async () => {
         new PlatformIdentity("ent", {
-            environment: "unit", tenantId: MOCK_TENANT_ID, subscriptionId: MOCK_SUBSCRIPTION_ID, secretRotationDays: 30,
+            environment: "unit", tenantId: MOCK_TENANT_ID, subscriptionId: MOCK_SUBSCRIPTION_ID, deployerObjectId: MOCK_DEPLOYER_OBJECT_ID, secretRotationDays: 30,
             spaRedirectUris: ["https://portal.example.org/auth/callback"], fhirReaderGroupObjectIds: READERS, smartUserGroupObjectIds: SMART,
             fhirServiceId: FHIR_ID, keyVault: { name: "kv-unit", resourceGroupName: RG }, fhirAuthMode: "managedIdentity", now,
         });
         new PlatformIdentity("entcc", {
-            environment: "unitcc", tenantId: MOCK_TENANT_ID, subscriptionId: MOCK_SUBSCRIPTION_ID, secretRotationDays: 90,
+            environment: "unitcc", tenantId: MOCK_TENANT_ID, subscriptionId: MOCK_SUBSCRIPTION_ID, deployerObjectId: MOCK_DEPLOYER_OBJECT_ID, secretRotationDays: 90,
             spaRedirectUris: [], fhirReaderGroupObjectIds: [], smartUserGroupObjectIds: [],
             fhirServiceId: FHIR_ID, keyVault: { name: "kv-unit", resourceGroupName: RG }, fhirAuthMode: "clientCredentials", now,
         });
@@ -77,6 +77,12 @@ describe("PlatformIdentity (under mocks)", () => {
         const sp = findRegistered("azuread:index/servicePrincipal:ServicePrincipal", "ent-api-sp").inputs as any;
         assert.equal(sp.appRoleAssignmentRequired, true);
         assert.equal(PLATFORM_APP_ROLES.length, 3);
+    });
+
+    it("makes the deploying identity owner of every registration and service principal (Graph Application.ReadWrite.OwnedBy)", () => {
+        const mine = registered().filter((r) => /^ent(cc)?-/.test(r.name) && /application:Application$|servicePrincipal:ServicePrincipal$/.test(r.type));
+        assert.ok(mine.length >= 8);
+        for (const r of mine) assert.deepEqual((r.inputs as any).owners, [MOCK_DEPLOYER_OBJECT_ID], r.name);
     });
 
     it("gives the HL7 sender client only HL7.Send, as an app role assignment on the API", () => {

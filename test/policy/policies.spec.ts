@@ -15,6 +15,10 @@ const rule = (source: string, port: string) => at("nsg-pe", i => i.securityRules
 const listener = (protocol: string) => at("agw", i => i.httpListeners.push({ name: "plain", protocol, hostName: "fhir.example.org" }));
 
 const CASES: Record<string, Case[]> = {
+    "aad-explicit-owners": [
+        ["an application without owners", at("api-app", i => delete i.owners)],
+        ["a service principal with an empty owner list", at("api-sp", i => (i.owners = []))],
+    ],
     "agw-waf-v2-prevention": [
         ["Standard_v2 tier", at("agw", i => (i.sku = { name: "Standard_v2", tier: "Standard_v2" }))],
         ["detection mode", at("waf", i => (i.policySettings.mode = "Detection"))],

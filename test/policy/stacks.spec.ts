@@ -171,6 +171,8 @@ const MUTATIONS: Mutation[] = [
     { id: "APIM named value stored inline", type: "azure-native:apimanagement:NamedValue", edit: r => void (delete r.inputs.keyVault, (r.inputs.secret = true), (r.inputs.value = "[secret]")) },
     { id: "storage private endpoints removed", type: "azure-native:network:PrivateEndpoint", where: targets("storage:StorageAccount"), edit: REMOVE },
     // Entra and secrets (issue 4)
+    { id: "app registration without owners", type: "azuread:index/application:Application", path: "owners", value: DELETE },
+    { id: "service principal without owners", type: "azuread:index/servicePrincipal:ServicePrincipal", path: "owners", value: DELETE },
     { id: "app registration multi-tenant", type: "azuread:index/application:Application", path: "signInAudience", value: "AzureADMultipleOrgs" },
     { id: "client secret without expiry", type: "azuread:index/applicationPassword:ApplicationPassword", edit: r => void (delete r.inputs.endDate, delete r.inputs.endDateRelative) },
     { id: "Key Vault secret without expiry", type: "azure-native:keyvault:Secret", path: "properties.attributes.expires", value: DELETE },
