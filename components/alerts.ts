@@ -123,8 +123,9 @@ export interface PlatformAlertsArgs {
     fhirServiceId: pulumi.Input<string>;
     /** The public Application Gateway whose WAF blocks are watched. */
     appGatewayId: pulumi.Input<string>;
-    /** The platform VNet (unusual-egress alert) and its flow log, whose traffic analytics feed that alert. */
+    /** The platform VNet, whose outbound flows the unusual-egress alert watches. */
     vnetName: pulumi.Input<string>;
+    /** Its flow log: traffic analytics from it feed the unusual-egress alert, which is created after it. */
     flowLog: network.FlowLog;
 }
 

@@ -23,7 +23,9 @@ export interface EdgeGatewayArgs {
     subnetId: pulumi.Input<string>;
     /** Zones for the gateway and its public IP (prod: all three); empty for a regional deployment. */
     zones: string[];
+    /** Autoscale floor (instances always running; prod ≥ 2). */
     minCapacity: number;
+    /** Autoscale ceiling. */
     maxCapacity: number;
     /** The host name partners call; the listener requires it (SNI). */
     hostName: string;
@@ -37,7 +39,9 @@ export interface EdgeGatewayArgs {
     disabledRules: { ruleId: string; reason: string }[];
     /** Per-IP DDoS protection on the gateway's public IP (edge.ddos mode ipProtection). */
     ddosIpProtection: boolean;
+    /** Seconds between the certificate grant and the gateway's creation (RBAC propagation). */
     rbacPropagationSeconds: number;
+    /** Where the access and firewall logs go. */
     monitoring: Monitoring;
 }
 

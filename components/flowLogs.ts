@@ -19,9 +19,11 @@ export function defaultNetworkWatcher(location: string): { resourceGroupName: st
 
 export interface NetworkFlowLogsArgs {
     naming: NamingContext;
+    /** Stable random suffix: the storage account name is global. */
     globalSuffix: pulumi.Input<string>;
     resourceGroupName: pulumi.Input<string>;
     location: string;
+    /** Subscription, for role definition ids. */
     subscriptionId: pulumi.Input<string>;
     tags: Record<string, string>;
     /** The VNet whose flows are logged (every subnet, every NIC: VNet flow logs replace NSG flow logs). */
@@ -30,7 +32,9 @@ export interface NetworkFlowLogsArgs {
     retentionDays: number;
     /** Audit evidence: protect and lock the account in prod. */
     deleteLock: boolean;
+    /** Seconds between the blob grant and the flow log's first write (RBAC propagation). */
     rbacPropagationSeconds: number;
+    /** Traffic analytics destination and the account's diagnostics. */
     monitoring: Monitoring;
     /** Where the regional watcher is (defaults to Azure's automatic one). */
     networkWatcher?: { resourceGroupName: string; name: string };
