@@ -152,9 +152,20 @@ describe("edge and identity in the offline plans (dev and prod, child processes)
         }
     });
 
+    it("draws the public path and the egress path: clients → WAF → APIM, Function and APIM → NAT → Azure services", () => {
+        for (const dir of [devDir]) {
+            const md = fs.readFileSync(path.join(dir, "plan-dev.md"), "utf8");
+            assert.match(md, /clients -->\|HTTPS \(WAF\)\| redge_gateway/);
+            assert.match(md, /redge_gateway -->\|HTTPS \+ Entra token\| rgateway_service/);
+            assert.doesNotMatch(md, /clients -->\|HTTPS \+ Entra token\| rgateway_service/, "APIM is not reached directly");
+            assert.match(md, /ringestion_site -->\|egress\| rnetwork_nat/);
+            assert.match(md, /rgateway_service -->\|egress\| rnetwork_nat/);
+            assert.match(md, /rnetwork_nat -->\|explicit outbound IP\| azureServices/);
+        }
+    });
+
     it("draws the edge data paths in the diagram: clients → APIM → FHIR and Function, Function → FHIR", () => {
         const md = fs.readFileSync(path.join(devDir, "plan-dev.md"), "utf8");
-        assert.match(md, /clients -->\|HTTPS \+ Entra token\| rgateway_service/);
         assert.match(md, /rgateway_service -->\|managed identity token\| rhealthdata_fhir/);
         assert.match(md, /rgateway_service -->\|HL7 over private endpoint\| ringestion_site/);
         assert.match(md, /ringestion_site -->\|managed identity token\| rhealthdata_fhir/);

@@ -81,7 +81,31 @@ export function dataPaths(plan: OfflinePlan): { nodes: Map<string, string>; edge
 
     if (apims.length > 0) {
         nodes.set("clients", "Clients and HL7 senders");
-        for (const apim of apims) edges.push({ from: "clients", to: node(apim, `API Management<br/>${apim.outputs.name}`), label: "HTTPS + Entra token" });
+        const gateways = findAll(plan, "azure-native:network:ApplicationGateway");
+        for (const apim of apims) {
+            const apimHost = String(apim.outputs.gatewayUrl ?? "").replace(/^https:\/\//, "");
+            // An Application Gateway whose backend is this APIM is the public entry in front of it.
+            const fronts = gateways.filter((g) => apimHost && stringsIn(g.inputs.backendAddressPools).includes(apimHost));
+            for (const g of fronts) {
+                edges.push({ from: "clients", to: node(g, `Application Gateway ${String((g.inputs.sku as { tier?: string } | undefined)?.tier ?? "")}<br/>${g.outputs.name}`), label: "HTTPS (WAF)" });
+                edges.push({ from: mermaidId(g.urn), to: node(apim, `API Management<br/>${apim.outputs.name}`), label: "HTTPS + Entra token" });
+            }
+            if (fronts.length === 0) edges.push({ from: "clients", to: node(apim, `API Management<br/>${apim.outputs.name}`), label: "HTTPS + Entra token" });
+        }
+    }
+    // Egress: the subnets behind a NAT gateway, and what runs in them (the Function, APIM).
+    for (const nat of findAll(plan, "azure-native:network:NatGateway")) {
+        const natSubnets = findAll(plan, "azure-native:network:Subnet").filter((sn) => (sn.inputs.natGateway as { id?: string } | undefined)?.id === nat.outputs.id);
+        const subnetIds = new Set(natSubnets.map((sn) => String(sn.outputs.id)));
+        const users = [
+            ...sites.filter((site) => subnetIds.has(String(site.inputs.virtualNetworkSubnetId))).map((site) => node(site, `Ingestion Function<br/>${site.outputs.name}`)),
+            ...apims.filter((apim) => subnetIds.has(String((apim.inputs.virtualNetworkConfiguration as { subnetResourceId?: string } | undefined)?.subnetResourceId))).map((apim) => mermaidId(apim.urn)),
+        ];
+        if (users.length === 0) continue;
+        const natNode = node(nat, `NAT gateway<br/>${nat.outputs.name}`);
+        for (const user of users) edges.push({ from: user, to: natNode, label: "egress" });
+        nodes.set("azureServices", "Azure services (NSG service tags)");
+        edges.push({ from: natNode, to: "azureServices", label: "explicit outbound IP" });
     }
     for (const fhir of fhirs) {
         const fhirNode = node(fhir, `FHIR R4<br/>${fhirUrlOf(fhir).replace("https://", "")}`);
