@@ -189,6 +189,7 @@ export class SegmentLayout {
 }
 
 
+// Scratch tables for SegmentLayout (parsing is synchronous, so one set is enough): plain arrays of small integers
 // that grow as needed and are filled from index 0 by every scan.
 const SCRATCH_REPS: number[] = [];
 const SCRATCH_COMPS: number[] = [];
@@ -217,6 +218,8 @@ const CLASS_TABLES = new Map<string, Uint8Array>();
  * not ASCII, so the scan also checks characters above 127.
  */
 function delimiterClasses(d: Hl7Delimiters): Uint8Array {
+  // Every segment of a message shares its delimiter object: remember the last one without building a key.
+  if (d === lastDelimiters && lastClasses !== undefined) return lastClasses;
   const key = d.field + d.component + d.repetition + d.subcomponent;
   let t = CLASS_TABLES.get(key);
   if (t === undefined) {
@@ -233,8 +236,12 @@ function delimiterClasses(d: Hl7Delimiters): Uint8Array {
     if (CLASS_TABLES.size > 64) CLASS_TABLES.clear();
     CLASS_TABLES.set(key, t);
   }
+  lastDelimiters = d;
+  lastClasses = t;
   return t;
 }
+let lastDelimiters: Hl7Delimiters | undefined;
+let lastClasses: Uint8Array | undefined;
 
 function wideClass(ch: number, d: Hl7Delimiters): number {
   if (ch === d.field.charCodeAt(0)) return FIELD_CODE;

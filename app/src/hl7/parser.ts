@@ -173,7 +173,8 @@ export function parseHl7(text: string): Hl7Message {
     if (name === "MSH" && ordinal > 1) {
       throw new Hl7ParseError(`segment ${ordinal}`, 0, "second MSH segment (one message per input)", "100");
     }
-    segments.push(new Hl7Segment(name, line, ordinal, d, body, lineStart));
+    // Scans read the caller's text (flat when it comes from I/O, while `body` may be a slice of it).
+    segments.push(new Hl7Segment(name, line, ordinal, d, text, start + lineStart));
   }
   return new Hl7Message(segments, d);
 }
