@@ -225,7 +225,7 @@ export async function runConvertBench(opts: { msPerMetric?: number; rounds?: num
     meanBundleEntries: Number((entries / n).toFixed(1)),
     meanBundleBytes: Math.round(bundleBytes / n),
     timedRounds: `${rounds} x ${roundMs} ms per figure after a warm-up that waits for the JIT; medians of the rounds`,
-    rateBasis: "messages per CPU-second of the main thread (/proc/thread-self/schedstat), node --single-threaded-gc",
+    rateBasis: `messages per CPU-second of the main thread (/proc/thread-self/schedstat)${process.execArgv.includes("--single-threaded-gc") ? ", node --single-threaded-gc" : " (GC helper threads not counted: run convert-bench.ts directly for --single-threaded-gc)"}`,
     parseOnlyMsgPerSec: fmt(parseOnly),
     parseAndUnescapeEveryValueMsgPerSec: fmt(parseAll),
     parseAndGetEveryValueMsgPerSec: fmt(parseGet),
