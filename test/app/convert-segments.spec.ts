@@ -114,6 +114,25 @@ describe("segment mappers", () => {
     });
   }
 
+  it("XPN-15 (called by) is a given name of the usual name only; XPN-14 a suffix", () => {
+    const names = "DOE^Jonathan^^^^^D^^^^^^^MBA^Jon~DOE^Jonathan^^^^^L^^^^^^^^Jon";
+    const msg = [MSH, EVN, seg("PID", { 1: "1", 3: "MRN-5^^^HOSP^MR", 5: names }), seg("PV1", { 1: "1", 2: "I" })].join("\r");
+    const p = one<Patient>(convertAdt(msg), "Patient");
+    assert.deepEqual(p.name?.[0], { family: "DOE", given: ["Jonathan", "Jon"], suffix: ["MBA"], use: "usual" });
+    assert.deepEqual(p.name?.[1], { family: "DOE", given: ["Jonathan"], use: "official" });
+  });
+
+  it("A26 (cancel pending transfer) writes the pending Locations but does not list them on the Encounter", () => {
+    const pv1 = seg("PV1", { 1: "1", 2: "I", 3: "4N^401", 19: "V1^^^HOSP", 42: "5S^502" });
+    const text26 = [MSH.replace("ADT^A01", "ADT^A26"), EVN, seg("PID", { 1: "1", 3: "MRN-5^^^HOSP^MR" }), pv1].join("\r");
+    const b = convertAdt(text26, { ids: "convert-data" });
+    const pending = guidFromInput("Location_5S,5S^502");
+    assert.ok(all(b, "Location").some((l) => l.id === pending));
+    assert.ok(!one<Encounter>(b, "Encounter").location?.some((l) => l.location.reference === `Location/${pending}`));
+    const a15 = convertAdt(text26.replace("ADT^A26", "ADT^A15"), { ids: "convert-data" });
+    assert.equal(one<Encounter>(a15, "Encounter").location?.find((l) => l.location.reference === `Location/${pending}`)?.status, "planned");
+  });
+
   it("XTN without XTN-12: stable keeps the number, convert-data drops it as FHIR-Converter does (#462)", () => {
     const phone = "(217) 555-0100^PRN^PH^^^217^5550100";
     const msg = [MSH, EVN, seg("PID", { 1: "1", 3: "MRN-5^^^HOSP^MR", 5: "ZZTEST^Pat", 13: phone }), seg("PV1", { 1: "1", 2: "I" })].join("\r");

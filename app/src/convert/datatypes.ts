@@ -90,19 +90,22 @@ export function cxToIdentifier(cx: Hl7Node, at: FieldRef, ctx: MapContext): Iden
   return id;
 }
 
-/** XPN repetition → HumanName. */
+/**
+ * XPN repetition → HumanName (DataType/_XPN.liquid): XPN-15 ("called by") joins the given names when XPN-7 makes
+ * the name the usual one, and XPN-14 (professional suffix) the suffixes.
+ */
 export function xpnToName(x: Hl7Node): HumanName | undefined {
   const family = v(x.get(1, 1));
-  const given = compact([v(x.get(2)), v(x.get(3))]);
+  const use = lookup(NAME_USE, x.get(7));
+  const given = compact([v(x.get(2)), v(x.get(3)), use === "usual" ? v(x.get(15)) : undefined]);
   if (family === undefined && given.length === 0) return undefined;
   const n: HumanName = {};
   if (family !== undefined) n.family = family;
   if (given.length > 0) n.given = given;
-  const suffix = compact([v(x.get(4)), v(x.get(6))]);
+  const suffix = compact([v(x.get(4)), v(x.get(6)), v(x.get(14))]);
   if (suffix.length > 0) n.suffix = suffix;
   const prefix = v(x.get(5));
   if (prefix !== undefined) n.prefix = [prefix];
-  const use = lookup(NAME_USE, x.get(7));
   if (use !== undefined) n.use = use;
   return n;
 }
