@@ -73,9 +73,11 @@ export class SegmentLayout {
       // Non-ASCII delimiters are allowed (rare): only then do characters above 127 need a look.
       const wide = cls[0] === 1;
       const len = text.length;
+      // charCodeAt on the flat message is much faster than on the sliced string a split leaves for the line.
+      const src = whole ?? text;
+      const off = whole !== undefined ? base : 0;
       for (let i = first + 1; i < len; i++) {
-        // charCodeAt on the flat message is much faster than on the sliced string a split leaves for the line.
-        const ch = whole !== undefined ? whole.charCodeAt(base + i) : text.charCodeAt(i);
+        const ch = src.charCodeAt(off + i);
         const k = ch < 128 ? cls[ch] : wide ? wideClass(ch, d) : 0;
         if (k === 0) continue;
         bound[nb++] = i;
