@@ -40,6 +40,10 @@ export interface IngestAppSettingsInput {
         clientId: string;
         vaultUri: string;
         secretName: string;
+        /** A third-party server's token endpoint (default: the tenant's Entra v2 endpoint). */
+        tokenUrl?: string;
+        /** The scope to request (default: `<FHIR audience>/.default`; empty: none). */
+        scope?: string;
     };
 }
 
@@ -90,9 +94,9 @@ export function ingestAppSettings(input: IngestAppSettingsInput): Record<string,
         const cc = input.clientCredentials;
         if (!cc) throw new Error("fhirAuthMode clientCredentials needs clientCredentials (tenant, client id, vault, secret name)");
         Object.assign(settings, {
-            FHIR_OAUTH_TOKEN_URL: `https://login.microsoftonline.com/${cc.tenantId}/oauth2/v2.0/token`,
+            FHIR_OAUTH_TOKEN_URL: cc.tokenUrl ?? `https://login.microsoftonline.com/${cc.tenantId}/oauth2/v2.0/token`,
             FHIR_OAUTH_CLIENT_ID: cc.clientId,
-            FHIR_OAUTH_SCOPE: `${trimSlash(input.fhirAudience)}/.default`,
+            ...(cc.scope === "" ? {} : { FHIR_OAUTH_SCOPE: cc.scope ?? `${trimSlash(input.fhirAudience)}/.default` }),
             // The app fetches the secret itself with its identity (Key Vault Secrets User), so no value is stored here.
             FHIR_OAUTH_SECRET_VAULT_URL: trimSlash(cc.vaultUri),
             FHIR_OAUTH_SECRET_NAME: cc.secretName,

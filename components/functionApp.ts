@@ -6,23 +6,32 @@ import * as storage from "@pulumi/azure-native/storage";
 import * as web from "@pulumi/azure-native/web";
 import { FhirAuthMode, ingestAppSettings, toNameValueList } from "./appSettings";
 
+/**
+ * A FHIR server outside Azure Health Data Services (third-party FHIR mode): the Function signs in with the client the
+ * server issued, its secret read from the platform vault by name (an operator stores it there; nothing in code).
+ */
+export interface ExternalFhirTarget {
+    baseUrl: string;
+    tokenUrl: string;
+    clientId: string;
+    scope?: string;
+    secretName: string;
+}
+
 /** A facility (MSH-4, or its first component) a sender may name, optionally with the application (MSH-3). */
 export type SenderFacility = string | { facility: string; application?: string };
 import { publishUrlFor } from "./flexDeploy";
-import { deleteLock } from "./locks";
 import { Monitoring } from "./monitoring";
-import { compactGlobalName, NamingContext, resourceName } from "./naming";
+import { NamingContext, resourceName } from "./naming";
 import { readFunctionPackage } from "./packageHash";
+import { declareIngestStorage } from "./ingestStorage";
 import { privateEndpointWithDns } from "./privateEndpoint";
 import { rbacPropagationWait } from "./propagation";
 import { grantRoles, RoleGrant } from "./rbac";
 
-/** Queue and container names the app expects (app/src/ingest/config.ts defaults). */
-export const INGEST_QUEUE_NAME = "hl7-ingest";
-export const POISON_QUEUE_NAME = "hl7-ingest-poison";
-export const MESSAGE_CONTAINER_NAME = "hl7-messages";
-/** Flex Consumption keeps the deployed package here (functionAppConfig.deployment.storage). */
-export const DEPLOYMENT_CONTAINER_NAME = "app-package";
+import { DEPLOYMENT_CONTAINER_NAME, INGEST_QUEUE_NAME, MESSAGE_CONTAINER_NAME, POISON_QUEUE_NAME } from "./ingestStorage";
+
+export { DEPLOYMENT_CONTAINER_NAME, INGEST_QUEUE_NAME, MESSAGE_CONTAINER_NAME, POISON_QUEUE_NAME };
 /** Node major the bundle targets (esbuild target in app/build.ts) and Flex runs. */
 export const NODE_RUNTIME_VERSION = "22";
 
@@ -72,6 +81,8 @@ export interface IngestionFunctionAppArgs {
     zoneRedundant: boolean;
     /** Required in clientCredentials mode: the confidential client the Function signs in as, and its secret's name. */
     clientCredentials?: { clientId: pulumi.Input<string>; secretName: string };
+    /** Third-party FHIR mode: write there instead of `fhirUrl` (no FHIR Data Writer on the platform's FHIR then). */
+    externalFhir?: ExternalFhirTarget;
     /** The bundle; defaults to app/dist/ingest-function.zip (override with INGEST_FUNCTION_ZIP). */
     packageZipPath?: string;
     /**
@@ -118,6 +129,9 @@ export class IngestionFunctionApp extends pulumi.ComponentResource {
     constructor(name: string, args: IngestionFunctionAppArgs, opts?: pulumi.ComponentResourceOptions) {
         super("fhirplatform:compute:IngestionFunctionApp", name, {}, opts);
         const { naming, resourceGroupName, location, tags } = args;
+        if (args.externalFhir && args.fhirAuthMode === "clientCredentials") {
+            throw new Error(`${name}: fhirAuthMode clientCredentials is for the platform's FHIR; an external FHIR server brings its own client`);
+        }
         if (args.fhirAuthMode === "clientCredentials" && !args.clientCredentials) {
             throw new Error(`${name}: fhirAuthMode clientCredentials needs the client id and secret name of the FHIR client`);
         }
@@ -133,79 +147,11 @@ export class IngestionFunctionApp extends pulumi.ComponentResource {
             tags,
         }, { parent: this });
 
-        // Host storage: identity-only, private-only (Flex quickstart + AVM storage defaults, minus shared keys).
-        this.storageAccount = new storage.StorageAccount(`${name}-st`, {
-            accountName: suffix.apply((s) => compactGlobalName(naming, "stfn", s)),
-            resourceGroupName,
-            location,
-            kind: "StorageV2",
-            sku: { name: args.storageSku },
-            allowSharedKeyAccess: false,
-            defaultToOAuthAuthentication: true,
-            allowBlobPublicAccess: false,
-            allowCrossTenantReplication: false,
-            minimumTlsVersion: "TLS1_2",
-            enableHttpsTrafficOnly: true,
-            publicNetworkAccess: "Disabled",
-            // bypass None: nothing reaches this account except through its private endpoints (the Function's
-            // integration subnet and the Flex platform's deployment path via the site's identity).
-            networkRuleSet: { defaultAction: "Deny", bypass: "None", ipRules: [], virtualNetworkRules: [] },
-            encryption: {
-                keySource: "Microsoft.Storage",
-                requireInfrastructureEncryption: true,
-                services: {
-                    blob: { enabled: true, keyType: "Account" },
-                    queue: { enabled: true, keyType: "Account" },
-                    table: { enabled: true, keyType: "Account" },
-                },
-            },
-            tags,
-        }, { parent: this, protect: args.deleteLock });
-        if (args.deleteLock) {
-            deleteLock(`${name}-st-lock`, this.storageAccount.id, "Holds raw HL7 messages (PHI) not yet in FHIR, and the dedupe marks.", { parent: this });
-        }
-        const accountName = this.storageAccount.name;
+        const hostStorage = declareIngestStorage(name, args, suffix, this);
+        this.storageAccount = hostStorage.account;
+        this.queues = hostStorage.queues;
+        const { deploymentContainer, storageEndpoints } = hostStorage;
         const endpoints = this.storageAccount.primaryEndpoints;
-
-        const deploymentContainer = new storage.BlobContainer(`${name}-deploy`, {
-            accountName, resourceGroupName, containerName: DEPLOYMENT_CONTAINER_NAME, publicAccess: "None",
-        }, { parent: this });
-        const messageContainer = new storage.BlobContainer(`${name}-messages`, {
-            accountName, resourceGroupName, containerName: MESSAGE_CONTAINER_NAME, publicAccess: "None",
-        }, { parent: this });
-        // Raw messages are PHI and double as dedupe marks: keep them no longer than the configured window.
-        new storage.ManagementPolicy(`${name}-st-lifecycle`, {
-            accountName,
-            resourceGroupName,
-            managementPolicyName: "default",
-            policy: {
-                rules: [{
-                    name: "expire-raw-hl7-messages",
-                    enabled: true,
-                    type: "Lifecycle",
-                    definition: {
-                        filters: { blobTypes: ["blockBlob"], prefixMatch: [`${MESSAGE_CONTAINER_NAME}/`] },
-                        actions: { baseBlob: { delete: { daysAfterCreationGreaterThan: args.messageRetentionDays } } },
-                    },
-                }],
-            },
-        }, { parent: this, dependsOn: [messageContainer] });
-        this.queues = {
-            ingest: new storage.Queue(`${name}-q-ingest`, { accountName, resourceGroupName, queueName: INGEST_QUEUE_NAME }, { parent: this }),
-            poison: new storage.Queue(`${name}-q-poison`, { accountName, resourceGroupName, queueName: POISON_QUEUE_NAME }, { parent: this }),
-        };
-
-        const storageEndpoints = (["blob", "queue", "table"] as const).map((groupId) =>
-            privateEndpointWithDns(`${name}-st-${groupId}`, {
-                endpointName: resourceName(naming, "pe", `stfn-${groupId}`),
-                resourceGroupName,
-                location,
-                subnetId: args.privateEndpointSubnetId,
-                targetResourceId: this.storageAccount.id,
-                groupId,
-                dnsZoneIds: [{ blob: args.dnsZoneIds.storageBlob, queue: args.dnsZoneIds.storageQueue, table: args.dnsZoneIds.storageTable }[groupId]],
-                tags,
-            }, { parent: this }));
 
         this.plan = new web.AppServicePlan(`${name}-plan`, {
             name: resourceName(naming, "asp", "func"),
@@ -219,6 +165,7 @@ export class IngestionFunctionApp extends pulumi.ComponentResource {
             tags,
         }, { parent: this });
 
+        const ext = args.externalFhir;
         const callers = pulumi.all([
             args.callerAuth.tenantId,
             pulumi.all(args.callerAuth.audiences),
@@ -233,17 +180,19 @@ export class IngestionFunctionApp extends pulumi.ComponentResource {
             queueEndpoint: ep.queue,
             tableEndpoint: ep.table,
             appInsightsConnectionString: aiConnection,
-            fhirUrl,
-            fhirAudience: fhirUrl,
-            fhirAuthMode: args.fhirAuthMode,
+            fhirUrl: ext ? ext.baseUrl : fhirUrl,
+            fhirAudience: ext ? new URL(ext.baseUrl).origin : fhirUrl,
+            fhirAuthMode: ext ? "clientCredentials" : args.fhirAuthMode,
             ingestQueueName: INGEST_QUEUE_NAME,
             poisonQueueName: POISON_QUEUE_NAME,
             messageContainerName: MESSAGE_CONTAINER_NAME,
             maxMessageBytes: args.maxMessageBytes,
             callerAuth,
-            clientCredentials: args.fhirAuthMode === "clientCredentials"
-                ? { tenantId, clientId: ccClientId, vaultUri, secretName: args.clientCredentials!.secretName }
-                : undefined,
+            clientCredentials: ext
+                ? { tenantId, clientId: ext.clientId, vaultUri, secretName: ext.secretName, tokenUrl: ext.tokenUrl, scope: ext.scope ?? "" }
+                : args.fhirAuthMode === "clientCredentials"
+                    ? { tenantId, clientId: ccClientId, vaultUri, secretName: args.clientCredentials!.secretName }
+                    : undefined,
         }));
         this.appSettings = settings;
 
@@ -308,12 +257,15 @@ export class IngestionFunctionApp extends pulumi.ComponentResource {
 
         const principalId = this.identity.principalId;
         const grants: RoleGrant[] = [
-            { key: "fhir-writer", role: "fhirDataWriter", scope: args.fhirServiceId, principalId, principalType: "ServicePrincipal", description: "Ingestion Function writes converted HL7 bundles to FHIR" },
+            ...(ext ? [] : [{ key: "fhir-writer", role: "fhirDataWriter", scope: args.fhirServiceId, principalId, principalType: "ServicePrincipal", description: "Ingestion Function writes converted HL7 bundles to FHIR" } as RoleGrant]),
             { key: "blob-owner", role: "storageBlobDataOwner", scope: this.storageAccount.id, principalId, principalType: "ServicePrincipal", description: "Functions host storage and Flex deployment package (identity-based AzureWebJobsStorage)" },
             { key: "queue-contributor", role: "storageQueueDataContributor", scope: this.storageAccount.id, principalId, principalType: "ServicePrincipal", description: "Ingest queue trigger and poison queue" },
             { key: "metrics-publisher", role: "monitoringMetricsPublisher", scope: args.monitoring.appInsights.id, principalId, principalType: "ServicePrincipal", description: "Telemetry to Application Insights with local auth disabled" },
         ];
-        if (args.fhirAuthMode === "clientCredentials") {
+        if (ext) {
+            // The third party's client secret alone, not the vault.
+            grants.push({ key: "kv-secrets-user", role: "keyVaultSecretsUser", scope: pulumi.interpolate`${args.keyVault.id}/secrets/${ext.secretName}`, principalId, principalType: "ServicePrincipal", description: "Reads the external FHIR server's client secret" });
+        } else if (args.fhirAuthMode === "clientCredentials") {
             grants.push({ key: "kv-secrets-user", role: "keyVaultSecretsUser", scope: args.keyVault.id, principalId, principalType: "ServicePrincipal", description: "Reads the FHIR client secret (client-credentials mode only)" });
         }
         const roleAssignments = grantRoles(`${name}-role`, grants, args.subscriptionId, { parent: this });

@@ -11,6 +11,8 @@ export interface NsgRuleOptions {
     deployerPrefix?: string;
     /** Sources admitted on 443 at the Application Gateway (CIDRs or the `Internet` tag). */
     clientRanges?: string[];
+    /** A third-party FHIR server's public ranges: the only internet destination the Function may reach (443). */
+    externalFhirPrefixes?: string[];
 }
 
 export interface NsgRule {
@@ -40,7 +42,7 @@ const denyAllInbound = rule("deny-all-inbound", 4096, "Inbound", "Deny", "*", "*
 
 /** The rules for one subnet role, given the subnet prefixes of the whole VNet and what is admitted from outside it. */
 export function nsgRulesFor(role: SubnetRole, subnets: Record<SubnetRole, string>, options: NsgRuleOptions = {}): NsgRule[] {
-    const { deployerPrefix, clientRanges = [] } = options;
+    const { deployerPrefix, clientRanges = [], externalFhirPrefixes = [] } = options;
     switch (role) {
         case "privateEndpoints":
             return [
@@ -64,6 +66,8 @@ export function nsgRulesFor(role: SubnetRole, subnets: Record<SubnetRole, string
                     "Token requests for client-credentials FHIR mode."),
                 rule("allow-azure-monitor", 120, "Outbound", "Allow", "Tcp", subnets.functionIntegration, "AzureMonitor", ["443"],
                     "Application Insights telemetry (Entra-authenticated)."),
+                ...externalFhirPrefixes.map((prefix, i) => rule(`allow-external-fhir-${i + 1}`, 130 + i, "Outbound", "Allow", "Tcp", subnets.functionIntegration, prefix, ["443"],
+                    "Third-party FHIR server and its token endpoint (fhir.external.egressAddressPrefixes), through the NAT gateway.")),
                 rule("deny-internet-outbound", 4000, "Outbound", "Deny", "*", "*", "Internet", ["*"],
                     "All outbound traffic is routed through the VNet; nothing may leave for the internet (PHI exfiltration)."),
             ];

@@ -1,10 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
-import { API_PRODUCTS, ApiConsumer, ApiProductName } from "../components/apimSettings";
+import type { ApiConsumer } from "../components/apimSettings";
 import { cidrContains, cidrOverlaps, Ipv4Cidr, isPrivateRange } from "../components/cidr";
 import { DeployerNetwork, parseVnetId } from "../components/deployerNetwork";
 import type { SenderFacility } from "../components/functionApp";
 import { DEFAULT_RBAC_PROPAGATION_SECONDS, MIN_RBAC_PROPAGATION_SECONDS } from "../components/propagation";
 import { EdgeConfig, readEdgeConfig } from "./configEdge";
+import { checkOrigin, ExternalFhirConfig, readConsumers, readExternalFhir, readSenderFacilities } from "./configFields";
 import { EMAIL, GUID, PROJECT_NAME, Raw, Reader } from "./configReader";
 
 export { PROJECT_NAME };
@@ -86,6 +87,8 @@ export interface PlatformConfig {
         corsMaxAgeSeconds: number;
         /** `protect` the AHDS workspace and FHIR service and lock them against deletion (PHI). */
         deleteLock: boolean;
+        /** Third-party FHIR mode: the Function writes to this server instead of the platform's AHDS FHIR. */
+        external?: ExternalFhirConfig;
     };
     apim: {
         /** Classic tiers that support VNet injection in Internal mode. */
@@ -147,28 +150,6 @@ export class ConfigValidationError extends Error {
                 problems.map((p) => `  - ${p}`).join("\n"),
         );
         this.name = "ConfigValidationError";
-    }
-}
-
-/** Browser origins: scheme + host (+ port), no path, no wildcard; plain http only for localhost outside prod. */
-function checkOrigin(r: Reader, origin: string, key: string, allowLocalHttp: boolean): void {
-    if (origin.includes("*")) {
-        r.problem(key, `"${origin}" is a wildcard origin; list each allowed origin explicitly`);
-        return;
-    }
-    let url: URL;
-    try {
-        url = new URL(origin);
-    } catch {
-        r.problem(key, `"${origin}" is not a URL origin (expected https://host[:port])`);
-        return;
-    }
-    if (url.origin !== origin) {
-        r.problem(key, `"${origin}" must be a bare origin (scheme://host[:port], no path or trailing slash)`);
-    }
-    const localHttp = url.protocol === "http:" && (url.hostname === "localhost" || url.hostname === "127.0.0.1");
-    if (url.protocol !== "https:" && !(localHttp && allowLocalHttp)) {
-        r.problem(key, `"${origin}" must use https${allowLocalHttp ? " (http only for localhost)" : ""}`);
     }
 }
 
@@ -274,11 +255,12 @@ export function validatePlatformConfig(raw: Raw, stackName?: string): PlatformCo
     if (isProd && !deleteLock) r.problem("keyVault.deleteLock", "must be true for prod");
 
     // FHIR
-    const fhir = r.object(raw.fhir, "fhir", ["corsOrigins", "corsMaxAgeSeconds", "deleteLock"]);
+    const fhir = r.object(raw.fhir, "fhir", ["corsOrigins", "corsMaxAgeSeconds", "deleteLock", "external"]);
     const corsOrigins = r.stringList(fhir.corsOrigins, "fhir.corsOrigins", (o, k) => checkOrigin(r, o, k, !isProd));
     const corsMaxAgeSeconds = r.integer(fhir.corsMaxAgeSeconds ?? 600, "fhir.corsMaxAgeSeconds", 0, 99999);
     const fhirDeleteLock = r.boolean(fhir.deleteLock, "fhir.deleteLock");
     if (isProd && !fhirDeleteLock) r.problem("fhir.deleteLock", "must be true for prod (the FHIR service holds PHI)");
+    const externalFhir = readExternalFhir(r, fhir.external);
 
     // APIM
     const apim = r.object(raw.apim, "apim", ["sku", "capacity", "zones", "publisherName", "publisherEmail", "rateLimitPerMinute", "subscriptionRequired", "consumers"]);
@@ -302,6 +284,9 @@ export function validatePlatformConfig(raw: Raw, stackName?: string): PlatformCo
     const instanceMemoryMB = r.oneOf(fn.instanceMemoryMB ?? 2048, "functionApp.instanceMemoryMB", [512, 2048, 4096] as const);
     const maximumInstanceCount = r.integer(fn.maximumInstanceCount ?? 40, "functionApp.maximumInstanceCount", 1, 1000);
     const fhirAuthMode = r.oneOf(fn.fhirAuthMode ?? "managedIdentity", "functionApp.fhirAuthMode", ["managedIdentity", "clientCredentials"] as const);
+    if (externalFhir && fhirAuthMode !== "managedIdentity") {
+        r.problem("functionApp.fhirAuthMode", "is for the platform's FHIR; fhir.external brings its own client: leave it managedIdentity");
+    }
     const maxMessageBytes = r.integer(fn.maxMessageBytes ?? 1048576, "functionApp.maxMessageBytes", 1024, 10485760);
     const edge = readEdgeConfig(r, raw.edge, { isProd, maxMessageBytes });
 
@@ -362,7 +347,7 @@ export function validatePlatformConfig(raw: Raw, stackName?: string): PlatformCo
         edge,
         monitoring: { logRetentionDays, dailyQuotaGb },
         keyVault: { sku: kvSku, softDeleteRetentionDays, cmkKeySize, cmkExpiryDays, cmkRotateBeforeExpiryDays, deleteLock },
-        fhir: { corsOrigins, corsMaxAgeSeconds, deleteLock: fhirDeleteLock },
+        fhir: { corsOrigins, corsMaxAgeSeconds, deleteLock: fhirDeleteLock, ...(externalFhir ? { external: externalFhir } : {}) },
         apim: { sku: apimSku, capacity, zones, publisherName, publisherEmail, rateLimitPerMinute, subscriptionRequired, consumers },
         functionApp: { instanceMemoryMB, maximumInstanceCount, fhirAuthMode, maxMessageBytes },
         storage: { sku: storageSku, messageRetentionDays, deleteLock: storageDeleteLock },
@@ -388,49 +373,6 @@ export function rawPlatformConfig(flat: Record<string, string>): Record<string, 
 /** Reads and validates every `fhir-platform:*` key of the current stack. */
 export function loadPlatformConfig(): PlatformConfig {
     return validatePlatformConfig(rawPlatformConfig(pulumi.runtime.allConfig()), pulumi.getStack());
-}
-
-/** HL7 HD text without the field separator or escapes: what MSH-3/MSH-4 (or their first component) hold. */
-const HD_TEXT = /^[^|\\\r\n]{1,180}$/;
-
-/** `identity.hl7SenderFacilities`: a non-empty list of facility names or `{ facility, application }`. */
-function readSenderFacilities(r: Reader, value: unknown): SenderFacility[] {
-    const key = "identity.hl7SenderFacilities";
-    if (!Array.isArray(value) || value.length === 0) {
-        r.problem(key, "must list the sending facilities (MSH-4) the HL7 sender may name: the Function refuses any other");
-        return [];
-    }
-    return value.map((item: unknown, i) => {
-        const itemKey = `${key}[${i}]`;
-        if (typeof item === "string") {
-            if (!HD_TEXT.test(item)) r.problem(itemKey, "is not an MSH-4 value (1–180 characters, no | or \\)");
-            return item;
-        }
-        const entry = r.object(item, itemKey, ["facility", "application"]);
-        const facility = r.string(entry.facility, `${itemKey}.facility`, HD_TEXT, "is not an MSH-4 value (1–180 characters, no | or \\)");
-        const application = entry.application === undefined ? undefined : r.string(entry.application, `${itemKey}.application`, HD_TEXT, "is not an MSH-3 value");
-        return application ? { facility, application } : { facility };
-    });
-}
-
-/** `apim.consumers`: `[{ name, product }]`, names unique, products among the gateway's. */
-function readConsumers(r: Reader, value: unknown): ApiConsumer[] {
-    if (value === undefined) return [];
-    if (!Array.isArray(value)) {
-        r.problem("apim.consumers", "must be a list of { name, product }");
-        return [];
-    }
-    const products = Object.keys(API_PRODUCTS) as ApiProductName[];
-    const names = new Set<string>();
-    return value.flatMap((item: unknown, i) => {
-        const key = `apim.consumers[${i}]`;
-        const entry = r.object(item, key, ["name", "product"]);
-        const name = r.string(entry.name, `${key}.name`, /^[a-z][a-z0-9-]{1,38}[a-z0-9]$/, "must be 3–40 lowercase letters, digits or dashes");
-        const product = r.oneOf(entry.product, `${key}.product`, products);
-        if (name && names.has(name)) r.problem(`${key}.name`, `"${name}" is listed twice`);
-        names.add(name);
-        return name ? [{ name, product }] : [];
-    });
 }
 
 function parseJsonOr(text: string): unknown {

@@ -90,7 +90,11 @@ export function createPlatform(config: PlatformConfig): PlatformOutputs {
         naming, resourceGroupName, location, tags,
         addressSpace: config.network.addressSpace,
         subnets: config.network.subnets,
-        ruleOptions: { deployerPrefix: config.deployer.addressPrefix, clientRanges: config.edge.allowedClientRanges },
+        ruleOptions: {
+            deployerPrefix: config.deployer.addressPrefix,
+            clientRanges: config.edge.allowedClientRanges,
+            externalFhirPrefixes: config.fhir.external?.egressAddressPrefixes,
+        },
         ...(config.edge.ddos.mode === "networkPlan" ? { ddosNetworkPlan: { planId: config.edge.ddos.planId } } : {}),
     });
     // Egress is logged: every flow of the VNet, with traffic analytics in Log Analytics.
@@ -184,6 +188,7 @@ export function createPlatform(config: PlatformConfig): PlatformOutputs {
         messageRetentionDays: config.storage.messageRetentionDays,
         zoneRedundant: config.zoneRedundant,
         clientCredentials: identity.fhirClient ? { clientId: identity.fhirClient.clientId, secretName: identity.fhirClient.secretName } : undefined,
+        externalFhir: config.fhir.external,
         callerAuth: {
             tenantId: client.tenantId,
             audiences: [identity.apiClientId, identity.apiIdentifierUri],

@@ -311,6 +311,22 @@ describe("stack config validation", () => {
         assert.ok(problems.some((p) => p.startsWith("fhir-platform:identity.hl7SenderFacilities[2].app:")));
     });
 
+    it("reads third-party FHIR mode: https URLs, the secret by Key Vault name, public egress ranges, no platform FHIR client", () => {
+        const raw = stackRaw("dev");
+        raw.fhir.external = { baseUrl: "https://fhir.partner.example.com/r4/", tokenUrl: "https://auth.partner.example.com/token", clientId: "platform", secretName: "partner-secret", egressAddressPrefixes: ["203.0.113.0/24"] };
+        const ext = validatePlatformConfig(raw).fhir.external!;
+        assert.equal(ext.baseUrl, "https://fhir.partner.example.com/r4");
+        assert.deepEqual(ext.egressAddressPrefixes, ["203.0.113.0/24"]);
+        raw.fhir.external = { baseUrl: "http://fhir.partner.example.com", tokenUrl: "not a url", clientId: "", secretName: "bad name!", egressAddressPrefixes: ["10.0.0.0/8"] };
+        raw.functionApp.fhirAuthMode = "clientCredentials";
+        const problems = problemsOf(raw);
+        for (const key of ["fhir.external.baseUrl", "fhir.external.tokenUrl", "fhir.external.clientId", "fhir.external.secretName", "fhir.external.egressAddressPrefixes[0]", "functionApp.fhirAuthMode"]) {
+            assert.ok(problems.some((p) => p.startsWith(`fhir-platform:${key}:`)), `${key}\n${problems.join("\n")}`);
+        }
+        raw.fhir.external = { baseUrl: "https://f.example.com", tokenUrl: "https://f.example.com/t", clientId: "c", secretName: "s" };
+        assertProblem(raw, "fhir.external.egressAddressPrefixes", /no other internet egress/);
+    });
+
     it("rejects unknown keys, so a typo is not silently ignored", () => {
         const raw = stackRaw("dev");
         raw.keyVault.cmkKeysize = 2048;

@@ -80,6 +80,7 @@ describe("IngestionFunctionApp (under mocks)", () => {
     let zipB: string;
     let app: IngestionFunctionApp;
     let deployPath: pulumi.CustomResource;
+    let external: IngestionFunctionApp;
     let settings: Record<string, string>;
 
     before(async () => {
@@ -94,6 +95,11 @@ describe("IngestionFunctionApp (under mocks)", () => {
             deleteLock: false,
             fhirAuthMode: "clientCredentials",
             clientCredentials: { clientId: "0f0f0f0f-0000-4000-8000-000000000001", secretName: "fhir-client-secret" },
+        }));
+        external = new IngestionFunctionApp("faext", functionArgs(monitoring, zipB, {
+            naming: { prefix: "unit", environment: "faext" },
+            deleteLock: false,
+            externalFhir: { baseUrl: "https://fhir.partner.example.com/r4", tokenUrl: "https://auth.partner.example.com/oauth2/token", clientId: "platform-client", scope: "system/*.write", secretName: "partner-fhir-client-secret" },
         }));
         settings = await new Promise((resolve) => app.appSettings.apply(resolve));
         await settle();
@@ -265,9 +271,31 @@ describe("IngestionFunctionApp (under mocks)", () => {
         assert.equal(parseSenders(settings.INGEST_SENDERS)?.get("6f1d2e3c-0000-4000-8000-0000000000b2")?.length, 2);
     });
 
+    it("writes to a third-party FHIR server with its own client: its URLs in the settings, its secret read by name, no AHDS grant", async () => {
+        const ext: Record<string, string> = await new Promise((resolve) => external.appSettings.apply(resolve));
+        assert.equal(ext.FHIR_URL, "https://fhir.partner.example.com/r4");
+        assert.equal(ext.FHIR_AUDIENCE, "https://fhir.partner.example.com");
+        assert.equal(ext.FHIR_AUTH_MODE, "client-credentials");
+        assert.equal(ext.FHIR_OAUTH_TOKEN_URL, "https://auth.partner.example.com/oauth2/token");
+        assert.equal(ext.FHIR_OAUTH_CLIENT_ID, "platform-client");
+        assert.equal(ext.FHIR_OAUTH_SCOPE, "system/*.write");
+        assert.equal(ext.FHIR_OAUTH_SECRET_NAME, "partner-fhir-client-secret");
+        assert.equal(registered().filter((r) => r.name === "faext-role-fhir-writer").length, 0, "no FHIR Data Writer on the platform's FHIR");
+        const kv = findRegistered("azure-native:authorization:RoleAssignment", "faext-role-kv-secrets-user").inputs as any;
+        assert.equal(kv.scope, `${SUB}/Microsoft.KeyVault/vaults/kv-unit-fa/secrets/partner-fhir-client-secret`, "the one secret, not the vault");
+        // The app accepts exactly these settings.
+        const { loadConfig } = await import("../../app/src/ingest/config");
+        assert.equal(loadConfig(ext).oauth?.tokenUrl, "https://auth.partner.example.com/oauth2/token");
+        assert.throws(() => new IngestionFunctionApp("faext-bad", functionArgs(new Monitoring("faext-mon", { naming: { prefix: "unit", environment: "x" }, resourceGroupName: RG, location: "westeurope", logRetentionDays: 30, dailyQuotaGb: 0, tags: {} }), zipA, {
+            externalFhir: { baseUrl: "https://x.example.com", tokenUrl: "https://x.example.com/t", clientId: "c", secretName: "s" },
+            fhirAuthMode: "clientCredentials",
+            clientCredentials: { clientId: "0f0f0f0f-0000-4000-8000-000000000001", secretName: "fhir-client-secret" },
+        })), /brings its own client/);
+    });
+
     it("grants Key Vault Secrets User only in client-credentials mode", () => {
         const kvGrants = registered().filter((r) => r.type === "azure-native:authorization:RoleAssignment" && /-role-kv-secrets-user$/.test(r.name)).map((r) => r.name);
-        assert.deepEqual(kvGrants, ["facc-role-kv-secrets-user"]);
+        assert.deepEqual(kvGrants.sort(), ["facc-role-kv-secrets-user", "faext-role-kv-secrets-user"]);
     });
 
     it("sends site, plan and storage (account and each service) diagnostics to Log Analytics", () => {

@@ -138,6 +138,15 @@ describe("NSG rules", () => {
         assert.equal(nsgRulesFor("appGateway", subnets).filter((r) => r.name.startsWith("allow-clients")).length, 0);
     });
 
+    it("lets the Function reach a third-party FHIR server's ranges on 443, before the internet deny, and nothing else new", () => {
+        const rules = nsgRulesFor("functionIntegration", subnets, { externalFhirPrefixes: ["203.0.113.0/24"] });
+        const ext = rules.filter((r) => r.name.startsWith("allow-external-fhir"));
+        assert.deepEqual(ext.map((r) => [r.direction, r.destination, r.ports.join()]), [["Outbound", "203.0.113.0/24", "443"]]);
+        const deny = rules.find((r) => r.destination === "Internet" && r.access === "Deny")!;
+        assert.ok(ext[0].priority < deny.priority);
+        assert.equal(nsgRulesFor("functionIntegration", subnets).some((r) => r.name.startsWith("allow-external-fhir")), false);
+    });
+
     it("blocks the Function's internet egress while allowing its dependencies", () => {
         const rules = nsgRulesFor("functionIntegration", subnets);
         const deny = rules.find((r) => r.direction === "Outbound" && r.destination === "Internet");

@@ -1,0 +1,102 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as storage from "@pulumi/azure-native/storage";
+import type { IngestionFunctionAppArgs } from "./functionApp";
+import { deleteLock } from "./locks";
+import { compactGlobalName, resourceName } from "./naming";
+import { privateEndpointWithDns, PrivateEndpointWithDns } from "./privateEndpoint";
+
+/** Queue and container names the app expects (app/src/ingest/config.ts defaults). */
+export const INGEST_QUEUE_NAME = "hl7-ingest";
+export const POISON_QUEUE_NAME = "hl7-ingest-poison";
+export const MESSAGE_CONTAINER_NAME = "hl7-messages";
+/** Flex Consumption keeps the deployed package here (functionAppConfig.deployment.storage). */
+export const DEPLOYMENT_CONTAINER_NAME = "app-package";
+export interface IngestStorage {
+    account: storage.StorageAccount;
+    /** Where Flex keeps the deployed package (functionAppConfig.deployment.storage). */
+    deploymentContainer: storage.BlobContainer;
+    queues: { ingest: storage.Queue; poison: storage.Queue };
+    /** blob, queue, table endpoints with their DNS zone groups: the host needs them before it starts. */
+    storageEndpoints: PrivateEndpointWithDns[];
+}
+
+/**
+ * The ingestion Function's storage account (host storage, deployment package, raw HL7 messages and their queues),
+ * declared as children of the Function component.
+ */
+export function declareIngestStorage(name: string, args: IngestionFunctionAppArgs, suffix: pulumi.Output<string>, parent: pulumi.Resource): IngestStorage {
+    const { naming, resourceGroupName, location, tags } = args;
+    // Host storage: identity-only, private-only (Flex quickstart + AVM storage defaults, minus shared keys).
+    const account = new storage.StorageAccount(`${name}-st`, {
+        accountName: suffix.apply((s) => compactGlobalName(naming, "stfn", s)),
+        resourceGroupName,
+        location,
+        kind: "StorageV2",
+        sku: { name: args.storageSku },
+        allowSharedKeyAccess: false,
+        defaultToOAuthAuthentication: true,
+        allowBlobPublicAccess: false,
+        allowCrossTenantReplication: false,
+        minimumTlsVersion: "TLS1_2",
+        enableHttpsTrafficOnly: true,
+        publicNetworkAccess: "Disabled",
+        // bypass None: nothing reaches this account except through its private endpoints (the Function's
+        // integration subnet and the Flex platform's deployment path via the site's identity).
+        networkRuleSet: { defaultAction: "Deny", bypass: "None", ipRules: [], virtualNetworkRules: [] },
+        encryption: {
+            keySource: "Microsoft.Storage",
+            requireInfrastructureEncryption: true,
+            services: {
+                blob: { enabled: true, keyType: "Account" },
+                queue: { enabled: true, keyType: "Account" },
+                table: { enabled: true, keyType: "Account" },
+            },
+        },
+        tags,
+    }, { parent, protect: args.deleteLock });
+    if (args.deleteLock) {
+        deleteLock(`${name}-st-lock`, account.id, "Holds raw HL7 messages (PHI) not yet in FHIR, and the dedupe marks.", { parent });
+    }
+    const accountName = account.name;
+
+    const deploymentContainer = new storage.BlobContainer(`${name}-deploy`, {
+        accountName, resourceGroupName, containerName: DEPLOYMENT_CONTAINER_NAME, publicAccess: "None",
+    }, { parent });
+    const messageContainer = new storage.BlobContainer(`${name}-messages`, {
+        accountName, resourceGroupName, containerName: MESSAGE_CONTAINER_NAME, publicAccess: "None",
+    }, { parent });
+    // Raw messages are PHI and double as dedupe marks: keep them no longer than the configured window.
+    new storage.ManagementPolicy(`${name}-st-lifecycle`, {
+        accountName,
+        resourceGroupName,
+        managementPolicyName: "default",
+        policy: {
+            rules: [{
+                name: "expire-raw-hl7-messages",
+                enabled: true,
+                type: "Lifecycle",
+                definition: {
+                    filters: { blobTypes: ["blockBlob"], prefixMatch: [`${MESSAGE_CONTAINER_NAME}/`] },
+                    actions: { baseBlob: { delete: { daysAfterCreationGreaterThan: args.messageRetentionDays } } },
+                },
+            }],
+        },
+    }, { parent, dependsOn: [messageContainer] });
+    const queues = {
+        ingest: new storage.Queue(`${name}-q-ingest`, { accountName, resourceGroupName, queueName: INGEST_QUEUE_NAME }, { parent }),
+        poison: new storage.Queue(`${name}-q-poison`, { accountName, resourceGroupName, queueName: POISON_QUEUE_NAME }, { parent }),
+    };
+
+    const storageEndpoints = (["blob", "queue", "table"] as const).map((groupId) =>
+        privateEndpointWithDns(`${name}-st-${groupId}`, {
+            endpointName: resourceName(naming, "pe", `stfn-${groupId}`),
+            resourceGroupName,
+            location,
+            subnetId: args.privateEndpointSubnetId,
+            targetResourceId: account.id,
+            groupId,
+            dnsZoneIds: [{ blob: args.dnsZoneIds.storageBlob, queue: args.dnsZoneIds.storageQueue, table: args.dnsZoneIds.storageTable }[groupId]],
+            tags,
+        }, { parent }));
+    return { account, deploymentContainer, queues, storageEndpoints };
+}
