@@ -114,6 +114,16 @@ describe("segment mappers", () => {
     });
   }
 
+  it("IN2 identifiers: Medicare/Medicaid/military/member always, employee id and SSN when the patient is the insured", () => {
+    const in1 = seg("IN1", { 1: "1", 2: "PLAN", 3: "INS-1", 4: "Acme", 17: "SEL" });
+    const in2 = seg("IN2", { 1: "EMP-9^^^ACME", 2: "123-45-6789", 6: "MCR-1", 8: "MCD-2", 10: "MIL-3", 61: "MEM-4^^^ACME" });
+    const pv1 = seg("PV1", { 1: "1", 2: "I" });
+    const ids = (extra: string[]) =>
+      one<Patient>(convertAdt([MSH, EVN, seg("PID", { 1: "1", 3: "MRN-5^^^HOSP^MR" }), pv1, ...extra].join("\r")), "Patient").identifier?.map((i) => i.value);
+    assert.deepEqual(ids([in1, in2]), ["MRN-5", "EMP-9", "123-45-6789", "MCR-1", "MCD-2", "MIL-3", "MEM-4"]);
+    assert.deepEqual(ids([in1.replace("SEL", "SPO"), in2]), ["MRN-5", "MCR-1", "MCD-2", "MIL-3", "MEM-4"]);
+  });
+
   it("XPN-15 (called by) is a given name of the usual name only; XPN-14 a suffix", () => {
     const names = "DOE^Jonathan^^^^^D^^^^^^^MBA^Jon~DOE^Jonathan^^^^^L^^^^^^^^Jon";
     const msg = [MSH, EVN, seg("PID", { 1: "1", 3: "MRN-5^^^HOSP^MR", 5: names }), seg("PV1", { 1: "1", 2: "I" })].join("\r");

@@ -65,7 +65,8 @@ export function patient(c: Conv, pid: Hl7Segment, id: string, contacts: boolean)
       if (ident !== undefined) identifiers.push(ident);
     }
   }
-  if (identifiers.length > 0) p.identifier = identifiers;
+  identifiers.push(...insuranceIds(c));
+  if (identifiers.length > 0) p.identifier = dedupeIdentifiers(identifiers);
   const names = [...pid.repetitions(5), ...pid.repetitions(9)].map(xpnToName).filter(isDefined);
   if (names.length > 0) p.name = names;
   const telecom = [
@@ -127,6 +128,56 @@ function primaryCare(c: Conv, p: Patient): void {
   if (facility !== undefined) gp.push(facility);
   gp.push(...practitionersOfField(c, pd1, 4));
   if (gp.length > 0) p.generalPractitioner = gp;
+}
+
+const IN2_IDS: readonly [number, string, string, string][] = [
+  [6, "MC", "Patient's Medicare number", "http://hl7.org/fhir/sid/us-medicare"],
+  [8, "MA", "Patient Medicaid number", "http://example.com/v2-to-fhir-converter/sid/us-medicaid"],
+  [10, "MI", "Military ID number", "http://example.com/v2-to-fhir-converter/sid/us-military"],
+];
+
+/**
+ * IN2 identifiers of the patient (Resource/_Patient.liquid): Medicare (IN2-6), Medicaid (IN2-8), military
+ * (IN2-10) and member number (IN2-61) from every IN2; the insured's employee id (IN2-1) and SSN (IN2-2) only
+ * when an IN1 says the patient is the insured (IN1-17 = SEL).
+ */
+function insuranceIds(c: Conv): Identifier[] {
+  const in2s = c.segments("IN2");
+  if (in2s.length === 0) return [];
+  const self = c.segments("IN1").some((in1) => in1.get(17, 1, 1) === "SEL");
+  const out: Identifier[] = [];
+  for (const in2 of in2s) {
+    const at = (field: number): FieldRef => ({ segment: "IN2", field });
+    if (self) {
+      for (const rep of in2.repetitions(1)) {
+        const ident = cxToIdentifier(rep, at(1), c.ctx);
+        if (ident !== undefined) out.push(ident);
+      }
+      const ssn = v(in2.get(2));
+      if (ssn !== undefined && ssn.trim().length > 0) {
+        out.push({ system: "http://hl7.org/fhir/sid/us-ssn", value: ssn, type: { coding: [{ system: V2_0203, code: "SS", display: "Social Security number" }] } });
+      }
+    }
+    for (const [field, code, display, system] of IN2_IDS) {
+      const value = v(in2.get(field));
+      if (value !== undefined && value.trim().length > 0) out.push({ system, value, type: { coding: [{ system: V2_0203, code, display }] } });
+    }
+    const member = in2.repetitions(61)[0];
+    const ident = member !== undefined ? cxToIdentifier(member, at(61), c.ctx) : undefined;
+    if (ident !== undefined) out.push(ident);
+  }
+  return out;
+}
+
+/** The same identifier sent twice (PID-19 and IN2-2, PID-3 and IN2-1) is listed once. */
+function dedupeIdentifiers(list: Identifier[]): Identifier[] {
+  const seen = new Set<string>();
+  return list.filter((i) => {
+    const key = `${i.system ?? ""}|${i.value ?? ""}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /** The same number sent in PID-13 and PID-40 is one ContactPoint. */
