@@ -183,6 +183,35 @@ export class SegmentLayout {
     return c >= 1 && i < this.compStart(ri + 1) ? i : -1;
   }
 
+  /**
+   * Unescaped value of field `f`, repetition `r`, component `c` (1-based) and subcomponent `s` (1-based, or 0
+   * for the whole component), or undefined when absent or empty: `Hl7Segment.get`'s common cases, in one
+   * function so that they stay cheap.
+   */
+  leafValue(f: number, r: number, c: number, s: number): string | undefined {
+    if (!(f >= 1 && f <= this.fieldCount)) return undefined;
+    const tr = this.tr;
+    const ri = tr[f] + r - 1;
+    if (ri >= tr[f + 1]) return undefined;
+    const tc = this.tc;
+    const ci = tc[ri] + c - 1;
+    if (ci >= tc[ri + 1]) return undefined;
+    const ts = this.ts;
+    let k = ts[ci];
+    let end = ts[ci + 1];
+    if (s > 0) {
+      // One subcomponent; s = 0 reads the whole component (its subcomponents and their separators).
+      k += s - 1;
+      if (k >= end) return undefined;
+      end = k + 1;
+    }
+    const from = this.tb[k] + 1;
+    const to = this.tb[end];
+    if (to <= from) return undefined;
+    const raw = this.text.slice(from, to);
+    return this.hasEscape && raw.indexOf(this.d.escape) >= 0 ? unescapeHl7(raw, this.d) : raw;
+  }
+
   /** Raw text of subcomponent `s` (1-based) of component index `ci`; "" when absent. */
   sub(ci: number, s: number): string {
     const k = this.subStart(ci) + s - 1;

@@ -149,18 +149,12 @@ export class Hl7Segment {
   get(f: number, r = 1, c = 0, s = 0): string | undefined {
     if (this.isMsh && f <= 2) return this.delimiterField(f, r, c, s);
     const lay = this.layout;
+    if (c > 0) return lay.leafValue(f, r < 1 ? 1 : r, c, s < 0 ? 0 : s);
     const ri = lay.rep(f, r < 1 ? 1 : r);
     if (ri < 0) return undefined;
-    let raw: string;
-    if (c > 0) {
-      const ci = lay.comp(ri, c);
-      if (ci < 0) return undefined;
-      raw = s > 0 ? lay.sub(ci, s) : lay.span(lay.subStart(ci), lay.subStart(ci + 1));
-    } else {
-      raw = lay.span(lay.subStart(lay.compStart(ri)), lay.subStart(lay.compStart(ri + 1)));
-      // A subcomponent without a component splits the whole repetition on the subcomponent separator.
-      if (s > 0) raw = nth(raw, this.d.subcomponent, s);
-    }
+    let raw = lay.span(lay.subStart(lay.compStart(ri)), lay.subStart(lay.compStart(ri + 1)));
+    // A subcomponent without a component splits the whole repetition on the subcomponent separator.
+    if (s > 0) raw = nth(raw, this.d.subcomponent, s);
     return raw.length === 0 ? undefined : lay.unescape(raw);
   }
 
