@@ -2,10 +2,10 @@ import * as pulumi from "@pulumi/pulumi";
 import * as managedidentity from "@pulumi/azure-native/managedidentity";
 import * as network from "@pulumi/azure-native/network";
 import * as storage from "@pulumi/azure-native/storage";
-import * as time from "@pulumiverse/time";
 import { BOOTSTRAP_ROLES } from "./access";
 import { assignRole } from "./assign";
 import { BootstrapAudit } from "./audit";
+import { rbacPropagationWait } from "../components/propagation";
 
 export interface RunnerFlowLogsArgs {
     namePrefix: string;
@@ -70,10 +70,7 @@ export class RunnerFlowLogs extends pulumi.ComponentResource {
             description: "Runner VNet flow logs write their records with this identity (no account keys)",
         }, { parent: this });
         // The first write uses the grant: wait for it to apply (Learn: RBAC changes take up to ~10 minutes).
-        const propagated = new time.Sleep(`${name}-grant-wait`, {
-            createDuration: `${args.rbacPropagationSeconds}s`,
-            triggers: { grant: grant.id },
-        }, { parent: this, dependsOn: [grant] });
+        const propagated = rbacPropagationWait(`${name}-grant-wait`, { grants: [grant], seconds: args.rbacPropagationSeconds, reason: "runner VNet flow log writes as its identity" }, { parent: this });
 
         for (const [env, vnet] of Object.entries(args.vnets)) {
             this.flowLogs[env] = new network.FlowLog(`${name}-${env}`, {

@@ -1,9 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as keyvault from "@pulumi/azure-native/keyvault";
-import * as time from "@pulumiverse/time";
 import { BOOTSTRAP_ROLES } from "./access";
 import { assignRole } from "./assign";
 import { BackendPlacement, deleteLock, FIREWALL } from "./stateStore";
+import { rbacPropagationWait } from "../components/propagation";
 
 export interface SecretsProviderArgs extends BackendPlacement {
     tenantId: pulumi.Input<string>;
@@ -61,10 +61,7 @@ export class SecretsProvider extends pulumi.ComponentResource {
             principalId: args.operator.objectId, principalType: args.operator.principalType,
             description: "Bootstrap operator creates the secrets-provider keys",
         }, { parent: this });
-        const propagated = new time.Sleep(`${name}-operator-grant-wait`, {
-            createDuration: `${args.rbacPropagationSeconds}s`,
-            triggers: { grant: operatorGrant.id },
-        }, { parent: this, dependsOn: [operatorGrant] });
+        const propagated = rbacPropagationWait(`${name}-operator-grant-wait`, { grants: [operatorGrant], seconds: args.rbacPropagationSeconds, reason: "secrets-provider key creation as the bootstrap operator" }, { parent: this });
 
         const created = Math.floor(args.now.getTime() / 1000);
         for (const env of args.environments) {
