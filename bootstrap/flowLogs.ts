@@ -6,6 +6,7 @@ import { BOOTSTRAP_ROLES } from "./access";
 import { assignRole } from "./assign";
 import { BootstrapAudit } from "./audit";
 import { rbacPropagationWait } from "../components/propagation";
+import { KEYLESS_STORAGE_ACCOUNT } from "../components/storageDefaults";
 
 export interface RunnerFlowLogsArgs {
     namePrefix: string;
@@ -41,14 +42,8 @@ export class RunnerFlowLogs extends pulumi.ComponentResource {
         this.account = new storage.StorageAccount(`${name}-st`, {
             accountName: pulumi.interpolate`st${args.namePrefix}flow${args.globalSuffix}`,
             resourceGroupName, location, tags,
-            kind: "StorageV2",
+            ...KEYLESS_STORAGE_ACCOUNT,
             sku: { name: "Standard_LRS" },
-            allowSharedKeyAccess: false,
-            defaultToOAuthAuthentication: true,
-            allowBlobPublicAccess: false,
-            allowCrossTenantReplication: false,
-            minimumTlsVersion: "TLS1_2",
-            enableHttpsTrafficOnly: true,
             // Network Watcher writes as a trusted Microsoft service; the firewall denies everyone else.
             publicNetworkAccess: "Enabled",
             networkRuleSet: { defaultAction: "Deny", bypass: "AzureServices", ipRules: [], virtualNetworkRules: [] },

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as authorization from "@pulumi/azure-native/authorization";
 import * as storage from "@pulumi/azure-native/storage";
 import { BootstrapAudit } from "./audit";
+import { KEYLESS_STORAGE_ACCOUNT } from "../components/storageDefaults";
 
 /** Where the state account and secrets vault can be reached from, and how names are made unique. */
 export interface BackendPlacement {
@@ -46,17 +47,11 @@ export class StateStore extends pulumi.ComponentResource {
         this.account = new storage.StorageAccount(`${name}-account`, {
             accountName: pulumi.interpolate`st${args.namePrefix}state${args.globalSuffix}`,
             resourceGroupName, location, tags,
-            kind: "StorageV2",
+            // Entra ID only (Pulumi's azblob backend uses DefaultAzureCredential when no key is set: pulumi/pulumi#10900).
+            ...KEYLESS_STORAGE_ACCOUNT,
             // Zone-redundant: state must survive a zone outage; versions and soft delete cover mistakes.
             sku: { name: "Standard_ZRS" },
             accessTier: "Hot",
-            // Entra ID only (Pulumi's azblob backend uses DefaultAzureCredential when no key is set: pulumi/pulumi#10900).
-            allowSharedKeyAccess: false,
-            defaultToOAuthAuthentication: true,
-            allowBlobPublicAccess: false,
-            allowCrossTenantReplication: false,
-            enableHttpsTrafficOnly: true,
-            minimumTlsVersion: "TLS1_2",
             encryption: {
                 keySource: "Microsoft.Storage",
                 requireInfrastructureEncryption: true,

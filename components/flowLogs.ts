@@ -7,6 +7,7 @@ import { Monitoring } from "./monitoring";
 import { compactGlobalName, NamingContext, resourceName } from "./naming";
 import { rbacPropagationWait } from "./propagation";
 import { grantRoles } from "./rbac";
+import { KEYLESS_STORAGE_ACCOUNT } from "./storageDefaults";
 
 /**
  * The regional Network Watcher Azure enables on its own when a VNet is created in a region (Learn, "Enable or disable
@@ -57,14 +58,8 @@ export class NetworkFlowLogs extends pulumi.ComponentResource {
         this.account = new storage.StorageAccount(`${name}-st`, {
             accountName: pulumi.output(args.globalSuffix).apply((s) => compactGlobalName(naming, "stflow", s)),
             resourceGroupName, location, tags,
-            kind: "StorageV2",
+            ...KEYLESS_STORAGE_ACCOUNT,
             sku: { name: "Standard_LRS" },
-            allowSharedKeyAccess: false,
-            defaultToOAuthAuthentication: true,
-            allowBlobPublicAccess: false,
-            allowCrossTenantReplication: false,
-            minimumTlsVersion: "TLS1_2",
-            enableHttpsTrafficOnly: true,
             // Network Watcher writes as a trusted Microsoft service: the firewall denies everything else. publicNetworkAccess
             // is left unset (access governed by the network rules): Disabled would refuse the trusted-service path too.
             networkRuleSet: { defaultAction: "Deny", bypass: "AzureServices", ipRules: [], virtualNetworkRules: [] },

@@ -4,6 +4,7 @@ import type { IngestionFunctionAppArgs } from "./functionApp";
 import { deleteLock } from "./locks";
 import { compactGlobalName, resourceName } from "./naming";
 import { privateEndpointWithDns, PrivateEndpointWithDns } from "./privateEndpoint";
+import { KEYLESS_STORAGE_ACCOUNT } from "./storageDefaults";
 
 /** Queue and container names the app expects (app/src/ingest/config.ts defaults). */
 export const INGEST_QUEUE_NAME = "hl7-ingest";
@@ -31,14 +32,8 @@ export function declareIngestStorage(name: string, args: IngestionFunctionAppArg
         accountName: suffix.apply((s) => compactGlobalName(naming, "stfn", s)),
         resourceGroupName,
         location,
-        kind: "StorageV2",
+        ...KEYLESS_STORAGE_ACCOUNT,
         sku: { name: args.storageSku },
-        allowSharedKeyAccess: false,
-        defaultToOAuthAuthentication: true,
-        allowBlobPublicAccess: false,
-        allowCrossTenantReplication: false,
-        minimumTlsVersion: "TLS1_2",
-        enableHttpsTrafficOnly: true,
         publicNetworkAccess: "Disabled",
         // bypass None: nothing reaches this account except through its private endpoints (the Function's
         // integration subnet and the Flex platform's deployment path via the site's identity).
