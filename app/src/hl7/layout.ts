@@ -183,6 +183,19 @@ export class SegmentLayout {
     return c >= 1 && i < this.compStart(ri + 1) ? i : -1;
   }
 
+  /** Number of components of repetition `r` of field `f`, or of subcomponents of its component `c` (c > 0). */
+  countBelow(f: number, r: number, c: number): number {
+    if (!(f >= 1 && f <= this.fieldCount) || r < 1) return 0;
+    const tr = this.tr;
+    const ri = tr[f] + r - 1;
+    if (ri >= tr[f + 1]) return 0;
+    const tc = this.tc;
+    if (c <= 0) return tc[ri + 1] - tc[ri];
+    const ci = tc[ri] + c - 1;
+    if (ci >= tc[ri + 1]) return 0;
+    return this.ts[ci + 1] - this.ts[ci];
+  }
+
   /**
    * Unescaped value of field `f`, repetition `r`, component `c` (1-based) and subcomponent `s` (1-based, or 0
    * for the whole component), or undefined when absent or empty: `Hl7Segment.get`'s common cases, in one

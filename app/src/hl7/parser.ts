@@ -114,6 +114,17 @@ export class Hl7Message {
 const JUNK_RE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
 const SEGMENT_ID_RE = /^[A-Z][A-Z0-9]{2}$/;
 
+/** Whether a line starts with a segment id (A-Z then two of A-Z/0-9) and has nothing else or a field after it. */
+function isSegmentId(line: string): boolean {
+  if (line.length < 3) return false;
+  const a = line.charCodeAt(0);
+  const b = line.charCodeAt(1);
+  const c = line.charCodeAt(2);
+  const upper = (x: number): boolean => x >= 65 && x <= 90;
+  const alnum = (x: number): boolean => upper(x) || (x >= 48 && x <= 57);
+  return upper(a) && alnum(b) && alnum(c);
+}
+
 /**
  * Parses one HL7 v2 message. Accepts CR, LF or CRLF segment terminators, a UTF-8 BOM, MLLP framing
  * (0x0B … 0x1C 0x0D) and surrounding whitespace. Throws Hl7ParseError (and nothing else) on malformed input.
@@ -166,7 +177,7 @@ export function parseHl7(text: string): Hl7Message {
     if (line.length === 0) continue;
     const ordinal = segments.length + 1;
     const name = line.length >= 3 ? line.slice(0, 3) : line;
-    if (!SEGMENT_ID_RE.test(name) || (line.length > 3 && line[3] !== d.field)) {
+    if (!isSegmentId(line) || (line.length > 3 && line[3] !== d.field)) {
       if (line.trim().length === 0) continue; // a whitespace-only line between segments
       throw new Hl7ParseError(`segment ${ordinal}`, 0, "segment id is missing, truncated or invalid");
     }

@@ -108,18 +108,13 @@ export class Hl7Segment {
   /** Number of components of repetition `r` of field `n`; 0 when absent. */
   componentCount(n: number, r = 1): number {
     if (this.isMsh && n <= 2) return this.repetitionCount(n) > 0 && r === 1 ? 1 : 0;
-    const lay = this.layout;
-    const ri = lay.rep(n, r);
-    return ri < 0 ? 0 : lay.compStart(ri + 1) - lay.compStart(ri);
+    return this.layout.countBelow(n, r, 0);
   }
 
   /** Number of subcomponents of component `c` of repetition `r` of field `n`; 0 when absent. */
   subcomponentCount(n: number, r = 1, c = 1): number {
     if (this.isMsh && n <= 2) return this.componentCount(n, r) > 0 && c === 1 ? 1 : 0;
-    const lay = this.layout;
-    const ri = lay.rep(n, r);
-    const ci = ri < 0 ? -1 : lay.comp(ri, c);
-    return ci < 0 ? 0 : lay.subStart(ci + 1) - lay.subStart(ci);
+    return c < 1 ? 0 : this.layout.countBelow(n, r, c);
   }
 
   /**
