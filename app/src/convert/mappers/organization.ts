@@ -44,7 +44,7 @@ export function organizationFromXon(c: Conv, xon: Hl7Node | undefined, extra?: P
  * first (ADT_A01.liquid loops over PID-3, PV1-50, NK1-33, DB1-3, IN1-3/10/49, ROL-4 and OBX-16 only).
  */
 const AUTHORITIES: readonly [string, number, number, boolean][] = [
-  ["PID", 2, 4, false], ["PID", 3, 4, true], ["PID", 4, 4, false], ["PID", 18, 4, false],
+  ["PID", 2, 4, false], ["PID", 3, 4, true], ["PID", 4, 4, false], ["PID", 18, 4, false], ["PID", 21, 4, false],
   ["PD1", 4, 9, false],
   ["PV1", 5, 4, false], ["PV1", 19, 4, false], ["PV1", 7, 9, false], ["PV1", 8, 9, false], ["PV1", 9, 9, false],
   ["PV1", 17, 9, false], ["PV1", 50, 4, true], ["PV1", 52, 9, false], ["PV1", 54, 4, false],
@@ -67,6 +67,8 @@ export function authorityOrganizations(c: Conv, only?: ReadonlySet<string>): voi
   }
   for (const [name, field, comp, everyRep] of rows) {
     if (only !== undefined && !only.has(name)) continue;
+    // PID-21 (mother's id) is read only when there is no NK1, like the RelatedPerson it belongs to.
+    if (name === "PID" && field === 21 && c.segments("NK1").length > 0) continue;
     const all = c.msg.segmentsNamed(name);
     // PID, PD1, PV1, PV2 and EVN are read as the template's first segments; MRG and the others, every one.
     const count = FIRST.has(name) && name !== "MRG" ? Math.min(all.length, 1) : all.length;
