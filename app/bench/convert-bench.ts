@@ -1,7 +1,8 @@
 /**
  * Parse/convert throughput on one core (single thread, synchronous loops).
  * Run directly: `node -r ./tools/ts-register.js app/bench/convert-bench.ts` (it re-runs itself with
- * `--single-threaded-gc`); `npm run bench:app` prints it too.
+ * `--single-threaded-gc`); `npm run bench:app` prints it too. With `--parity <dir>` it reports the `$convert-data`
+ * id parity on FHIR-Converter's samples instead (see idParity).
  *
  * One core, honestly: the quoted rate is messages per CPU-second of the main thread (/proc/thread-self/schedstat),
  * and the process runs with --single-threaded-gc, so neither V8's GC helpers nor its background compilers are
@@ -9,7 +10,7 @@
  * The parser and converter are measured as deployed: bundled by esbuild (app/build.ts does the same), because
  * the test-time TypeScript hook compiles every cross-module call into a getter the bundle does not have.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
@@ -248,7 +249,43 @@ export async function runConvertBench(opts: { msPerMetric?: number; rounds?: num
   };
 }
 
-if (require.main === module) {
+/**
+ * `$convert-data` id parity: for each FHIR-Converter ADT sample, the share of the resource ids in its published
+ * expected bundle that convertAdt(…, { ids: "convert-data" }) also produces. `dir` holds the `*-expected.json`
+ * files of a microsoft/FHIR-Converter checkout (src/Microsoft.Health.Fhir.Liquid.Converter.FunctionalTests/
+ * TestData/Expected/Hl7v2/ADT_*), flattened or not.
+ */
+export function idParity(dir: string): { matched: number; expected: number; missingByType: Record<string, number> } {
+  const { convertAdt } = require("../src/convert") as typeof Convert;
+  const files = new Map<string, string>();
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(join(d, e.name));
+      else if (e.name.endsWith("-expected.json")) files.set(e.name.replace("-expected.json", ".hl7"), join(d, e.name));
+    }
+  };
+  walk(dir);
+  let matched = 0;
+  let expected = 0;
+  const missingByType: Record<string, number> = {};
+  for (const m of loadFhirConverterSamples()) {
+    const file = files.get(m.name);
+    if (file === undefined) continue;
+    const want = (JSON.parse(readFileSync(file, "utf8")) as { entry: { resource: { resourceType: string; id: string } }[] }).entry.map((e) => e.resource);
+    const got = new Set((convertAdt(m.text, { ids: "convert-data" }).entry ?? []).map((e) => `${e.resource?.resourceType}/${e.resource?.id}`));
+    for (const r of want) {
+      expected++;
+      if (got.has(`${r.resourceType}/${r.id}`)) matched++;
+      else missingByType[r.resourceType] = (missingByType[r.resourceType] ?? 0) + 1;
+    }
+  }
+  return { matched, expected, missingByType };
+}
+
+if (require.main === module && process.argv[2] === "--parity") {
+  const r = idParity(process.argv[3] ?? ".");
+  console.log(`ids matched ${r.matched}/${r.expected}; missing by type ${JSON.stringify(r.missingByType)}`);
+} else if (require.main === module) {
   if (!process.execArgv.includes("--single-threaded-gc")) {
     // One core means one thread: re-run with V8's GC on the main thread (its helpers would otherwise be free CPU).
     const r = spawnSync(process.execPath, ["--single-threaded-gc", ...process.execArgv, __filename, ...process.argv.slice(2)], { stdio: "inherit" });
