@@ -79,7 +79,7 @@ describe("GitHub workflows", function () {
         assert.strictEqual(job.env?.ARM_USE_OIDC, "true");
         assert.ok(!Object.keys(job.env ?? {}).some(k => k === "ARM_CLIENT_SECRET"), "OIDC only, no client secret");
         const [pulumi] = uses(job, "pulumi/actions@");
-        assert.strictEqual(pulumi.uses, "pulumi/actions@v7");
+        assert.strictEqual(pulumi.uses, "pulumi/actions@8e5e406f4007fca908480587cb9893c07090f58d");
         assert.strictEqual(pulumi.with?.command, "preview");
         assert.strictEqual(pulumi.with?.policyPacks, "policy");
         assert.strictEqual(pulumi.with?.policyPackConfigs, "policy/config/${{ matrix.stack }}.json");
@@ -106,7 +106,7 @@ describe("GitHub workflows", function () {
             assert.strictEqual(job.concurrency?.["cancel-in-progress"], false);
             assert.strictEqual(job.permissions?.["id-token"], "write");
             assert.strictEqual(job.env?.ARM_USE_OIDC, "true");
-            const [pulumi] = uses(job, "pulumi/actions@v7");
+            const [pulumi] = uses(job, "pulumi/actions@");
             assert.strictEqual(pulumi.with?.command, "up");
             assert.strictEqual(pulumi.with?.policyPacks, "policy");
             assert.strictEqual(pulumi.with?.policyPackConfigs, `policy/config/${stack}.json`);
@@ -162,5 +162,20 @@ describe("GitHub workflows", function () {
         const needs = (j: Job) => ([] as string[]).concat(j.needs ?? []);
         assert.ok(needs(wf.jobs["up-dev"]).includes("deploy-runner"), "up-dev waits for the gate");
         assert.ok(needs(wf.jobs["up-prod"]).includes("up-dev"));
+    });
+
+    it("pins every third-party action to a full commit SHA, with its version in a comment, and keeps them current with Dependabot", () => {
+        let count = 0;
+        for (const file of ["deploy.yml", "pr-preview.yml"]) {
+            for (const line of fs.readFileSync(path.join(WF, file), "utf8").split("\n").filter((l) => /^\s*(- )?uses:/.test(l))) {
+                count++;
+                assert.match(line, /uses: [\w.-]+\/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$/, `${file}: ${line.trim()}`);
+            }
+        }
+        assert.ok(count >= 20, `${count} action references`);
+        const dependabot = parse(fs.readFileSync(path.join(ROOT, ".github", "dependabot.yml"), "utf8")) as { version: number; updates: { "package-ecosystem": string; directory: string }[] };
+        assert.strictEqual(dependabot.version, 2);
+        const covered = dependabot.updates.map((u) => `${u["package-ecosystem"]} ${u.directory}`).sort();
+        assert.deepStrictEqual(covered, ["github-actions /", "npm /", "npm /app", "npm /policy"]);
     });
 });
