@@ -155,6 +155,54 @@ export const SEEDS = {
   /** ID/_PractitionerRole.liquid with only an XCN (OBX-16, OBX-25): XCN.1,XCN.9, else the XCN text. */
   PractitionerRoleXcn: (xcn: Hl7Node): string => pair(comp(xcn, 1), comp(xcn, 9)) ?? cv(xcn.value),
 
+  /** ID/_Procedure.liquid with PDA (base: Patient): PID-3[0],PDA-4,PDA-5.1 (death) or PID-3[0],PDA-7,PDA-8.1 (autopsy). */
+  ProcedurePda(pid3: Hl7Node | undefined, pda: Hl7Segment, kind: "death" | "autopsy"): string | undefined {
+    const [when, by] = kind === "death" ? [pda.field(4), v(pda.get(5, 1, 1))] : [pda.field(7), v(pda.get(8, 1, 1))];
+    return when !== undefined && by !== undefined ? `${cv(pid3?.value)},${cv(when.value)},${cv(by)}` : undefined;
+  },
+  /**
+   * ID/_Observation.liquid with PDA (no base id): PDA-3,PDA-4,PDA-5.1 (death certificate), PDA-6,PDA-7,PDA-8.1
+   * (autopsy), PDA-9 (coroner); undefined unless all are present.
+   */
+  ObservationPda(pda: Hl7Segment, kind: "death" | "autopsy" | "coroner"): string | undefined {
+    const parts =
+      kind === "death" ? [pda.field(3)?.value, pda.field(4)?.value, v(pda.get(5, 1, 1))]
+      : kind === "autopsy" ? [pda.field(6)?.value, pda.field(7)?.value, v(pda.get(8, 1, 1))]
+      : [pda.field(9)?.value];
+    return parts.every((x) => x !== undefined) ? parts.map((x) => cv(x)).join(",") : undefined;
+  },
+  /** ID/_Condition.liquid with PDA: the PDA-1 repetition's text (base: Patient). */
+  ConditionPda: (cause: Hl7Node): string => cv(cause.value),
+
+  /** ID/_Observation.liquid with ACC (base: Patient): ACC-13[0], else ACC-1,ACC-2,ACC-3,ACC-11, else the whole ACC. */
+  ObservationAcc(acc: Hl7Segment): string {
+    const e13 = acc.repetitions(13)[0];
+    if (e13 !== undefined) return cv(e13.value);
+    const fs = [1, 2, 3, 11].map((n) => acc.field(n));
+    return fs.every((x) => x !== undefined) ? fs.map((x) => cv(x?.value)).join(",") : cv(acc.raw);
+  },
+  /** ID/_Location.liquid with ACC: ACC-11, else ACC-3. */
+  LocationAcc: (acc: Hl7Segment): string | undefined => {
+    const f = acc.field(11) ?? acc.field(3);
+    return f !== undefined ? cv(f.value) : undefined;
+  },
+  /** ID/_Location.liquid with DLD (PV1-37): the DLD text. */
+  LocationDld: (dld: Hl7Node): string => cv(dld.value),
+  /** ID/_Organization.liquid with HDORG (an HD component with all three parts): HD.1,HD.2. */
+  OrganizationAuthority: (namespace: string, universalId: string): string => `${cv(namespace)},${cv(universalId)}`,
+  /**
+   * Insurer (IN1-4 XON, else IN1-3 CX): the XON rules of ID/_Organization.liquid, else IN1-3.1,IN1-3.4 (the template
+   * writes no Organization without IN1-4; ours keeps the insurer id).
+   */
+  OrganizationInsurer(in1: Hl7Segment): string | undefined {
+    const xon = in1.repetitions(4)[0];
+    if (xon !== undefined) return SEEDS.OrganizationXon(xon);
+    const cx = in1.repetitions(3)[0];
+    return cx !== undefined ? `${cv(cx.get(1))},${cv(cx.get(4))}` : undefined;
+  },
+  /** ID/_ServiceRequest.liquid with RF1: the whole RF1 (base: Patient). */
+  ServiceRequestRf1: (rf1: Hl7Segment): string => cv(rf1.raw),
+
   /** ID/_Procedure.liquid: PR1-19, else PR1-3.1,PR1-3.3,PR1-5, else the whole PR1 (base: Patient). */
   Procedure(pr1: Hl7Segment): string {
     const f19 = pr1.field(19);

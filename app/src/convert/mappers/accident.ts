@@ -2,7 +2,8 @@ import type { Location, Observation, ObservationComponent } from "fhir/r4";
 import type { Hl7Segment } from "../../hl7";
 import type { Conv } from "../context";
 import { v, xadToAddress } from "../datatypes";
-import { converterValue as cv, makeId, makeSharedId } from "../ids";
+import { makeId, makeSharedId } from "../ids";
+import { SEEDS } from "../seeds";
 import { practitionersOfField } from "./practitioner";
 
 // FHIR-Converter's own code systems (Resource/_Observation.liquid, ACC branch).
@@ -22,11 +23,7 @@ const FLAGS: readonly [number, string, string][] = [
 export function accident(c: Conv, acc: Hl7Segment): void {
   const f = (n: number) => acc.field(n);
   const e13 = acc.repetitions(13)[0];
-  const seed =
-    e13 !== undefined ? cv(e13.value)
-    : f(1) && f(2) && f(3) && f(11) ? [1, 2, 3, 11].map((n) => cv(f(n)?.value)).join(",")
-    : cv(acc.raw);
-  const id = makeId("Observation", seed, c.patientId);
+  const id = makeId("Observation", SEEDS.ObservationAcc(acc), c.patientId);
   if (id === undefined) return;
   const o: Observation = {
     resourceType: "Observation",
@@ -54,7 +51,7 @@ export function accident(c: Conv, acc: Hl7Segment): void {
   const by = practitionersOfField(c, acc, 7);
   if (by.length > 0) o.performer = by;
   const placeField = f(11) ?? f(3);
-  const placeId = placeField !== undefined ? makeSharedId("Location", cv(placeField.value)) : undefined;
+  const placeId = makeSharedId("Location", SEEDS.LocationAcc(acc));
   if (placeField !== undefined && placeId !== undefined) {
     const loc: Location = { resourceType: "Location", id: placeId };
     const name = v(acc.get(3));

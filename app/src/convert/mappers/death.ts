@@ -2,7 +2,8 @@ import type { Condition, Observation, Procedure, Reference } from "fhir/r4";
 import type { Hl7Segment } from "../../hl7";
 import type { Conv } from "../context";
 import { cweToConcept, v } from "../datatypes";
-import { converterValue as cv, makeId } from "../ids";
+import { makeId } from "../ids";
+import { SEEDS } from "../seeds";
 import { plLocation } from "./location";
 import { practitionersOfField } from "./practitioner";
 
@@ -15,22 +16,15 @@ function yesNo(flag: string | undefined): Observation["valueCodeableConcept"] | 
   return flag === "Y" || flag === "N" ? { coding: [{ system: YES_NO, code: flag, display: flag === "Y" ? "Yes" : "No" }] } : undefined;
 }
 
-/** `a,b,c` of present values, or undefined when any is missing (the template's `if A and B and C`). */
-function all3(a: string | undefined, b: string | undefined, c: string | undefined): string | undefined {
-  return a !== undefined && b !== undefined && c !== undefined ? `${cv(a)},${cv(b)},${cv(c)}` : undefined;
-}
-
 function fact(c: Conv, seed: string | undefined, code: string, display: string, flag: string | undefined): void {
   const value = yesNo(flag);
-  // ID/_Observation.liquid: PDA_death / PDA_autopsy / PDA_coroner, without a base id.
   const id = makeId("Observation", seed);
   if (id === undefined || value === undefined) return;
   const o: Observation = { resourceType: "Observation", id, status: "final", code: { coding: [{ system: OBS_CODE, code, display }] }, subject: c.patientRef, valueCodeableConcept: value };
   c.add(o);
 }
 
-function proc(c: Conv, seed: string, code: string, display: string, who: Reference[], role: string): Procedure {
-  // ID/_Procedure.liquid: PID-3[0],PDA-4,PDA-5.1 (or PDA-7,PDA-8.1), base Patient.
+function proc(c: Conv, seed: string | undefined, code: string, display: string, who: Reference[], role: string): Procedure {
   const p: Procedure = {
     resourceType: "Procedure",
     id: makeId("Procedure", seed, c.patientId) as string,
@@ -50,25 +44,25 @@ function proc(c: Conv, seed: string, code: string, display: string, who: Referen
 export function deathAndAutopsy(c: Conv, pda: Hl7Segment, pid: Hl7Segment): Reference | undefined {
   const at = (field: number) => ({ segment: "PDA", field });
   for (const cause of pda.repetitions(1)) {
-    const id = makeId("Condition", cv(cause.value), c.patientId);
+    const id = makeId("Condition", SEEDS.ConditionPda(cause), c.patientId);
     const code = cweToConcept(cause);
     if (id === undefined || code === undefined) continue;
     const cond: Condition = { resourceType: "Condition", id, code, subject: c.patientRef };
     c.add(cond);
   }
   const where = plLocation(c, pda.repetitions(2)[0]);
-  const pid3 = cv(pid.repetitions(3)[0]?.value);
+  const pid3 = pid.repetitions(3)[0];
   const signed = v(pda.get(4, 1, 1));
   const certifier = v(pda.get(5, 1, 1));
   if (signed !== undefined && certifier !== undefined) {
-    const p = proc(c, `${pid3},${cv(signed)},${cv(certifier)}`, "death-certification", "Death Certification", practitionersOfField(c, pda, 5), "Death Certified By");
+    const p = proc(c, SEEDS.ProcedurePda(pid3, pda, "death"), "death-certification", "Death Certification", practitionersOfField(c, pda, 5), "Death Certified By");
     p.performedDateTime = c.dateTime(signed, at(4));
     c.add(p);
   }
   const autopsy = pda.field(7);
   const pathologist = v(pda.get(8, 1, 1));
   if (autopsy !== undefined && pathologist !== undefined) {
-    const p = proc(c, `${pid3},${cv(autopsy.value)},${cv(pathologist)}`, "autopsy-performed", "Autopsy Performed", practitionersOfField(c, pda, 8), "Autopsy Performed By");
+    const p = proc(c, SEEDS.ProcedurePda(pid3, pda, "autopsy"), "autopsy-performed", "Autopsy Performed", practitionersOfField(c, pda, 8), "Autopsy Performed By");
     const start = v(pda.get(7, 1, 1));
     const end = v(pda.get(7, 1, 2));
     if (start !== undefined || end !== undefined) {
@@ -78,8 +72,8 @@ export function deathAndAutopsy(c: Conv, pda: Hl7Segment, pid: Hl7Segment): Refe
     }
     c.add(p);
   }
-  fact(c, all3(pda.field(3)?.value, pda.field(4)?.value, certifier), "death-certificate", "Death Certificate", v(pda.get(3)));
-  fact(c, all3(pda.field(6)?.value, autopsy?.value, pathologist), "autopsy", "Autopsy", v(pda.get(6)));
-  fact(c, pda.field(9) !== undefined ? cv(pda.field(9)?.value) : undefined, "coroner", "Coroner", v(pda.get(9)));
+  fact(c, SEEDS.ObservationPda(pda, "death"), "death-certificate", "Death Certificate", v(pda.get(3)));
+  fact(c, SEEDS.ObservationPda(pda, "autopsy"), "autopsy", "Autopsy", v(pda.get(6)));
+  fact(c, SEEDS.ObservationPda(pda, "coroner"), "coroner", "Coroner", v(pda.get(9)));
   return where;
 }

@@ -159,7 +159,7 @@ export function encounter(c: Conv, pv1: Hl7Segment, id: string, diagnoses: reado
 /** PV1-37 discharged-to location (DLD: location ^ effective date) → Location (ID/_Location.liquid, DLD text). */
 function dischargedTo(c: Conv, pv1: Hl7Segment): Reference | undefined {
   const dld = pv1.field(37);
-  const id = dld !== undefined ? makeSharedId("Location", cv(dld.value)) : undefined;
+  const id = dld !== undefined ? makeSharedId("Location", SEEDS.LocationDld(dld)) : undefined;
   if (dld === undefined || id === undefined) return undefined;
   const name = v(dld.get(1, 2)) ?? v(dld.get(1, 1)) ?? dld.value;
   return c.add({ resourceType: "Location", id, name, physicalType: { coding: [{ system: "http://terminology.hl7.org/CodeSystem/location-physical-type", code: "si", display: "Site" }] } });

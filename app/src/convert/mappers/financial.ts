@@ -3,7 +3,7 @@ import type { Hl7Segment } from "../../hl7";
 import { SUBSCRIBER_RELATIONSHIP, lookup } from "../codes";
 import { type Conv, isDefined } from "../context";
 import { cxToIdentifier, v } from "../datatypes";
-import { converterValue as cv, makeId, makeSharedId } from "../ids";
+import { makeId, makeSharedId } from "../ids";
 import { SEEDS } from "../seeds";
 import { guarantor, insured } from "./related-person";
 
@@ -11,8 +11,7 @@ import { guarantor, insured } from "./related-person";
 function payor(c: Conv, in1: Hl7Segment): Reference | undefined {
   const xon = in1.repetitions(4)[0];
   const idRep = in1.repetitions(3)[0];
-  const seed = xon !== undefined ? SEEDS.OrganizationXon(xon) : idRep !== undefined ? `${cv(idRep.get(1))},${cv(idRep.get(4))}` : undefined;
-  const id = makeSharedId("Organization", seed);
+  const id = makeSharedId("Organization", SEEDS.OrganizationInsurer(in1));
   if (id === undefined) return undefined;
   const org: Organization = { resourceType: "Organization", id };
   const name = xon !== undefined ? v(xon.get(1)) : undefined;

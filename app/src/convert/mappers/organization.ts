@@ -2,7 +2,7 @@ import type { Organization, Reference } from "fhir/r4";
 import type { Hl7Node } from "../../hl7";
 import type { Conv } from "../context";
 import { hdToSystem, v } from "../datatypes";
-import { converterValue as cv, makeSharedId } from "../ids";
+import { makeSharedId } from "../ids";
 import { SEEDS } from "../seeds";
 
 /** HD (MSH-4, MSH-6, PV1-39 …) → Organization named by HD-1, identified by its universal id. */
@@ -83,7 +83,7 @@ export function authorityOrganizations(c: Conv, only?: ReadonlySet<string>): voi
         const ns = v(rep.get(comp, 1));
         const uid = v(rep.get(comp, 2));
         if (ns === undefined || uid === undefined) continue;
-        const id = makeSharedId("Organization", `${cv(ns)},${cv(uid)}`) as string;
+        const id = makeSharedId("Organization", SEEDS.OrganizationAuthority(ns, uid)) as string;
         const org: Organization = { resourceType: "Organization", id, name: ns };
         const system = hdToSystem(undefined, uid, type, c.ctx);
         if (system !== undefined) org.identifier = [{ system: "urn:ietf:rfc:3986", value: system }];

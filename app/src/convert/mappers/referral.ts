@@ -2,7 +2,8 @@ import type { ServiceRequest } from "fhir/r4";
 import type { Hl7Segment } from "../../hl7";
 import type { Conv } from "../context";
 import { cweToConcept, v } from "../datatypes";
-import { converterValue as cv, makeId } from "../ids";
+import { makeId } from "../ids";
+import { SEEDS } from "../seeds";
 import { organizationFromXon } from "./organization";
 import { practitionersOfField } from "./practitioner";
 
@@ -20,7 +21,7 @@ const PRIORITY: Readonly<Record<string, ServiceRequest["priority"]>> = Object.fr
  * RF1-19 referred-to provider (XON) and RF1-20 referred-to practitioner (XCN) are its performers.
  */
 export function referral(c: Conv, rf1: Hl7Segment, encounter: string | undefined): void {
-  const id = makeId("ServiceRequest", cv(rf1.raw), c.patientId);
+  const id = makeId("ServiceRequest", SEEDS.ServiceRequestRf1(rf1), c.patientId);
   if (id === undefined) return;
   const code = v(rf1.get(1, 1, 1));
   const sr: ServiceRequest = {
