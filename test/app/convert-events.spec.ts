@@ -190,6 +190,18 @@ describe("ADT events (the event table)", () => {
     }
   });
 
+  it("A60: IAM-14/15 reporter (caregiver → Practitioner, other → RelatedPerson); convert-data maps the first IAM only", () => {
+    const iam1 = seg("IAM", { 1: "1", 2: "FA", 3: "256349002^Peanut^SCT", 6: "A", 14: "KIN^Kim", 15: "MTH^Mother^HL70063" });
+    const iam2 = seg("IAM", { 1: "2", 2: "DA", 3: "70618^Penicillin^RXNORM", 6: "A", 14: "NURSE^Nia", 15: "CGV^Caregiver^HL70063" });
+    const text = message("A60", [iam1, iam2]);
+    const cd = convertAdt(text, { ids: "convert-data" });
+    const a = one<AllergyIntolerance>(cd, "AllergyIntolerance");
+    assert.equal(a.asserter?.reference, `RelatedPerson/${guidFromInput(`RelatedPerson_KIN^Kim_${PATIENT_ID}`)}`);
+    const stable = all<AllergyIntolerance>(convertAdt(text), "AllergyIntolerance");
+    assert.equal(stable.length, 2);
+    assert.equal(stable[1].asserter?.reference, `Practitioner/${guidFromInput("Practitioner_NURSE^Nia")}`);
+  });
+
   describe("FHIR-Converter's published ADT samples", () => {
     for (const m of loadFhirConverterSamples()) {
       it(`${m.name}: converts in both modes to valid FHIR (medplum + FHIR.js)`, function () {

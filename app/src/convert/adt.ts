@@ -66,7 +66,9 @@ function visitEvent(c: Conv, pid: Hl7Segment): void {
   for (const nk1 of c.segments("NK1")) relatedPersonFromNk1(c, nk1);
   relatedPersonFromPid21(c, pid);
   for (const al1 of c.segments("AL1")) allergy(c, al1);
-  for (const iam of c.segments("IAM")) allergyFromIam(c, iam);
+  // ADT_A60.liquid reads the first IAM only (convert-data); stable maps every allergy the message updates.
+  const iams = c.segments("IAM");
+  for (const iam of c.convertData ? iams.slice(0, 1) : iams) allergyFromIam(c, iam);
   for (const obx of c.segments("OBX")) observation(c, obx, encRef);
   for (const pr1 of c.segments("PR1")) procedure(c, pr1, encRef);
   for (const rf1 of c.segments("RF1")) referral(c, rf1, encId);

@@ -53,6 +53,9 @@ export const SEEDS = {
   /** ID/_Practitioner.liquid (XCN): XCN.1,XCN.9, else the XCN text (a field: all its repetitions). */
   Practitioner: (xcn: Hl7Node): string => pair(comp(xcn, 1), comp(xcn, 9)) ?? cv(xcn.value),
 
+  /** ID/_Practitioner.liquid (XPN, e.g. IAM-14 for a caregiver): the XPN text. */
+  PractitionerXpn: (xpn: Hl7Node): string => cv(xpn.value),
+
   /** ID/_Organization.liquid (HD): HD.1,HD.2, else the HD text. */
   OrganizationHd: (hd: Hl7Node): string => pair(comp(hd, 1), comp(hd, 2)) ?? cv(hd.value),
   /** ID/_Organization.liquid (XON): XON.10,XON.6, else XON.3,XON.6, else the XON text. */
@@ -95,6 +98,9 @@ export const SEEDS = {
   /** ID/_RelatedPerson.liquid with IN1: IN1-49[0].1,IN1-49[0].4 when IN1-49 is present, else the whole IN1. */
   RelatedPersonIn1: (in1: Hl7Segment): string =>
     in1.field(49) !== undefined ? `${cv(v(in1.get(49, 1, 1)))},${cv(v(in1.get(49, 1, 4)))}` : cv(in1.raw),
+
+  /** ID/_RelatedPerson.liquid with IAM (the template passes IAM-14): its text (base: Patient). */
+  RelatedPersonIam: (iam14: Hl7Node): string => cv(iam14.value),
 
   /** ID/_AllergyIntolerance.liquid: AL1-2,AL1-3,AL1-4,AL1-5 when all four are present, else the whole AL1. */
   AllergyAl1(al1: Hl7Segment): string {

@@ -1,12 +1,12 @@
-import type { AllergyIntolerance, AllergyIntoleranceReaction, CodeableConcept, Condition, Reference } from "fhir/r4";
+import type { AllergyIntolerance, AllergyIntoleranceReaction, CodeableConcept, Condition, Reference, RelatedPerson } from "fhir/r4";
 import type { Hl7Segment } from "../../hl7";
 import { ALLERGY_CATEGORY, ALLERGY_CRITICALITY, lookup } from "../codes";
 import { type Conv, isDefined } from "../context";
-import { cweToConcept, v } from "../datatypes";
+import { cweToConcept, v, xpnToName } from "../datatypes";
 import { ConversionError } from "../errors";
-import { makeId } from "../ids";
+import { makeId, makeSharedId } from "../ids";
 import { SEEDS } from "../seeds";
-import { practitioner } from "./practitioner";
+import { practitioner, practitionersOfField } from "./practitioner";
 
 const CLINICAL = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical";
 
@@ -81,7 +81,36 @@ export function allergyFromIam(c: Conv, iam: Hl7Segment): void {
   if (reactions.length > 0) a.reaction = reactions;
   const notes = c.segments("NTE").map((n) => v(n.get(3))).filter(isDefined);
   if (notes.length > 0) a.note = notes.map((text) => ({ text }));
+  const recorder = practitionersOfField(c, iam, 23)[0];
+  if (recorder !== undefined) a.recorder = recorder;
+  const reporter = iamReporter(c, iam);
+  if (reporter !== undefined) a.asserter = reporter;
   c.add(a);
+}
+
+/**
+ * IAM-14 (reported by, XPN) with IAM-15 (relationship): a caregiver (CGV) is a Practitioner keyed on the name
+ * (ID/_Practitioner.liquid, XPN), the patient (SEL) is the Patient, anyone else a RelatedPerson keyed on IAM-14
+ * (ID/_RelatedPerson.liquid, IAM) with the Patient as base (ADT_A60.liquid).
+ */
+function iamReporter(c: Conv, iam: Hl7Segment): Reference | undefined {
+  const who = iam.field(14);
+  if (who === undefined) return undefined;
+  const rel = v(iam.get(15, 1, 1));
+  const name = iam.repetitions(14).map(xpnToName).find(isDefined);
+  if (rel === "SEL") return c.patientRef;
+  if (rel === "CGV") {
+    const id = makeSharedId("Practitioner", SEEDS.PractitionerXpn(who));
+    return id === undefined ? undefined : c.add({ resourceType: "Practitioner", id, ...(name !== undefined ? { name: [name] } : {}) });
+  }
+  const id = makeId("RelatedPerson", SEEDS.RelatedPersonIam(who), c.patientId);
+  if (id === undefined) return undefined;
+  const rp: RelatedPerson = { resourceType: "RelatedPerson", id, patient: c.patientRef };
+  if (name !== undefined) rp.name = [name];
+  const relationship = iam.repetitions(15)[0];
+  const relCc = relationship !== undefined ? cweToConcept(relationship, "HL70063") : undefined;
+  if (relCc !== undefined) rp.relationship = [relCc];
+  return c.add(rp);
 }
 
 export function condition(c: Conv, dg1: Hl7Segment, encounter: Reference | undefined): Reference {
