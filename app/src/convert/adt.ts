@@ -13,7 +13,7 @@ import { accident } from "./mappers/accident";
 import { deathAndAutopsy } from "./mappers/death";
 import { devices, messageHeader, provenances } from "./mappers/message";
 import { observation } from "./mappers/observation";
-import { authorityOrganizations, organizationFromHd, organizationFromXon } from "./mappers/organization";
+import { authorityOrganizations, organizationFromHd, organizationFromXon, xonOrganizations } from "./mappers/organization";
 import { patient, patientIdFor } from "./mappers/patient";
 import { procedure } from "./mappers/procedure";
 import { referral } from "./mappers/referral";
@@ -150,7 +150,10 @@ function run(c: Conv): Bundle {
       visitEvent(c, pid);
   }
   if (c.rule.kind === "linkage") authorityOrganizations(c, LINKAGE_AUTHORITIES);
-  else authorityOrganizations(c);
+  else {
+    authorityOrganizations(c);
+    xonOrganizations(c);
+  }
   // MSH-22/MSH-23: the sending and receiving responsible organizations (XON).
   organizationFromXon(c, msh.repetitions(22)[0]);
   organizationFromXon(c, msh.repetitions(23)[0]);

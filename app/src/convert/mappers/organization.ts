@@ -51,7 +51,7 @@ const AUTHORITIES: readonly [string, number, number, boolean][] = [
   ["PV2", 13, 9, false], ["EVN", 5, 9, false], ["MRG", 1, 4, true],
   ["GT1", 2, 4, false], ["GT1", 19, 4, false], ["GT1", 29, 4, false],
   ["NK1", 12, 4, false], ["NK1", 33, 4, true], ["DB1", 3, 4, true],
-  ["IN1", 3, 4, true], ["IN1", 10, 4, true], ["IN1", 49, 4, true], ["IN2", 1, 4, true],
+  ["IN1", 3, 4, true], ["IN1", 10, 4, true], ["IN1", 49, 4, true], ["IN2", 1, 4, true], ["IN2", 61, 4, false],
   ["ROL", 4, 9, true], ["OBX", 16, 9, true], ["PR1", 8, 9, false], ["PR1", 11, 9, false], ["PR1", 12, 9, false],
 ];
 /** Segments every template reads as "first segments" (the others only when the event reads them). */
@@ -67,8 +67,6 @@ export function authorityOrganizations(c: Conv, only?: ReadonlySet<string>): voi
   }
   for (const [name, field, comp, everyRep] of rows) {
     if (only !== undefined && !only.has(name)) continue;
-    // PID-21 (mother's id) is read only when there is no NK1, like the RelatedPerson it belongs to.
-    if (name === "PID" && field === 21 && c.segments("NK1").length > 0) continue;
     const all = c.msg.segmentsNamed(name);
     // PID, PD1, PV1, PV2 and EVN are read as the template's first segments; MRG and the others, every one.
     const count = FIRST.has(name) && name !== "MRG" ? Math.min(all.length, 1) : all.length;
@@ -90,5 +88,18 @@ export function authorityOrganizations(c: Conv, only?: ReadonlySet<string>): voi
         c.add(org);
       }
     }
+  }
+}
+
+/**
+ * Organizations named by XON fields: GT1-21 (guarantor organization), GT1-51 (guarantor's employer), NK1-13
+ * (next of kin that is an organization), IN1-11 (insured's group employer), as ADT_A01.liquid writes them.
+ */
+const XON_FIELDS: readonly [string, number][] = [["GT1", 21], ["GT1", 51], ["NK1", 13], ["IN1", 11]];
+
+export function xonOrganizations(c: Conv): void {
+  for (const [name, field] of XON_FIELDS) {
+    if (!c.rule.segments.includes(name as never)) continue;
+    for (const seg of c.msg.segmentsNamed(name)) organizationFromXon(c, seg.repetitions(field)[0]);
   }
 }
