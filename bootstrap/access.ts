@@ -16,8 +16,14 @@ export const TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange";
  * a `pull_request` job without an environment gets `repo:<owner>/<repo>:pull_request`. Entra matches them exactly
  * (AADSTS70021 otherwise), so each job kind needs its own federated credential.
  */
-export function githubSubjects(repository: string, environment: string): { deploy: string; preview: string } {
-    return { deploy: `repo:${repository}:environment:${environment}`, preview: `repo:${repository}:pull_request` };
+export function githubSubjects(repository: string, environment: string): { deploy: string; preview: string; releasePreview: string } {
+    return {
+        deploy: `repo:${repository}:environment:${environment}`,
+        preview: `repo:${repository}:pull_request`,
+        // deploy.yml's preview of the exact commit about to be deployed, bound to `<env>-preview` (no reviewers), so
+        // the approvers of `<env>` read it before they approve; it signs in as the read-only preview identity.
+        releasePreview: `repo:${repository}:environment:${environment}-preview`,
+    };
 }
 
 /** Built-in roles the bootstrap assigns itself (Microsoft "Azure built-in roles" reference; azure-deployment-facts §2.1). */

@@ -39,7 +39,7 @@ export interface EnvironmentIdentitiesArgs {
 export class EnvironmentIdentities extends pulumi.ComponentResource {
     public readonly deploy: managedidentity.UserAssignedIdentity;
     public readonly preview: managedidentity.UserAssignedIdentity;
-    public readonly subjects: { deploy: string; preview: string };
+    public readonly subjects: { deploy: string; preview: string; releasePreview: string };
 
     constructor(name: string, args: EnvironmentIdentitiesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("fhirplatform:bootstrap:EnvironmentIdentities", name, {}, opts);
@@ -66,6 +66,14 @@ export class EnvironmentIdentities extends pulumi.ComponentResource {
         };
         this.deploy = identity("deploy", this.subjects.deploy);
         this.preview = identity("preview", this.subjects.preview);
+        new managedidentity.FederatedIdentityCredential(`${name}-preview-release-github`, {
+            resourceName: this.preview.name,
+            resourceGroupName,
+            federatedIdentityCredentialResourceName: "github-release-preview",
+            issuer: GITHUB_OIDC_ISSUER,
+            subject: this.subjects.releasePreview,
+            audiences: [TOKEN_EXCHANGE_AUDIENCE],
+        }, { parent: this });
 
         const sp = "ServicePrincipal" as const;
         // A role definition id names the subscription of its assignment's scope: the target one for subscription-wide

@@ -110,14 +110,19 @@ export const subscriptionId = client.subscriptionId;
 export const stateBackend = config.stateBackend;
 export const stateStorageAccount = state?.account.name;
 export const secretsVaultUri = secrets.vault.properties.vaultUri;
-export const githubEnvironmentVariables = Object.fromEntries(config.environments.map((env) => [env.name, {
-    AZURE_CLIENT_ID: identities[env.name].deploy.clientId,
+const environmentVariables = (env: (typeof config.environments)[number], kind: "deploy" | "preview") => ({
+    AZURE_CLIENT_ID: identities[env.name][kind].clientId,
     AZURE_TENANT_ID: client.tenantId,
     AZURE_SUBSCRIPTION_ID: targetSubscription(env),
     // With Pulumi Cloud the workflows keep their default backend (PULUMI_ACCESS_TOKEN or Pulumi OIDC).
     ...(state ? { PULUMI_BACKEND_URL: state.backendUrl(env.name) } : {}),
     PULUMI_SECRETS_PROVIDER: secrets.url(env.name),
-}]));
+});
+/** Per GitHub environment: `<env>` (the deploying identity) and `<env>-preview` (the release preview, read-only). */
+export const githubEnvironmentVariables = Object.fromEntries(config.environments.flatMap((env) => [
+    [env.name, environmentVariables(env, "deploy")],
+    [`${env.name}-preview`, environmentVariables(env, "preview")],
+]));
 export const githubRepositoryVariables = Object.fromEntries([
     ["AZURE_TENANT_ID", client.tenantId],
     ...config.environments.flatMap((env) => {

@@ -31,7 +31,7 @@ describe("bootstrap plan", function () {
 
     it("federates each identity with exactly the subject of its GitHub job", () => {
         const fics = ofType(plan, "azure-native:managedidentity:FederatedIdentityCredential");
-        assert.equal(fics.length, ENVS.length * 2);
+        assert.equal(fics.length, ENVS.length * 3);
         for (const env of ENVS) {
             for (const [kind, subject] of [["deploy", `repo:${REPO}:environment:${env}`], ["preview", `repo:${REPO}:pull_request`]]) {
                 const fic = named(plan, `github-${env}-${kind}-github`);
@@ -41,7 +41,12 @@ describe("bootstrap plan", function () {
                 assert.deepEqual(fic.inputs.audiences, ["api://AzureADTokenExchange"]);
                 assert.equal(fic.inputs.resourceName, identity.outputs.name, `${env} ${kind} credential is on its own identity`);
             }
-            assert.deepEqual(stackOutputs(plan).federatedSubjects[env], { deploy: `repo:${REPO}:environment:${env}`, preview: `repo:${REPO}:pull_request` });
+            // The release preview (deploy.yml, environment <env>-preview) signs in as the read-only identity too.
+            const release = named(plan, `github-${env}-preview-release-github`);
+            assert.equal(release.inputs.subject, `repo:${REPO}:environment:${env}-preview`);
+            assert.equal(release.inputs.resourceName, named(plan, `github-${env}-preview`).outputs.name);
+            assert.equal(stackOutputs(plan).githubEnvironmentVariables[`${env}-preview`].AZURE_CLIENT_ID, named(plan, `github-${env}-preview`).outputs.clientId);
+            assert.deepEqual(stackOutputs(plan).federatedSubjects[env], { deploy: `repo:${REPO}:environment:${env}`, preview: `repo:${REPO}:pull_request`, releasePreview: `repo:${REPO}:environment:${env}-preview` });
         }
     });
 

@@ -1,6 +1,9 @@
 // Issue 8 on the shipped stacks: what a first `pulumi up` on a fresh subscription needs, asserted on the offline plans
 // of dev and prod (the real program, child processes).
 import { strict as assert } from "node:assert";
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { roleAssignmentName } from "../../components/rbac";
 import { BUILT_IN_ROLES, roleGuidOf } from "../../components/roles";
 import { MOCK_DEPLOYER_OBJECT_ID } from "../../tools/offline/arm-mocks";
@@ -147,6 +150,21 @@ describe("first pulumi up on a fresh subscription, in the offline plans (dev and
             assert.deepEqual(settings.INGEST_AUTH_AUDIENCE.split(","), [outputs.platformApiClientId, outputs.platformApiIdentifierUri]);
             assert.deepEqual(Object.keys(JSON.parse(settings.INGEST_SENDERS)), [outputs.hl7SenderClientId]);
             assert.ok(!String(get(plan, "gateway-api-hl7-policy").inputs.value).includes('name="Authorization"'));
+        }
+    });
+
+    it("deploys exactly the package the workflow attests: same path, and the plan's hash is the file's SHA-256", () => {
+        // deploy.yml hashes app/dist/ingest-function.zip with sha256sum, attests that file, and the deploy jobs
+        // download it to the same path and check the hash before pulumi up; the program keys the deployment on it.
+        const zip = path.join(path.resolve(__dirname, "..", ".."), "app", "dist", "ingest-function.zip");
+        const fileHash = createHash("sha256").update(fs.readFileSync(zip)).digest("hex");
+        const workflow = fs.readFileSync(path.join(path.resolve(__dirname, "..", ".."), ".github", "workflows", "deploy.yml"), "utf8");
+        assert.match(workflow, /sha256sum app\/dist\/ingest-function\.zip/);
+        assert.match(workflow, /subject-path: app\/dist\/ingest-function\.zip/);
+        for (const plan of plans) {
+            const env = (get(plan, "ingestion-package").inputs as any).environment;
+            assert.equal(env.FUNCTION_ZIP, "app/dist/ingest-function.zip");
+            assert.equal(env.FUNCTION_ZIP_SHA256, fileHash, `${plan.stack}: the plan deploys the file's hash`);
         }
     });
 });
