@@ -33,6 +33,12 @@ export interface RotationSchedule {
 
 const DAY_MS = 86_400_000;
 export const GRACE_DAYS = 1;
+/**
+ * The longest gap between two `pulumi up` runs: deploy.yml also runs weekly on a schedule. A rotation period at least
+ * this long guarantees that the secret published in Key Vault never expires before the next run replaces it: it
+ * expires at least one period plus a day after the run that published it (test/infra/entraId.spec.ts proves it).
+ */
+export const SCHEDULED_DEPLOY_INTERVAL_DAYS = 7;
 
 export function rotationSchedule(now: Date, periodDays: number): RotationSchedule {
     if (!Number.isInteger(periodDays) || periodDays < 1) throw new Error(`rotation period must be a positive whole number of days, got ${periodDays}`);

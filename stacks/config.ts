@@ -4,6 +4,7 @@ import { cidrContains, cidrOverlaps, Ipv4Cidr, isPrivateRange } from "../compone
 import { DeployerNetwork, parseVnetId } from "../components/deployerNetwork";
 import type { SenderFacility } from "../components/functionApp";
 import { DEFAULT_RBAC_PROPAGATION_SECONDS, MIN_RBAC_PROPAGATION_SECONDS } from "../components/propagation";
+import { SCHEDULED_DEPLOY_INTERVAL_DAYS } from "../components/secretRotation";
 import { EdgeConfig, readEdgeConfig } from "./configEdge";
 import { checkOrigin, ExternalFhirConfig, readConsumers, readExternalFhir, readSenderFacilities } from "./configFields";
 import { EMAIL, GUID, PROJECT_NAME, Raw, Reader } from "./configReader";
@@ -300,7 +301,8 @@ export function validatePlatformConfig(raw: Raw, stackName?: string): PlatformCo
 
     // Identity
     const id = r.object(raw.identity, "identity", ["hl7SenderSecretRotationDays", "spaRedirectUris", "fhirReaderGroupObjectIds", "smartUserGroupObjectIds", "hl7SenderFacilities"]);
-    const hl7SenderSecretRotationDays = r.integer(id.hl7SenderSecretRotationDays, "identity.hl7SenderSecretRotationDays", 1, 180);
+    // At least the scheduled deploy's interval: then the published secret always outlives the gap to the next run.
+    const hl7SenderSecretRotationDays = r.integer(id.hl7SenderSecretRotationDays, "identity.hl7SenderSecretRotationDays", SCHEDULED_DEPLOY_INTERVAL_DAYS, 180);
     if (isProd && hl7SenderSecretRotationDays > 30) r.problem("identity.hl7SenderSecretRotationDays", `${hl7SenderSecretRotationDays} exceeds the prod maximum of 30 days`);
     const spaRedirectUris = r.stringList(id.spaRedirectUris, "identity.spaRedirectUris", (u, k) => {
         let url: URL | undefined;

@@ -1,6 +1,9 @@
 import { strict as assert } from "node:assert";
 import { appRoleId, DEFAULT_ACCESS_ROLE_ID, PlatformIdentity, PLATFORM_APP_ROLES, USER_SCOPE } from "../../components/entraId";
-import { GRACE_DAYS, rotationSchedule, stableUuid } from "../../components/secretRotation";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parse } from "yaml";
+import { GRACE_DAYS, rotationSchedule, SCHEDULED_DEPLOY_INTERVAL_DAYS, stableUuid } from "../../components/secretRotation";
 import { BUILT_IN_ROLES } from "../../components/roles";
 import { MOCK_DEPLOYER_OBJECT_ID, MOCK_SUBSCRIPTION_ID, MOCK_TENANT_ID } from "../../tools/offline/arm-mocks";
 import { findRegistered, registered, settle } from "../support/pulumi-mocks";
@@ -43,6 +46,40 @@ describe("secret rotation schedule (pure)", () => {
         assert.throws(() => rotationSchedule(start, 0), /positive whole number/);
         assert.equal(stableUuid("x"), stableUuid("x"));
         assert.match(stableUuid("x"), /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    });
+});
+
+describe("no HL7 sender secret expires between two scheduled deploys", () => {
+    it("keeps the published secret valid until the next weekly run, for every day of three years and every allowed period", () => {
+        const DAY = 86_400_000;
+        const start = Date.UTC(2026, 0, 1);
+        for (const period of [SCHEDULED_DEPLOY_INTERVAL_DAYS, 30, 90, 180]) {
+            for (let offset = 0; offset < SCHEDULED_DEPLOY_INTERVAL_DAYS; offset++) {
+                let previousCurrent: { keeper: string; expires: number } | undefined;
+                for (let day = offset; day < 3 * 365; day += SCHEDULED_DEPLOY_INTERVAL_DAYS) {
+                    const runAt = start + day * DAY;
+                    const schedule = rotationSchedule(new Date(runAt), period);
+                    const published = schedule.slots[schedule.current];
+                    const nextRun = runAt + SCHEDULED_DEPLOY_INTERVAL_DAYS * DAY;
+                    assert.ok(published.expires.getTime() > nextRun, `period ${period}: secret published on day ${day} expires before the next run`);
+                    // A sender still holding the previous secret keeps working after the switch: the run that publishes the
+                    // new one comes at most interval-1 days after the period boundary, so the old one has at least
+                    // period - interval + 2 days left (a full period minus the run's delay, plus the grace day).
+                    if (previousCurrent && previousCurrent.keeper !== published.keeper) {
+                        const overlapDays = (previousCurrent.expires - runAt) / DAY;
+                        assert.ok(overlapDays >= period - SCHEDULED_DEPLOY_INTERVAL_DAYS + 1 + GRACE_DAYS, `period ${period}: ${overlapDays} days of overlap on day ${day}`);
+                    }
+                    previousCurrent = { keeper: published.keeper, expires: published.expires.getTime() };
+                }
+            }
+        }
+    });
+
+    it("runs the deploy weekly, the interval the guarantee assumes", () => {
+        const workflow = parse(fs.readFileSync(path.join(__dirname, "..", "..", ".github", "workflows", "deploy.yml"), "utf8")) as { on: { schedule: { cron: string }[] } };
+        const [minute, hour, dom, month, dow] = workflow.on.schedule[0].cron.split(" ");
+        assert.ok(/^\d+$/.test(minute) && /^\d+$/.test(hour) && dom === "*" && month === "*" && /^[0-6]$/.test(dow), "once a week");
+        assert.equal(SCHEDULED_DEPLOY_INTERVAL_DAYS, 7);
     });
 });
 
