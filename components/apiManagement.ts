@@ -7,7 +7,8 @@ import * as web from "@pulumi/azure-native/web";
 import { APP_ROLES, fhirApiPolicy, hl7ApiPolicy, operationPolicy } from "./apimPolicies";
 import { ApiConsumer, ApiProducts } from "./apimProducts";
 import {
-    APIM_PRIVATE_ZONES, APIM_SECURITY_PROPERTIES, FhirOperation, fhirOperations, functionKeyExpiry, NO_PHI_MESSAGE_LOGGING,
+    APIM_PRIVATE_ZONES, APIM_SECURITY_PROPERTIES, CALLER_ATTRIBUTED_BACKEND_LOGGING, FhirOperation, fhirOperations, functionKeyExpiry,
+    NO_PHI_MESSAGE_LOGGING,
 } from "./apimSettings";
 import { Monitoring } from "./monitoring";
 import { NamingContext, resourceName } from "./naming";
@@ -199,7 +200,7 @@ export class ApiGateway extends pulumi.ComponentResource {
             httpCorrelationProtocol: "W3C",
             verbosity: "information",
             frontend: { request: NO_PHI_MESSAGE_LOGGING, response: NO_PHI_MESSAGE_LOGGING },
-            backend: { request: NO_PHI_MESSAGE_LOGGING, response: NO_PHI_MESSAGE_LOGGING },
+            backend: { request: CALLER_ATTRIBUTED_BACKEND_LOGGING, response: NO_PHI_MESSAGE_LOGGING },
         };
         new apimanagement.Diagnostic(`${name}-diag-appi`, {
             ...diagnosticDefaults,

@@ -47,6 +47,18 @@ export const NO_PHI_MESSAGE_LOGGING: azureInputs.apimanagement.HttpMessageDiagno
     dataMasking: { queryParams: [{ value: "*", mode: "Hide" }], headers: [{ value: "Authorization", mode: "Hide" }] },
 };
 
+/** The caller's ids the FHIR API policy stamps on each backend request (fhir-api.xml); object ids, not PHI. */
+export const CALLER_AUDIT_HEADERS = ["X-MS-AZUREFHIR-AUDIT-CALLER-OID", "X-MS-AZUREFHIR-AUDIT-CALLER-APPID", "X-MS-AZUREFHIR-AUDIT-CALLER-TID"];
+
+/**
+ * The backend request's logging: the same limits, plus the caller-id headers, so APIM's own logs name who called
+ * (object id, app id, tenant) without a token, a body or a query string.
+ */
+export const CALLER_ATTRIBUTED_BACKEND_LOGGING: azureInputs.apimanagement.HttpMessageDiagnosticArgs = {
+    ...NO_PHI_MESSAGE_LOGGING,
+    headers: CALLER_AUDIT_HEADERS,
+};
+
 /** Expiry of the Key Vault copy of the function key: the first day of the month after next (1–2 months ahead), epoch s. */
 export function functionKeyExpiry(now: Date): number {
     return Math.floor(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 2, 1) / 1000);

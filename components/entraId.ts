@@ -46,11 +46,13 @@ export interface PlatformIdentityArgs {
     secretRotationDays: number;
     /** Redirect URIs of the SPA / mobile public client (authorisation code + PKCE). */
     spaRedirectUris: string[];
-    /** Existing Entra groups: FHIR Data Reader on FHIR plus the FHIR.Read app role at the gateway. */
+    /**
+     * Existing Entra groups given the FHIR.Read app role at the gateway, the only place their access is decided: FHIR
+     * is private and sees every call as APIM's identity, with the caller stamped into its audit log (README, "Audit
+     * attribution"). No FHIR data role is granted to users or groups (policy fhir-data-roles-service-principals).
+     */
     fhirReaderGroupObjectIds: string[];
-    /** Existing Entra groups: FHIR SMART User on FHIR. */
-    smartUserGroupObjectIds: string[];
-    /** The FHIR service, scope of the group role assignments. */
+    /** The FHIR service, scope of the client-credentials client's role (clientCredentials mode). */
     fhirServiceId: pulumi.Input<string>;
     /** Where client secrets are published. */
     keyVault: { name: pulumi.Input<string>; resourceGroupName: pulumi.Input<string> };
@@ -165,9 +167,9 @@ export class PlatformIdentity extends pulumi.ComponentResource {
             preventDuplicateNames: true,
         }, { parent: this });
         this.publicClientId = this.publicClientApplication.clientId;
-        // Only assigned groups (clinicians, SMART users) may sign in to the portal at all.
+        // Only assigned groups (clinicians) may sign in to the portal at all.
         const publicSp = new azuread.ServicePrincipal(`${name}-public-sp`, { owners: [args.deployerObjectId], clientId: this.publicClientApplication.clientId, appRoleAssignmentRequired: true }, { parent: this });
-        [...args.fhirReaderGroupObjectIds, ...args.smartUserGroupObjectIds].forEach((groupId, i) => {
+        args.fhirReaderGroupObjectIds.forEach((groupId, i) => {
             new azuread.AppRoleAssignment(`${name}-public-access-${i}`, {
                 // The all-zero id is Entra's "default access" role for apps that define no user roles.
                 appRoleId: DEFAULT_ACCESS_ROLE_ID,
@@ -182,7 +184,7 @@ export class PlatformIdentity extends pulumi.ComponentResource {
             claimValues: [USER_SCOPE],
         }, { parent: this });
 
-        // Reader groups: FHIR.Read at the gateway (users' tokens carry it in `roles`) and FHIR Data Reader on FHIR.
+        // Reader groups: FHIR.Read at the gateway (users' tokens carry it in `roles`); the gateway checks it per method.
         args.fhirReaderGroupObjectIds.forEach((groupId, i) => {
             new azuread.AppRoleAssignment(`${name}-reader-group-${i}`, {
                 appRoleId: appRoleId(APP_ROLES.fhirRead),
@@ -190,17 +192,7 @@ export class PlatformIdentity extends pulumi.ComponentResource {
                 resourceObjectId: this.apiServicePrincipal.objectId,
             }, { parent: this });
         });
-        const groupGrants: RoleGrant[] = [
-            ...args.fhirReaderGroupObjectIds.map((groupId, i): RoleGrant => ({
-                key: `reader-group-${i}`, role: "fhirDataReader", scope: args.fhirServiceId, principalId: groupId, principalType: "Group",
-                description: "Clinician group: read-only FHIR data",
-            })),
-            ...args.smartUserGroupObjectIds.map((groupId, i): RoleGrant => ({
-                key: `smart-group-${i}`, role: "fhirSmartUser", scope: args.fhirServiceId, principalId: groupId, principalType: "Group",
-                description: "SMART on FHIR app users: access limited by SMART scopes",
-            })),
-        ];
-        const fhirGrants: RoleGrant[] = [...groupGrants];
+        const fhirGrants: RoleGrant[] = [];
 
         if (args.fhirAuthMode === "clientCredentials") {
             const app = new azuread.Application(`${name}-fhir-client`, {

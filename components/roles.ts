@@ -4,12 +4,8 @@
  * articles/role-based-access-control/built-in-roles.md), cross-checked against the AVM `builtInRoleNames` maps.
  */
 export const BUILT_IN_ROLES = {
-    /** Read FHIR data. Clinician groups, APIM for read-only calls. */
-    fhirDataReader: "4c8d0bbc-75d3-4935-991f-5f3c56d81508",
     /** Read, write and soft-delete FHIR data: the ingestion Function and APIM's write path. */
     fhirDataWriter: "3f88fce4-5892-4214-ae73-ba5294559913",
-    /** SMART on FHIR user access (scopes enforced by the FHIR service). */
-    fhirSmartUser: "4ba50f17-9666-485c-a643-ff00808643f0",
     /** Get key metadata and wrap/unwrap: all FHIR needs from its customer-managed key. */
     keyVaultCryptoServiceEncryptionUser: "e147488a-f6f5-4113-8e2d-b22465e65bf6",
     /** Read secret contents: the Function, only in client-credentials FHIR mode. */

@@ -130,10 +130,8 @@ export interface PlatformConfig {
         hl7SenderSecretRotationDays: number;
         /** Redirect URIs of the public (SPA/mobile) client. */
         spaRedirectUris: string[];
-        /** Entra group object ids given FHIR Data Reader. */
+        /** Entra group object ids given the FHIR.Read app role at the gateway. */
         fhirReaderGroupObjectIds: string[];
-        /** Entra group object ids given FHIR SMART User. */
-        smartUserGroupObjectIds: string[];
         /** Sending facilities (MSH-4, optionally with MSH-3) the platform's HL7 sender client may name. */
         hl7SenderFacilities: SenderFacility[];
     };
@@ -321,6 +319,10 @@ export function validatePlatformConfig(raw: Raw, stackName?: string): PlatformCo
     };
     const fhirReaderGroupObjectIds = r.stringList(id.fhirReaderGroupObjectIds, "identity.fhirReaderGroupObjectIds", guidCheck);
     const smartUserGroupObjectIds = r.stringList(id.smartUserGroupObjectIds, "identity.smartUserGroupObjectIds", guidCheck);
+    // SMART scopes are enforced by FHIR only on the caller's own token; the gateway calls FHIR as itself.
+    if (smartUserGroupObjectIds.length > 0) {
+        r.problem("identity.smartUserGroupObjectIds", "SMART on FHIR groups are not supported: the gateway calls FHIR as its own identity (README, \"Audit attribution\"); leave it empty");
+    }
     const hl7SenderFacilities = readSenderFacilities(r, id.hl7SenderFacilities);
 
     // Alerts
@@ -353,7 +355,7 @@ export function validatePlatformConfig(raw: Raw, stackName?: string): PlatformCo
         apim: { sku: apimSku, capacity, zones, publisherName, publisherEmail, rateLimitPerMinute, subscriptionRequired, consumers },
         functionApp: { instanceMemoryMB, maximumInstanceCount, fhirAuthMode, maxMessageBytes },
         storage: { sku: storageSku, messageRetentionDays, deleteLock: storageDeleteLock },
-        identity: { hl7SenderSecretRotationDays, spaRedirectUris, fhirReaderGroupObjectIds, smartUserGroupObjectIds, hl7SenderFacilities },
+        identity: { hl7SenderSecretRotationDays, spaRedirectUris, fhirReaderGroupObjectIds, hl7SenderFacilities },
         alerts: { email: alertEmail },
     };
 }

@@ -157,7 +157,6 @@ export function createPlatform(config: PlatformConfig): PlatformOutputs {
         secretRotationDays: config.identity.hl7SenderSecretRotationDays,
         spaRedirectUris: config.identity.spaRedirectUris,
         fhirReaderGroupObjectIds: config.identity.fhirReaderGroupObjectIds,
-        smartUserGroupObjectIds: config.identity.smartUserGroupObjectIds,
         fhirServiceId: healthData.fhirService.id,
         keyVault: { name: keyVault.vault.name, resourceGroupName },
         fhirAuthMode: config.functionApp.fhirAuthMode,

@@ -349,6 +349,28 @@ export const apimCorsExplicitOrigins = resourcePolicy(
     }),
 );
 
+export const apimFhirCallerAttribution = resourcePolicy(
+    {
+        name: "apim-fhir-caller-attribution",
+        description:
+            "An API policy that calls its backend with APIM's managed identity (authentication-managed-identity) must stamp " +
+            "the caller into the backend's audit log: set-header X-MS-AZUREFHIR-AUDIT-CALLER-OID (and -APPID) from the " +
+            "validated token with exists-action override; otherwise FHIR's audit log names APIM for every clinician.",
+        enforcementLevel: "mandatory",
+        severity: "high",
+        resourceTypes: ["azure-native:apimanagement:ApiPolicy"],
+        anchor: { derivedFrom: "Learn, Add custom HTTP headers to audit logs in FHIR service; issue 12 (audit attribution)" },
+    },
+    validateResourceOfType(apim.ApiPolicy, (pol, _args, report) => {
+        const xml = String(pol.value ?? "");
+        if (!/<authentication-managed-identity\b/.test(xml)) return;
+        for (const header of ["X-MS-AZUREFHIR-AUDIT-CALLER-OID", "X-MS-AZUREFHIR-AUDIT-CALLER-APPID"]) {
+            const stamped = new RegExp(`<set-header name="${header}" exists-action="override">`).test(xml);
+            if (!stamped) report(`calls its backend as APIM without stamping ${header} (override) from the caller's token.`);
+        }
+    }),
+);
+
 export const apimPolicies = [
     apimLegacyTls,
     apimWeakCiphers,
@@ -364,4 +386,5 @@ export const apimPolicies = [
     apimDiagnosticsNoPhi,
     apimLoggerCredentials,
     apimCorsExplicitOrigins,
+    apimFhirCallerAttribution,
 ];

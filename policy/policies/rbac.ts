@@ -74,4 +74,25 @@ export const rbacPrincipalType = resourcePolicy(
     }),
 );
 
-export const rbacPolicies = [rbacNoPrivilegedRoles, rbacNoBroadScope, rbacPrincipalType];
+export const fhirDataRolesServicePrincipals = resourcePolicy(
+    {
+        name: "fhir-data-roles-service-principals",
+        description:
+            "Role assignments on a FHIR service must go to service principals (the gateway, the ingestion Function). FHIR is " +
+            "private and reached only through API Management, which calls it as itself and stamps the caller into the " +
+            "audit log: a role granted to a user or group there would suggest access that never applies. Authorise users " +
+            "and groups with the platform API's app roles (FHIR.Read / FHIR.Write) instead.",
+        enforcementLevel: "mandatory",
+        severity: "medium",
+        resourceTypes: [RA],
+        anchor: { derivedFrom: "issue 12 (audit attribution: group role assignments must mean what they say)" },
+    },
+    validateResourceOfType(authorization.RoleAssignment, (ra, _args, report) => {
+        const scope = typeof ra.scope === "string" ? ra.scope : "";
+        if (/\/providers\/Microsoft\.HealthcareApis\/workspaces\/[^/]+\/fhirservices\//i.test(scope) && ra.principalType !== "ServicePrincipal") {
+            report(`a FHIR data role is granted to a ${String(ra.principalType)}; grant the platform API's app role at the gateway instead.`);
+        }
+    }),
+);
+
+export const rbacPolicies = [rbacNoPrivilegedRoles, rbacNoBroadScope, rbacPrincipalType, fhirDataRolesServicePrincipals];

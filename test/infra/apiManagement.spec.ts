@@ -2,6 +2,7 @@ import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
 import { XMLParser } from "fast-xml-parser";
 import { APIM_PRIVATE_ZONES, APIM_SECURITY_PROPERTIES, ApiGateway, ApiGatewayArgs, fhirOperations, functionKeyExpiry } from "../../components/apiManagement";
+import { CALLER_AUDIT_HEADERS } from "../../components/apimSettings";
 import { Monitoring } from "../../components/monitoring";
 import { MOCK_SUBSCRIPTION_ID, MOCK_TENANT_ID } from "../../tools/offline/arm-mocks";
 import { rawPlatformConfig, validatePlatformConfig } from "../../stacks/config";
@@ -203,7 +204,9 @@ describe("ApiGateway (under mocks)", () => {
             for (const side of ["frontend", "backend"]) {
                 for (const dir of ["request", "response"]) {
                     const m = d[side][dir];
-                    assert.deepEqual(m.headers, [], `${d.diagnosticId} ${side} ${dir} headers`);
+                    // Only the caller-id audit headers the FHIR policy stamps on backend requests (object ids, no token).
+                    const expected = side === "backend" && dir === "request" ? CALLER_AUDIT_HEADERS : [];
+                    assert.deepEqual(m.headers, expected, `${d.diagnosticId} ${side} ${dir} headers`);
                     assert.equal(m.body.bytes, 0, `${d.diagnosticId} ${side} ${dir} body`);
                     assert.deepEqual(m.dataMasking.queryParams, [{ value: "*", mode: "Hide" }]);
                 }

@@ -84,7 +84,13 @@ describe("APIM policies (XML files rendered and parsed)", () => {
     it("FHIR API policy: rate limit per caller, managed identity for FHIR, backend, base URL rewritten in body and headers", () => {
         const xml = fhirApiPolicy({ fhirUrl: FHIR, publicBaseUrl: PUBLIC, backendId: "fhir", rateLimitPerMinute: 600, corsOrigins: [], corsMaxAgeSeconds: 0 });
         assert.equal(XMLValidator.validate(xml), true);
-        assert.deepEqual(sectionChildren(xml, "inbound"), ["base", "rate-limit-by-key", "authentication-managed-identity", "set-header", "set-backend-service"]);
+        assert.deepEqual(sectionChildren(xml, "inbound"), ["base", "rate-limit-by-key", "set-header", "set-header", "set-header", "authentication-managed-identity", "set-header", "set-backend-service"]);
+        // The caller, stamped into FHIR's audit log (FHIR sees APIM's identity): object id, app id, tenant, from the token.
+        const stamped = elements(xml).filter((e) => e.name === "set-header" && String(e.attrs.name).startsWith("X-MS-AZUREFHIR-AUDIT-"));
+        assert.deepEqual(stamped.map((e) => [e.attrs.name, e.attrs["exists-action"]]), [
+            ["X-MS-AZUREFHIR-AUDIT-CALLER-OID", "override"], ["X-MS-AZUREFHIR-AUDIT-CALLER-APPID", "override"], ["X-MS-AZUREFHIR-AUDIT-CALLER-TID", "override"],
+        ]);
+        assert.match(xml, /X-MS-AZUREFHIR-AUDIT-CALLER-OID[\s\S]*?Claims\.GetValueOrDefault\(&quot;oid&quot;/);
         const all = elements(xml);
         const rate = all.find((e) => e.name === "rate-limit-by-key")!;
         assert.equal(rate.attrs.calls, "600");

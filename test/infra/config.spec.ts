@@ -327,6 +327,12 @@ describe("stack config validation", () => {
         assertProblem(raw, "fhir.external.egressAddressPrefixes", /no other internet egress/);
     });
 
+    it("refuses SMART on FHIR groups, which the gateway design cannot honour", () => {
+        const raw = stackRaw("prod");
+        raw.identity.smartUserGroupObjectIds = ["c2d9e4a8-7f16-4b3c-8e5a-9d0f1b2c3e44"];
+        assertProblem(raw, "identity.smartUserGroupObjectIds", /not supported: the gateway calls FHIR as its own identity/);
+    });
+
     it("rejects unknown keys, so a typo is not silently ignored", () => {
         const raw = stackRaw("dev");
         raw.keyVault.cmkKeysize = 2048;

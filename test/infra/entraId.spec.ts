@@ -12,7 +12,6 @@ const DAY = 86_400_000;
 const RG = "rg-id-test";
 const FHIR_ID = `/subscriptions/${MOCK_SUBSCRIPTION_ID}/resourceGroups/${RG}/providers/Microsoft.HealthcareApis/workspaces/ws/fhirservices/fhir`;
 const READERS = ["3f1c2b9e-5d47-4a61-9c0e-7b2a8d4e6f10"];
-const SMART = ["c2d9e4a8-7f16-4b3c-8e5a-9d0f1b2c3e44"];
 
 describe("secret rotation schedule (pure)", () => {
     it("alternates two slots so the previous secret stays valid for a full period after a new one", () => {
@@ -88,12 +87,12 @@ describe("PlatformIdentity (under mocks)", () => {
     before(async () => {
         new PlatformIdentity("ent", {
             environment: "unit", tenantId: MOCK_TENANT_ID, subscriptionId: MOCK_SUBSCRIPTION_ID, deployerObjectId: MOCK_DEPLOYER_OBJECT_ID, secretRotationDays: 30,
-            spaRedirectUris: ["https://portal.example.org/auth/callback"], fhirReaderGroupObjectIds: READERS, smartUserGroupObjectIds: SMART,
+            spaRedirectUris: ["https://portal.example.org/auth/callback"], fhirReaderGroupObjectIds: READERS,
             fhirServiceId: FHIR_ID, keyVault: { name: "kv-unit", resourceGroupName: RG }, fhirAuthMode: "managedIdentity", now,
         });
         new PlatformIdentity("entcc", {
             environment: "unitcc", tenantId: MOCK_TENANT_ID, subscriptionId: MOCK_SUBSCRIPTION_ID, deployerObjectId: MOCK_DEPLOYER_OBJECT_ID, secretRotationDays: 90,
-            spaRedirectUris: [], fhirReaderGroupObjectIds: [], smartUserGroupObjectIds: [],
+            spaRedirectUris: [], fhirReaderGroupObjectIds: [],
             fhirServiceId: FHIR_ID, keyVault: { name: "kv-unit", resourceGroupName: RG }, fhirAuthMode: "clientCredentials", now,
         });
         await settle();
@@ -162,22 +161,16 @@ describe("PlatformIdentity (under mocks)", () => {
         // Sign-in restricted to the configured groups.
         assert.equal((findRegistered("azuread:index/servicePrincipal:ServicePrincipal", "ent-public-sp").inputs as any).appRoleAssignmentRequired, true);
         const access = registered().filter((r) => r.type === "azuread:index/appRoleAssignment:AppRoleAssignment" && r.name.startsWith("ent-public-access-"));
-        assert.deepEqual(access.map((a) => (a.inputs as any).principalObjectId).sort(), [...READERS, ...SMART].sort());
+        assert.deepEqual(access.map((a) => (a.inputs as any).principalObjectId).sort(), [...READERS].sort());
         for (const a of access) assert.equal((a.inputs as any).appRoleId, DEFAULT_ACCESS_ROLE_ID);
     });
 
-    it("gives configured groups FHIR Data Reader / FHIR SMART User on the FHIR service (principalType Group) and FHIR.Read at the gateway", () => {
-        const reader = findRegistered("azure-native:authorization:RoleAssignment", "ent-role-reader-group-0").inputs as any;
-        assert.equal(reader.principalId, READERS[0]);
-        assert.equal(reader.principalType, "Group");
-        assert.equal(reader.scope, FHIR_ID);
-        assert.ok(reader.roleDefinitionId.endsWith(BUILT_IN_ROLES.fhirDataReader));
-        const smart = findRegistered("azure-native:authorization:RoleAssignment", "ent-role-smart-group-0").inputs as any;
-        assert.ok(smart.roleDefinitionId.endsWith(BUILT_IN_ROLES.fhirSmartUser));
-        assert.equal(smart.principalType, "Group");
+    it("gives configured groups FHIR.Read at the gateway and no FHIR data role (FHIR sees the gateway, which stamps the caller)", () => {
         const appRole = findRegistered("azuread:index/appRoleAssignment:AppRoleAssignment", "ent-reader-group-0").inputs as any;
         assert.equal(appRole.appRoleId, appRoleId("FHIR.Read"));
         assert.equal(appRole.principalObjectId, READERS[0]);
+        const groupGrants = registered().filter((r) => r.type === "azure-native:authorization:RoleAssignment" && (r.inputs as any).principalType !== "ServicePrincipal");
+        assert.deepEqual(groupGrants.map((r) => r.name), [], "no data-plane role for users or groups");
     });
 
     it("creates a FHIR client with its own rotating secret and FHIR Data Writer only in client-credentials mode", () => {

@@ -67,16 +67,11 @@ describe("least-privilege RBAC of the edge (plans for dev and prod)", function (
                 assert.deepEqual(granted, Object.keys(EDGE_GRANTS).sort());
             });
 
-            it("gives the configured Entra groups their FHIR data roles with principalType Group, on the FHIR service only", () => {
-                const groups = assignments.filter((a) => a.name.startsWith("identity-role-"));
-                assert.ok(groups.length >= 1);
-                for (const g of groups) {
-                    const a = g.inputs as Record<string, string>;
-                    assert.equal(a.principalType, "Group");
-                    assert.equal(a.scope, byName(plan, "healthdata-fhir").outputs.id);
-                    const want = g.name.includes("smart-group") ? BUILT_IN_ROLES.fhirSmartUser : BUILT_IN_ROLES.fhirDataReader;
-                    assert.equal(roleGuidOf(a.roleDefinitionId), want, g.name);
-                }
+            it("grants FHIR data roles to service principals only: users and groups are authorised at the gateway", () => {
+                const onFhir = assignments.filter((a) => (a.inputs as Record<string, string>).scope === byName(plan, "healthdata-fhir").outputs.id);
+                assert.ok(onFhir.length >= 2);
+                for (const g of onFhir) assert.equal((g.inputs as Record<string, string>).principalType, "ServicePrincipal", g.name);
+                assert.ok(!assignments.some((a) => a.name.startsWith("identity-role-reader-group") || a.name.startsWith("identity-role-smart-group")));
             });
 
             it("uses only roles from the single role table, never a privileged one, always with principalType and a deterministic name", () => {
@@ -102,10 +97,10 @@ describe("least-privilege RBAC of the edge (plans for dev and prod)", function (
         assert.match(n, /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
         assert.equal(n, roleAssignmentName("/S/X", BUILT_IN_ROLES.fhirDataWriter.toUpperCase(), "P1"), "ARM ids are case-insensitive");
         assert.notEqual(n, roleAssignmentName("/s/y", BUILT_IN_ROLES.fhirDataWriter, "p1"));
-        assert.notEqual(n, roleAssignmentName("/s/x", BUILT_IN_ROLES.fhirDataReader, "p1"));
+        assert.notEqual(n, roleAssignmentName("/s/x", BUILT_IN_ROLES.keyVaultSecretsUser, "p1"));
         assert.notEqual(n, roleAssignmentName("/s/x", BUILT_IN_ROLES.fhirDataWriter, "p2"));
         assert.throws(() => grantRoles("dup", [
-            { key: "k", role: "fhirDataReader", scope: "/s", principalId: "p", principalType: "Group", description: "" },
+            { key: "k", role: "keyVaultSecretsUser", scope: "/s", principalId: "p", principalType: "Group", description: "" },
             { key: "k", role: "fhirDataWriter", scope: "/s", principalId: "p", principalType: "Group", description: "" },
         ], "sub", {}), /used twice/);
     });

@@ -15,6 +15,14 @@ const rule = (source: string, port: string) => at("nsg-pe", i => i.securityRules
 const listener = (protocol: string) => at("agw", i => i.httpListeners.push({ name: "plain", protocol, hostName: "fhir.example.org" }));
 
 const CASES: Record<string, Case[]> = {
+    "apim-fhir-caller-attribution": [
+        ["calls FHIR as APIM without stamping the caller", at("api-fhir-policy", i => (i.value = i.value.replace(/<set-header name="X-MS-AZUREFHIR-AUDIT-CALLER-[A-Z]+"[\s\S]*?<\/set-header>/g, "")))],
+        ["a caller-supplied value may win (exists-action skip)", at("api-fhir-policy", i => (i.value = i.value.replace('X-MS-AZUREFHIR-AUDIT-CALLER-OID" exists-action="override"', 'X-MS-AZUREFHIR-AUDIT-CALLER-OID" exists-action="skip"')))],
+    ],
+    "fhir-data-roles-service-principals": [
+        ["a FHIR data role for a group", at("ra-cmk", i => ((i.scope = "/subscriptions/5b1e2f7a-0000-4000-8000-0000000000aa/resourceGroups/rg-test/providers/Microsoft.HealthcareApis/workspaces/ahdstest/fhirservices/fhir"), (i.principalType = "Group")))],
+        ["a FHIR data role for a user", at("ra-cmk", i => ((i.scope = "/subscriptions/5b1e2f7a-0000-4000-8000-0000000000aa/resourceGroups/rg-test/providers/Microsoft.HealthcareApis/workspaces/ahdstest/fhirservices/fhir"), (i.principalType = "User")))],
+    ],
     "aad-explicit-owners": [
         ["an application without owners", at("api-app", i => delete i.owners)],
         ["a service principal with an empty owner list", at("api-sp", i => (i.owners = []))],

@@ -87,6 +87,13 @@ const MUTATIONS: Mutation[] = [
     // Deploy readiness (issue 8)
     { id: "AHDS workspace public network enabled", type: "azure-native:resources:Resource", where: isWorkspace, path: "properties.publicNetworkAccess", value: "Enabled" },
     { id: "AHDS workspace declared with the typed resource", type: "azure-native:resources:Resource", where: isWorkspace, edit: r => void ((r.type = "azure-native:healthcareapis:Workspace"), (r.urn = r.urn.replace("azure-native:resources:Resource", "azure-native:healthcareapis:Workspace"))) },
+    {
+        id: "FHIR API calls FHIR as APIM without stamping the caller",
+        type: "azure-native:apimanagement:ApiPolicy",
+        where: r => String(r.inputs.value).includes("authentication-managed-identity"),
+        edit: r => void (r.inputs.value = String(r.inputs.value).replace(/<set-header name="X-MS-AZUREFHIR-AUDIT-[\s\S]*?<\/set-header>/g, "")),
+    },
+    { id: "FHIR data role granted to a group", type: "azure-native:authorization:RoleAssignment", where: r => /\/fhirservices\//.test(String(r.inputs.scope)), path: "principalType", value: "Group" },
     { id: "role assignment with a random name", type: "azure-native:authorization:RoleAssignment", path: "roleAssignmentName", value: DELETE },
     { id: "FHIR created without waiting for its CMK grant", type: "azure-native:healthcareapis:FhirService", edit: (r, plan) => skipWaits(r, plan) },
     { id: "CMK created without waiting for the deployer's grant", type: "azure-native:keyvault:Key", edit: (r, plan) => skipWaits(r, plan) },
