@@ -156,6 +156,20 @@ describe("convert-data id seeds (ID/*.liquid)", () => {
     assert.ok(ids(noId, "Location").includes(guidFromInput("Location_Yard")));
   });
 
+  it("DG1-22 parent diagnosis and PR1-25 parent procedure become resources of their own", () => {
+    const dg1 = seg("DG1", { 1: "1", 3: "R07.9^Chest pain^I10", 20: "DX-1^^1.2.3^ISO", 22: "^^1.2.3^ISO" });
+    const pr1 = seg("PR1", { 1: "1", 3: "76164006^Biopsy^SCT", 4: "Biopsy", 19: "PR-9", 25: "PR-PARENT" });
+    const b = cd([seg("PV1", { 1: "1", 2: "I", 19: "V1^^^HOSP" }), dg1, pr1]);
+    // ID/_Condition.liquid on the DG1-22 field (no .5/.19: its text), base Patient.
+    assert.ok(ids(b, "Condition").includes(guidFromInput(`Condition_^^1.2.3^ISO_${PATIENT}`)));
+    // ID/_Procedure.liquid on the PR1-25 field, with the base the template passes: "Patient/<id>".
+    const parent = guidFromInput(`Procedure_PR-PARENT_Patient/${PATIENT}`);
+    assert.ok(ids(b, "Procedure").includes(parent));
+    // The procedure itself: PR1-19 (its identifier) is the seed.
+    const child = byId<FhirResource & { partOf?: { reference?: string }[] }>(b, guidFromInput(`Procedure_PR-9_${PATIENT}`));
+    assert.equal(child.partOf?.[0]?.reference, `Procedure/${parent}`);
+  });
+
   it("matches ids published in FHIR-Converter's expected bundles for its A40 and A47 samples", () => {
     // src/Microsoft.Health.Fhir.Liquid.Converter.FunctionalTests/TestData/Expected/Hl7v2/ADT_A40/ADT-A40-01-expected.json
     // and ADT_A47/ADT-A47-01-expected.json (v7.0).

@@ -123,6 +123,17 @@ export const SEEDS = {
     return cv(dg1.raw);
   },
 
+  /** ID/_Condition.liquid as ADT_A01.liquid calls it for DG1-22 (the parent diagnosis EI field): its .3,.5 / .3,.19 / text. */
+  ConditionParent: (f22: Hl7Node): string => pair(comp(f22, 3), comp(f22, 5)) ?? pair(comp(f22, 3), comp(f22, 19)) ?? cv(f22.value),
+  /** ID/_Procedure.liquid as ADT_A01.liquid calls it for PR1-25 (a field, base "Patient/<id>"): .19 / .3.1,.3.3,.5 / text. */
+  ProcedureParent(f25: Hl7Node): string {
+    const c19 = comp(f25, 19);
+    if (c19 !== undefined) return cv(c19);
+    const c3 = comp(f25, 3);
+    const c5 = comp(f25, 5);
+    return c3 !== undefined && c5 !== undefined ? `${cv(v(f25.get(3, 1)))},${cv(v(f25.get(3, 3)))},${cv(c5)}` : cv(f25.value);
+  },
+
   /** ID/_Observation.liquid: OBX-3,OBX-14 when both are present, else the whole OBX (base: Patient). */
   Observation(obx: Hl7Segment): string {
     const f3 = obx.field(3);

@@ -1,8 +1,8 @@
-import type { AllergyIntolerance, AllergyIntoleranceReaction, CodeableConcept, Condition, Reference, RelatedPerson } from "fhir/r4";
-import type { Hl7Segment } from "../../hl7";
+import type { AllergyIntolerance, AllergyIntoleranceReaction, CodeableConcept, Condition, Identifier, Reference, RelatedPerson } from "fhir/r4";
+import type { Hl7Node, Hl7Segment } from "../../hl7";
 import { ALLERGY_CATEGORY, ALLERGY_CRITICALITY, lookup } from "../codes";
 import { type Conv, isDefined } from "../context";
-import { cweToConcept, v, xpnToName } from "../datatypes";
+import { cweToConcept, hdToSystem, v, xpnToName } from "../datatypes";
 import { ConversionError } from "../errors";
 import { makeId, makeSharedId } from "../ids";
 import { SEEDS } from "../seeds";
@@ -129,11 +129,34 @@ export function condition(c: Conv, dg1: Hl7Segment, encounter: Reference | undef
   if (onset !== undefined) cond.onsetDateTime = c.dateTime(onset, { segment: "DG1", field: 5 });
   const recorded = v(dg1.get(19, 1, 1));
   if (recorded !== undefined) cond.recordedDate = c.dateTime(recorded, { segment: "DG1", field: 19 });
+  const diagId = eiIdentifier(c, dg1.repetitions(20)[0]);
+  if (diagId !== undefined) cond.identifier = [diagId];
+  // DG1-22 parent diagnosis: a Condition of its own, known by its identifier only (ADT_A01.liquid).
+  const parent = dg1.field(22);
+  const parentId = parent !== undefined ? makeId("Condition", SEEDS.ConditionParent(parent), c.patientId) : undefined;
+  const parentIdent = eiIdentifier(c, parent);
+  if (parentId !== undefined && parentIdent !== undefined) {
+    c.add({ resourceType: "Condition", id: parentId, identifier: [parentIdent], subject: c.patientRef });
+  }
   // DG1-16 diagnosing clinician (ADT_A01.liquid passes its first repetition).
   const clinician = dg1.repetitions(16)[0];
   const asserter = clinician !== undefined ? practitioner(c, clinician) : undefined;
   if (asserter !== undefined) cond.asserter = asserter;
   return c.add(cond);
+}
+
+/** EI (entity id ^ namespace ^ universal id ^ type) → Identifier; undefined without an id or an issuer. */
+export function eiIdentifier(c: Conv, ei: Hl7Node | undefined): Identifier | undefined {
+  if (ei === undefined) return undefined;
+  const value = v(ei.get(1));
+  const system = hdToSystem(v(ei.get(2)), v(ei.get(3)), v(ei.get(4)), c.ctx);
+  if (value === undefined && system === undefined) return undefined;
+  const id: Identifier = {};
+  if (value !== undefined) id.value = value;
+  if (system !== undefined) id.system = system;
+  const type = v(ei.get(4));
+  if (type !== undefined) id.type = { coding: [{ system: "http://terminology.hl7.org/CodeSystem/v2-0301", code: type }] };
+  return id;
 }
 
 export function requireObservationCode(obx: Hl7Segment): CodeableConcept {
