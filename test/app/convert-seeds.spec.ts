@@ -42,6 +42,17 @@ describe("convert-data id seeds (ID/*.liquid)", () => {
     ]);
   });
 
+  it("Observation: two OBX with the same code and time collide in convert-data; stable keeps both", () => {
+    const a = seg("OBX", { 1: "1", 2: "NM", 3: "8867-4^Pulse^LN", 4: "1", 5: "72", 11: "F", 14: "20260101" });
+    const b2 = seg("OBX", { 1: "2", 2: "NM", 3: "8867-4^Pulse^LN", 4: "2", 5: "75", 11: "F", 14: "20260101" });
+    assert.equal(ids(cd([pv1, a, b2]), "Observation").length, 1);
+    const stable = convertAdt([MSH, EVN, PID, pv1, a, b2].join("\r"));
+    assert.deepEqual(ids(stable, "Observation"), [
+      guidFromInput(`Observation_8867-4^Pulse^LN,20260101_${PATIENT}`),
+      guidFromInput(`Observation_${b2}_${PATIENT}`),
+    ]);
+  });
+
   it("Provenance: two, from MSH-3 and from the whole EVN, both with the Patient as base", () => {
     const b = cd([pv1]);
     assert.deepEqual(ids(b, "Provenance").sort(), [guidFromInput(`Provenance_APP_${PATIENT}`), guidFromInput(`Provenance_${EVN}_${PATIENT}`)].sort());

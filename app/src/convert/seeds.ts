@@ -141,6 +141,9 @@ export const SEEDS = {
     return f3 !== undefined && f14 !== undefined ? `${cv(f3.value)},${cv(f14.value)}` : cv(obx.raw);
   },
 
+  /** ID/_Observation.liquid's last branch: the whole OBX (base: Patient). */
+  ObservationWhole: (obx: Hl7Segment): string => cv(obx.raw),
+
   /** ID/_Coverage.liquid: IN1-49.1,IN1-49.4, else the whole IN1. */
   Coverage: (in1: Hl7Segment): string => pair(v(in1.get(49, 1, 1)), v(in1.get(49, 1, 4))) ?? cv(in1.raw),
 

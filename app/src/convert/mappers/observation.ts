@@ -30,9 +30,13 @@ function equipment(c: Conv, ei: Hl7Node): Reference | undefined {
 }
 
 export function observation(c: Conv, obx: Hl7Segment, encounter: Reference | undefined): void {
+  let id = makeId("Observation", SEEDS.Observation(obx), c.patientId) as string;
+  // Two OBX with the same code and time (e.g. OBX-4 sub-ids) share the template's seed, and the second would be
+  // lost; stable keys such a repeat on its whole segment instead.
+  if (!c.convertData && c.out.entries.has(`Observation/${id}`)) id = makeId("Observation", SEEDS.ObservationWhole(obx), c.patientId) as string;
   const o: Observation = {
     resourceType: "Observation",
-    id: makeId("Observation", SEEDS.Observation(obx), c.patientId) as string,
+    id,
     status: lookup(OBSERVATION_STATUS, obx.get(11, 1, 1)) ?? "unknown",
     code: requireObservationCode(obx),
     subject: c.patientRef,
