@@ -279,12 +279,13 @@ export class PlatformAlerts extends pulumi.ComponentResource {
             resourceGroupName,
             eventSubscriptionName: "secret-near-expiry",
             eventDeliverySchema: "CloudEventSchemaV1_0",
-            filter: { includedEventTypes: ["Microsoft.KeyVault.SecretNearExpiry", "Microsoft.KeyVault.SecretExpired"] },
+            // Keys too: the CMK's rotation policy renews it, and KeyNearExpiry means that did not happen.
+            filter: { includedEventTypes: ["Microsoft.KeyVault.SecretNearExpiry", "Microsoft.KeyVault.SecretExpired", "Microsoft.KeyVault.KeyNearExpiry", "Microsoft.KeyVault.KeyExpired"] },
             destination: {
                 endpointType: "MonitorAlert",
                 severity: "Sev2",
                 actionGroups,
-                description: "A Key Vault secret (e.g. the HL7 sender client secret) is about to expire: run pulumi up to rotate",
+                description: "A Key Vault secret or key is about to expire (or expired): the scheduled deploy or the key's rotation policy did not renew it",
             },
         }, { parent: this });
         monitoring.diagnostics(`${name}-kv-events`, this.vaultEvents.id, {}, { parent: this });

@@ -20,8 +20,10 @@ export interface HealthDataServicesArgs {
     tenantId: pulumi.Input<string>;
     /** The FHIR service's only identity; it must already hold the CMK role. */
     fhirIdentity: managedidentity.UserAssignedIdentity;
-    /** The customer-managed key; FHIR is pinned to its current version. */
+    /** The customer-managed key; FHIR is pinned to its current version, read on every deploy. */
     cmkKey: keyvault.Key;
+    /** The vault holding it (to read the key's current version). */
+    cmkVaultName: pulumi.Input<string>;
     /**
      * FHIR is created after this: the propagation wait that follows its identity's CMK grant (creation fails on key
      * access while the grant has not reached Key Vault).
@@ -83,6 +85,15 @@ export class HealthDataServices extends pulumi.ComponentResource {
         const fhirServiceName = "fhir";
         this.fhirUrl = this.workspace.name.apply((ws) => fhirServiceUrl(ws, fhirServiceName));
 
+        // The key's current version, read on every deploy: the rotation policy makes new versions on its own, FHIR is
+        // pinned to the version in its URL (AHDS CMK article: rotation reaches FHIR when the service is updated), so the
+        // next (scheduled) deploy moves it. The Key resource's own output would keep the version it was created with.
+        const currentKeyVersion = pulumi.all([args.cmkKey.keyUriWithVersion, keyvault.getKeyOutput({
+            keyName: args.cmkKey.name,
+            vaultName: args.cmkVaultName,
+            resourceGroupName,
+        }, { parent: this, dependsOn: [args.cmkKey] }).keyUriWithVersion]).apply(([created, current]) => current || created);
+
         this.fhirService = new healthcareapis.FhirService(`${name}-fhir`, {
             fhirServiceName,
             workspaceName: this.workspace.name,
@@ -91,7 +102,7 @@ export class HealthDataServices extends pulumi.ComponentResource {
             kind: "fhir-R4",
             // FHIR accepts one identity only, and CMK at creation needs it to be user-assigned.
             identity: { type: "UserAssigned", userAssignedIdentities: [args.fhirIdentity.id] },
-            encryption: { customerManagedKeyEncryption: { keyEncryptionKeyUrl: args.cmkKey.keyUriWithVersion } },
+            encryption: { customerManagedKeyEncryption: { keyEncryptionKeyUrl: currentKeyVersion } },
             authenticationConfiguration: {
                 authority: pulumi.interpolate`https://login.microsoftonline.com/${args.tenantId}`,
                 audience: this.fhirUrl,

@@ -9,6 +9,7 @@ import { DeployerNetworkAccess } from "../components/deployerAccess";
 import { assertOnDeployerNetwork, machineIpv4Addresses } from "../components/deployerNetwork";
 import { PlatformIdentity } from "../components/entraId";
 import { NetworkFlowLogs } from "../components/flowLogs";
+import { SecurityAudit } from "../components/securityAudit";
 import { IngestionFunctionApp, POISON_QUEUE_NAME } from "../components/functionApp";
 import { HealthDataServices } from "../components/healthData";
 import { CmkKeyVault } from "../components/keyVault";
@@ -141,6 +142,7 @@ export function createPlatform(config: PlatformConfig): PlatformOutputs {
         tenantId: client.tenantId,
         fhirIdentity: keyVault.fhirIdentity,
         cmkKey: keyVault.cmkKey,
+        cmkVaultName: keyVault.vault.name,
         cmkGrantPropagated: keyVault.cmkGrantPropagated,
         deleteLock: config.fhir.deleteLock,
         privateEndpointSubnetId: net.subnets.privateEndpoints.id,
@@ -248,6 +250,16 @@ export function createPlatform(config: PlatformConfig): PlatformOutputs {
         appGatewayId: edge.gateway.id,
         vnetName: net.vnet.name,
         flowLog: flowLogs.flowLog,
+    });
+
+    // Who changed what in the subscription, who was refused at the gateway, who accessed which record.
+    new SecurityAudit("audit", {
+        naming, resourceGroupName, location, tags,
+        subscriptionId: client.subscriptionId,
+        monitoring,
+        actionGroupId: alerts.actionGroup.id,
+        keyVaultId: keyVault.vault.id,
+        apimId: gateway.service.id,
     });
 
     return {

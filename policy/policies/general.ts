@@ -175,6 +175,8 @@ export const KNOWN_AZURE_TYPES = [
     "network:VirtualNetworkPeering", "apimanagement:Subscription",
     // Edge and egress (issue 11).
     "network:ApplicationGateway", "network:WebApplicationFirewallPolicy", "network:NatGateway", "network:DdosProtectionPlan", "network:FlowLog",
+    // Security operations (issue 12).
+    "monitor:SubscriptionDiagnosticSetting", "monitor:ActivityLogAlert", "operationalinsights:SavedSearch",
 ].map(t => `azure-native:${t}`);
 
 export const unreviewedTypes = stackPolicy(

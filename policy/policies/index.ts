@@ -2,6 +2,7 @@
 // tests import it directly (constructing a PolicyPack starts a gRPC server, so tests never do).
 import { Policies } from "@pulumi/policy";
 import { apimPolicies } from "./apim";
+import { auditPolicies } from "./audit";
 import { deploymentPolicies } from "./deployment";
 import { edgePolicies } from "./edge";
 import { entraPolicies } from "./entra";
@@ -27,6 +28,7 @@ export const policies: Policies = [
     ...networkPolicies,
     ...edgePolicies,
     ...monitoringPolicies,
+    ...auditPolicies,
     ...rbacPolicies,
     ...deploymentPolicies,
     ...entraPolicies,

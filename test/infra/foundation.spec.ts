@@ -36,7 +36,7 @@ describe("foundation components (under mocks)", () => {
         });
         health = new HealthDataServices("t-hds", {
             ...common, globalSuffix: pulumi.output("ab12c"), tenantId: MOCK_TENANT_ID,
-            fhirIdentity: vault.fhirIdentity, cmkKey: vault.cmkKey, cmkGrantPropagated: vault.cmkGrantPropagated, deleteLock: true,
+            fhirIdentity: vault.fhirIdentity, cmkKey: vault.cmkKey, cmkVaultName: vault.vault.name, cmkGrantPropagated: vault.cmkGrantPropagated, deleteLock: true,
             privateEndpointSubnetId: net.subnets.privateEndpoints.id,
             healthcareDnsZoneIds: [net.dnsZoneIds.healthcareApis, net.dnsZoneIds.healthcareDicom],
             monitoring,

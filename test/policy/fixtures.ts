@@ -56,6 +56,9 @@ const T = {
     waf: "azure-native:network:WebApplicationFirewallPolicy",
     pip: "azure-native:network:PublicIPAddress",
     flowLog: "azure-native:network:FlowLog",
+    subDiag: "azure-native:monitor:SubscriptionDiagnosticSetting",
+    activityAlert: "azure-native:monitor:ActivityLogAlert",
+    savedSearch: "azure-native:operationalinsights:SavedSearch",
     fhir: "azure-native:healthcareapis:FhirService",
     sa: "azure-native:storage:StorageAccount",
     container: "azure-native:storage:BlobContainer",
@@ -88,7 +91,7 @@ export const TYPES = T;
 const NAMES: Array<[string, string]> = [
     [T.rg, "rg"], [T.vnet, "vnet"], [T.subnet, "snet-pe"], [T.subnet, "snet-func"], [T.subnet, "snet-apim"],
     [T.nsg, "nsg-pe"], [T.nsg, "nsg-func"], [T.nsg, "nsg-apim"], [T.law, "law"], [T.appi, "appi"], [T.uami, "uami-fhir"],
-    [T.vault, "vault"], [T.key, "cmk"], [T.secret, "sender-secret"], [T.ra, "ra-cmk"], [T.ra, "ra-deployer"], [T.sleep, "wait-cmk"], [T.sleep, "wait-deployer"], [T.agw, "agw"], [T.waf, "waf"], [T.pip, "agw-pip"], [T.flowLog, "flowlog"], [T.ahds, "ahds"], [T.fhir, "fhir"],
+    [T.vault, "vault"], [T.key, "cmk"], [T.secret, "sender-secret"], [T.ra, "ra-cmk"], [T.ra, "ra-deployer"], [T.sleep, "wait-cmk"], [T.sleep, "wait-deployer"], [T.agw, "agw"], [T.waf, "waf"], [T.pip, "agw-pip"], [T.flowLog, "flowlog"], [T.subDiag, "activity-log"], [T.activityAlert, "activity-alert"], [T.savedSearch, "patient-access"], [T.ahds, "ahds"], [T.fhir, "fhir"],
     [T.sa, "st"], [T.container, "deploy"], [T.container, "messages"], [T.lifecycle, "st-lifecycle"], [T.queue, "ingest"], [T.plan, "plan"], [T.webapp, "func"], [T.ftp, "func-ftp"], [T.scm, "func-scm"],
     [T.apim, "apim"], [T.api, "api-fhir"], [T.apiPolicy, "api-fhir-policy"], [T.op, "op-read"], [T.opPolicy, "op-read-policy"],
     [T.backend, "backend-func"], [T.nv, "nv-secret"], [T.logger, "logger"], [T.apiDiag, "api-diag"], [T.topic, "kv-topic"], [T.eventSub, "kv-near-expiry"],
@@ -288,6 +291,15 @@ export function goldenResources(nowSeconds = Math.floor(Date.now() / 1000)): Pla
         targetResourceId: id("Microsoft.Network/virtualNetworks", "vnet-test"), storageId: id("Microsoft.Storage/storageAccounts", "stflow"),
         flowAnalyticsConfiguration: { networkWatcherFlowAnalyticsConfiguration: { enabled: true, workspaceResourceId: id("Microsoft.OperationalInsights/workspaces", "law"), trafficAnalyticsInterval: 10 } },
     }, { props: { targetResourceId: ["vnet"] } }));
+
+    // Security operations (issue 12): the Activity Log in Log Analytics, alerts on control changes, a saved function.
+    add(res(T.subDiag, "activity-log", { name: "activitylog", workspaceId: id("Microsoft.OperationalInsights/workspaces", "law"), logs: ["Administrative", "Security", "Policy", "ServiceHealth"].map(category => ({ category, enabled: true })) }, { props: { workspaceId: ["law"] } }));
+    add(res(T.activityAlert, "activity-alert", {
+        resourceGroupName: "rg-test", location: "global", enabled: true, scopes: [SUB],
+        condition: { allOf: [{ field: "category", equals: "Administrative" }, { anyOf: ["Microsoft.Authorization/roleAssignments/write", "Microsoft.Authorization/roleAssignments/delete", "Microsoft.Authorization/locks/delete", "Microsoft.KeyVault/vaults/delete", "Microsoft.Insights/diagnosticSettings/delete"].map(equals => ({ field: "operationName", equals })) }] },
+        actions: { actionGroups: [{ actionGroupId: id("Microsoft.Insights/actionGroups", "ag") }] },
+    }, { props: { actions: ["ag"] } }));
+    add(res(T.savedSearch, "patient-access", { resourceGroupName: "rg-test", workspaceName: "law", savedSearchId: "fhir-patient-access", category: "FHIR audit", displayName: "patient access", functionAlias: "FhirPatientAccess", functionParameters: "patientId:string", query: "AHDSFhirAuditLogs | where RequestUri has patientId" }, { props: { workspaceName: ["law"] } }));
     return out;
 }
 

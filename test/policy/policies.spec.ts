@@ -15,6 +15,21 @@ const rule = (source: string, port: string) => at("nsg-pe", i => i.securityRules
 const listener = (protocol: string) => at("agw", i => i.httpListeners.push({ name: "plain", protocol, hostName: "fhir.example.org" }));
 
 const CASES: Record<string, Case[]> = {
+    "monitor-activity-log-export": [
+        ["no Activity Log export", p => without(p, "activity-log")],
+        ["Security category missing", at("activity-log", i => (i.logs = i.logs.filter((l: any) => l.category !== "Security")))],
+    ],
+    "monitor-activity-log-alerts": [
+        ["lock deletes not watched", at("activity-alert", i => (i.condition.allOf[1].anyOf = i.condition.allOf[1].anyOf.filter((l: any) => !l.equals.includes("locks"))))],
+        ["alerts without an action group", at("activity-alert", i => (i.actions = { actionGroups: [] }))],
+    ],
+    "monitor-activity-alert-action-group": [
+        ["disabled alert", at("activity-alert", i => (i.enabled = false))],
+    ],
+    "audit-saved-search-parameterised": [
+        ["not a function", at("patient-access", i => delete i.functionAlias)],
+        ["a patient id in the query", at("patient-access", i => (i.query = 'AHDSFhirAuditLogs | where RequestUri has "Patient/12345"'))],
+    ],
     "apim-fhir-caller-attribution": [
         ["calls FHIR as APIM without stamping the caller", at("api-fhir-policy", i => (i.value = i.value.replace(/<set-header name="X-MS-AZUREFHIR-AUDIT-CALLER-[A-Z]+"[\s\S]*?<\/set-header>/g, "")))],
         ["a caller-supplied value may win (exists-action skip)", at("api-fhir-policy", i => (i.value = i.value.replace('X-MS-AZUREFHIR-AUDIT-CALLER-OID" exists-action="override"', 'X-MS-AZUREFHIR-AUDIT-CALLER-OID" exists-action="skip"')))],

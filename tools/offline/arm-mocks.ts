@@ -247,6 +247,12 @@ export const armMocks: pulumi.runtime.Mocks = {
                 // Only Microsoft Graph is looked up (the bootstrap's application permissions are app roles on it).
                 if (args.inputs.clientId !== MICROSOFT_GRAPH_APP_ID) throw new Error(`offline plan: no mock service principal for ${JSON.stringify(args.inputs)}`);
                 return { clientId: MICROSOFT_GRAPH_APP_ID, objectId: mockGuid("msgraph-sp"), displayName: "Microsoft Graph", appRoleIds: GRAPH_APP_ROLE_IDS };
+            case "azure-native:keyvault:getKey": {
+                // The key as the Key resource mock describes it (same id, same version): no rotation has happened.
+                const id = armId("azure-native:keyvault:Key", String(args.inputs.keyName), args.inputs);
+                const keyUri = `https://${args.inputs.vaultName}.vault.azure.net/keys/${args.inputs.keyName}`;
+                return { id, keyUri, keyUriWithVersion: `${keyUri}/${hex(`version:${id}`, 32)}` };
+            }
             case "azure-native:apimanagement:listSubscriptionSecrets":
                 return { primaryKey: randomText(`apim-sub-primary:${args.inputs.sid}`, 32, "abcdef0123456789"), secondaryKey: randomText(`apim-sub-secondary:${args.inputs.sid}`, 32, "abcdef0123456789") };
             case "azuread:index/getClientConfig:getClientConfig":

@@ -1,0 +1,147 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as monitor from "@pulumi/azure-native/monitor";
+import * as operationalinsights from "@pulumi/azure-native/operationalinsights";
+import { Monitoring } from "./monitoring";
+import { NamingContext, resourceName } from "./naming";
+
+/** Subscription Activity Log categories exported to Log Analytics (who changed what in the subscription). */
+export const ACTIVITY_LOG_CATEGORIES = ["Administrative", "Security", "Policy", "ServiceHealth"] as const;
+
+/**
+ * Activity Log operations that page someone: each is a control being removed or changed outside a reviewed deploy
+ * (Learn, "Azure resource provider operations" for the names).
+ */
+export const ACTIVITY_ALERTS: { key: string; description: string; operations: string[]; inPlatformGroup?: boolean }[] = [
+    { key: "role-assignment-change", description: "A role assignment was created or deleted in the subscription", operations: ["Microsoft.Authorization/roleAssignments/write", "Microsoft.Authorization/roleAssignments/delete"] },
+    { key: "lock-delete", description: "A management lock was deleted (PHI stores lose their deletion protection)", operations: ["Microsoft.Authorization/locks/delete"] },
+    { key: "key-vault-delete", description: "A Key Vault was deleted or purged (the CMK makes FHIR data readable)", operations: ["Microsoft.KeyVault/vaults/delete", "Microsoft.KeyVault/locations/deletedVaults/purge/action"] },
+    { key: "diagnostic-setting-delete", description: "A diagnostic setting was deleted (audit logs stop flowing)", operations: ["Microsoft.Insights/diagnosticSettings/delete"] },
+    { key: "arm-deployment", description: "An ARM deployment changed the platform's resource group outside Pulumi", operations: ["Microsoft.Resources/deployments/write"], inPlatformGroup: true },
+];
+
+/** Key and secret deletes and purges happen on Key Vault's data plane: they are in its audit log, not the Activity Log. */
+export function keyVaultDeleteQuery(vaultId: string): string {
+    return [
+        "union isfuzzy=true",
+        "  (AZKVAuditLogs | where OperationName in (\"KeyDelete\", \"KeyPurge\", \"SecretDelete\", \"SecretPurge\", \"CertificateDelete\", \"CertificatePurge\")),",
+        "  (AzureDiagnostics | where ResourceProvider == \"MICROSOFT.KEYVAULT\" and OperationName in (\"KeyDelete\", \"KeyPurge\", \"SecretDelete\", \"SecretPurge\", \"CertificateDelete\", \"CertificatePurge\"))",
+        `| where _ResourceId =~ "${vaultId}"`,
+        "| project TimeGenerated, OperationName, CallerIPAddress = column_ifexists(\"CallerIpAddress\", \"\"), _ResourceId",
+    ].join("\n");
+}
+
+/** Callers refused by the gateway (APIM 401/403), from its gateway log in either destination table. */
+export function gatewayAuthFailuresQuery(apimId: string): string {
+    return [
+        "union isfuzzy=true",
+        "  (ApiManagementGatewayLogs | where ResponseCode in (401, 403)),",
+        "  (AzureDiagnostics | where ResourceProvider == \"MICROSOFT.APIMANAGEMENT\" and toint(column_ifexists(\"responseCode_d\", 0)) in (401, 403))",
+        `| where _ResourceId =~ "${apimId}"`,
+        "| project TimeGenerated, OperationName = column_ifexists(\"OperationName\", \"\"), _ResourceId",
+    ].join("\n");
+}
+
+/** "Who accessed Patient X between T1 and T2", as a workspace function: FhirPatientAccess("X", datetime(T1), datetime(T2)). */
+export const PATIENT_ACCESS_QUERY = [
+    "union isfuzzy=true AHDSFhirAuditLogs, MicrosoftHealthcareApisAuditLogs",
+    "| where TimeGenerated between (fromTime .. toTime)",
+    "| where RequestUri has strcat(\"/Patient/\", patientId) or (FhirResourceType == \"Patient\" and RequestUri has patientId)",
+    "| extend p = todynamic(Properties)",
+    "| project TimeGenerated, OperationName, StatusCode, RequestUri, CallerOid = tostring(p[\"X-MS-AZUREFHIR-AUDIT-CALLER-OID\"]),",
+    "          CallerAppId = tostring(p[\"X-MS-AZUREFHIR-AUDIT-CALLER-APPID\"]), CallerIdentityObjectId",
+    "| order by TimeGenerated asc",
+].join("\n");
+
+export interface SecurityAuditArgs {
+    naming: NamingContext;
+    resourceGroupName: pulumi.Input<string>;
+    location: pulumi.Input<string>;
+    tags: Record<string, string>;
+    /** The subscription whose Activity Log is exported and watched. */
+    subscriptionId: pulumi.Input<string>;
+    /** Log Analytics (Activity Log destination, saved queries, query alerts). */
+    monitoring: Monitoring;
+    /** Receives the alerts. */
+    actionGroupId: pulumi.Input<string>;
+    /** The platform vault (data-plane delete and purge alerts). */
+    keyVaultId: pulumi.Input<string>;
+    /** The gateway (authentication-failure alert). */
+    apimId: pulumi.Input<string>;
+}
+
+/**
+ * What a security team asks after an incident: the subscription's Activity Log in Log Analytics, alerts on the
+ * changes that remove controls (role assignments, locks, vault deletes, diagnostic settings, deployments outside
+ * Pulumi), gateway authentication failures, and a saved query for "who accessed this patient's record".
+ */
+export class SecurityAudit extends pulumi.ComponentResource {
+    public readonly activityLogExport: monitor.SubscriptionDiagnosticSetting;
+
+    constructor(name: string, args: SecurityAuditArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("fhirplatform:monitoring:SecurityAudit", name, {}, opts);
+        const { naming, resourceGroupName, location, tags, monitoring } = args;
+        const subscriptionScope = pulumi.interpolate`/subscriptions/${args.subscriptionId}`;
+
+        // Subscription-level, one per environment (a subscription takes up to five settings).
+        this.activityLogExport = new monitor.SubscriptionDiagnosticSetting(`${name}-activity-log`, {
+            name: resourceName(naming, "diag", "activitylog"),
+            workspaceId: monitoring.workspace.id,
+            logs: ACTIVITY_LOG_CATEGORIES.map((category) => ({ category, enabled: true })),
+        }, { parent: this });
+
+        for (const alert of ACTIVITY_ALERTS) {
+            const operations = alert.operations.map((equals) => ({ field: "operationName", equals }));
+            new monitor.ActivityLogAlert(`${name}-${alert.key}`, {
+                activityLogAlertName: resourceName(naming, "alert", alert.key),
+                resourceGroupName,
+                location: "global",
+                description: alert.description,
+                enabled: true,
+                scopes: [subscriptionScope],
+                condition: {
+                    allOf: [
+                        { field: "category", equals: "Administrative" },
+                        ...(operations.length === 1 ? operations : [{ anyOf: operations }]),
+                        ...(alert.inPlatformGroup ? [{ field: "resourceGroup", equals: resourceGroupName }] : []),
+                    ],
+                },
+                actions: { actionGroups: [{ actionGroupId: args.actionGroupId }] },
+                tags,
+            }, { parent: this });
+        }
+
+        const queryAlert = (key: string, description: string, severity: number, query: pulumi.Input<string>, threshold: number) =>
+            new monitor.ScheduledQueryRule(`${name}-${key}`, {
+                ruleName: resourceName(naming, "alert", key),
+                resourceGroupName, location, tags,
+                kind: "LogAlert",
+                description,
+                displayName: description,
+                severity,
+                enabled: true,
+                scopes: [monitoring.workspace.id],
+                evaluationFrequency: "PT5M",
+                windowSize: "PT5M",
+                criteria: { allOf: [{ query, timeAggregation: "Count", operator: "GreaterThan", threshold, failingPeriods: { numberOfEvaluationPeriods: 1, minFailingPeriodsToAlert: 1 } }] },
+                // The tables appear only once the first log arrives.
+                skipQueryValidation: true,
+                autoMitigate: true,
+                actions: { actionGroups: [args.actionGroupId] },
+            }, { parent: this });
+        queryAlert("kv-key-secret-delete", "A key, secret or certificate was deleted or purged in the platform vault", 1, pulumi.output(args.keyVaultId).apply(keyVaultDeleteQuery), 0);
+        queryAlert("gateway-auth-failures", "Spike of 401/403 at the gateway: stolen or misconfigured client, or probing", 2, pulumi.output(args.apimId).apply(gatewayAuthFailuresQuery), 20);
+
+        new operationalinsights.SavedSearch(`${name}-patient-access`, {
+            savedSearchId: "fhir-patient-access",
+            workspaceName: monitoring.workspace.name,
+            resourceGroupName,
+            category: "FHIR audit",
+            displayName: "Who accessed a patient's record (FHIR audit log, caller from the gateway's audit headers)",
+            functionAlias: "FhirPatientAccess",
+            functionParameters: "patientId:string, fromTime:datetime, toTime:datetime",
+            query: PATIENT_ACCESS_QUERY,
+        }, { parent: this });
+
+        this.registerOutputs({ activityLogExportId: this.activityLogExport.id });
+    }
+}

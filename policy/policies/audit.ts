@@ -1,0 +1,103 @@
+// Security operations (issue 12): the subscription Activity Log reaches Log Analytics, the changes that remove controls
+// page someone, and "who accessed this record" has a saved answer.
+import * as monitor from "@pulumi/azure-native/monitor";
+import * as operationalinsights from "@pulumi/azure-native/operationalinsights";
+import { validateResourceOfType } from "@pulumi/policy";
+import { asArray, has, peek, resourcePolicy, stackPolicy } from "./framework";
+
+const SUB_DIAG = "azure-native:monitor:SubscriptionDiagnosticSetting";
+const ACTIVITY_ALERT = "azure-native:monitor:ActivityLogAlert";
+const SAVED_SEARCH = "azure-native:operationalinsights:SavedSearch";
+
+const REQUIRED_CATEGORIES = ["Administrative", "Security", "Policy", "ServiceHealth"];
+/** Operations whose Activity Log events must page someone (config requiredOperations). */
+const REQUIRED_OPERATIONS = [
+    "Microsoft.Authorization/roleAssignments/write",
+    "Microsoft.Authorization/roleAssignments/delete",
+    "Microsoft.Authorization/locks/delete",
+    "Microsoft.KeyVault/vaults/delete",
+    "Microsoft.Insights/diagnosticSettings/delete",
+];
+
+export const activityLogExport = stackPolicy(
+    {
+        name: "monitor-activity-log-export",
+        description:
+            "The stack must export the subscription Activity Log (Administrative, Security, Policy, ServiceHealth) to a Log " +
+            "Analytics workspace with a monitor.SubscriptionDiagnosticSetting, so subscription changes are queryable and kept.",
+        enforcementLevel: "mandatory",
+        severity: "high",
+        resourceTypes: [SUB_DIAG],
+        anchor: { derivedFrom: "Azure Policy built-in 'Configure Azure Activity logs to stream to specified Log Analytics workspace'; HIPAA audit controls" },
+    },
+    (args, report) => {
+        const exports = args.resources.filter((r) => r.type === SUB_DIAG);
+        const complete = exports.some((r) => {
+            if (!has(r.props, "workspaceId")) return false;
+            const enabled = asArray<any>(peek(r.props, "logs") as any[]).filter((l) => l.enabled === true).map((l) => String(l.category));
+            return REQUIRED_CATEGORIES.every((c) => enabled.includes(c));
+        });
+        if (!complete) report(`no subscription diagnostic setting sends ${REQUIRED_CATEGORIES.join(", ")} to a Log Analytics workspace.`);
+    },
+);
+
+export const activityLogAlerts = stackPolicy(
+    {
+        name: "monitor-activity-log-alerts",
+        description:
+            "Enabled Activity Log alerts with an action group must cover role assignment writes and deletes, lock deletes, " +
+            "Key Vault deletes and diagnostic-setting deletes (config requiredOperations).",
+        enforcementLevel: "mandatory",
+        severity: "high",
+        resourceTypes: [ACTIVITY_ALERT],
+        anchor: { derivedFrom: "Azure Policy built-ins 'An activity log alert should exist for specific Administrative operations'" },
+        settings: { requiredOperations: { type: "array", items: { type: "string" }, default: REQUIRED_OPERATIONS } },
+    },
+    (args, report) => {
+        const { requiredOperations } = args.getConfig<{ requiredOperations: string[] }>();
+        const covered = new Set<string>();
+        for (const alert of args.resources.filter((r) => r.type === ACTIVITY_ALERT)) {
+            if (peek(alert.props, "enabled") === false) continue;
+            if (asArray<any>(peek(peek(alert.props, "actions"), "actionGroups") as any[]).length === 0) continue;
+            for (const c of asArray<any>(peek(peek(alert.props, "condition"), "allOf") as any[])) {
+                const leaves = c.anyOf ? asArray<any>(c.anyOf) : [c];
+                for (const l of leaves) if (String(l.field).toLowerCase() === "operationname") covered.add(String(l.equals).toLowerCase());
+            }
+        }
+        for (const op of requiredOperations) if (!covered.has(op.toLowerCase())) report(`no enabled Activity Log alert with an action group watches ${op}.`);
+    },
+);
+
+export const savedSearchNoRawIdentifiers = resourcePolicy(
+    {
+        name: "audit-saved-search-parameterised",
+        description:
+            "Saved searches must take identifiers as function parameters (functionAlias + functionParameters), never embed a " +
+            "patient identifier or name in the query text stored in the workspace.",
+        enforcementLevel: "mandatory",
+        severity: "medium",
+        resourceTypes: [SAVED_SEARCH],
+        anchor: { derivedFrom: "HIPAA minimum necessary: no PHI in configuration" },
+    },
+    validateResourceOfType(operationalinsights.SavedSearch, (s, _args, report) => {
+        if (!s.functionAlias || !s.functionParameters) report("the saved search is not a parameterised function.");
+        if (/Patient\/[A-Za-z0-9.-]+"/.test(String(s.query))) report("the query embeds a patient identifier.");
+    }),
+);
+
+export const activityAlertActionGroup = resourcePolicy(
+    {
+        name: "monitor-activity-alert-action-group",
+        description: "Activity Log alerts must be enabled and route to an action group (an alert nobody receives protects nothing).",
+        enforcementLevel: "mandatory",
+        severity: "medium",
+        resourceTypes: [ACTIVITY_ALERT],
+        anchor: { derivedFrom: "issue 12 (alerts on control changes)" },
+    },
+    validateResourceOfType(monitor.ActivityLogAlert, (a, _args, report) => {
+        if (a.enabled === false) report("the alert is disabled.");
+        if (asArray(a.actions?.actionGroups).length === 0) report("the alert has no action group.");
+    }),
+);
+
+export const auditPolicies = [activityLogExport, activityLogAlerts, activityAlertActionGroup, savedSearchNoRawIdentifiers];

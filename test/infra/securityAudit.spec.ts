@@ -1,0 +1,79 @@
+import { strict as assert } from "node:assert";
+import { ACTIVITY_ALERTS, ACTIVITY_LOG_CATEGORIES, gatewayAuthFailuresQuery, keyVaultDeleteQuery, PATIENT_ACCESS_QUERY, SecurityAudit } from "../../components/securityAudit";
+import { Monitoring } from "../../components/monitoring";
+import { MOCK_SUBSCRIPTION_ID } from "../../tools/offline/arm-mocks";
+import type { OfflinePlan } from "../../tools/offline/plan-runner";
+import { findRegistered, registered, settle } from "../support/pulumi-mocks";
+import { stackPlan } from "../support/stack-plans";
+
+const RG = "rg-sa-test";
+const SUB = `/subscriptions/${MOCK_SUBSCRIPTION_ID}/resourceGroups/${RG}/providers`;
+const AG = `${SUB}/Microsoft.Insights/actionGroups/ag`;
+
+describe("SecurityAudit (under mocks)", () => {
+    before(async () => {
+        const naming = { prefix: "unit", environment: "sa" };
+        const monitoring = new Monitoring("sa-mon", { naming, resourceGroupName: RG, location: "westeurope", logRetentionDays: 30, dailyQuotaGb: 0, tags: {} });
+        new SecurityAudit("sa", {
+            naming, resourceGroupName: RG, location: "westeurope", tags: {}, subscriptionId: MOCK_SUBSCRIPTION_ID, monitoring,
+            actionGroupId: AG, keyVaultId: `${SUB}/Microsoft.KeyVault/vaults/kv`, apimId: `${SUB}/Microsoft.ApiManagement/service/apim`,
+        });
+        await settle();
+    });
+
+    it("exports the subscription Activity Log (Administrative, Security, Policy, ServiceHealth) to Log Analytics", () => {
+        const d = findRegistered("azure-native:monitor:SubscriptionDiagnosticSetting", "sa-activity-log").inputs as any;
+        assert.equal(d.workspaceId, findRegistered("azure-native:operationalinsights:Workspace", "sa-mon-law").outputs.id);
+        assert.deepEqual(d.logs, ACTIVITY_LOG_CATEGORIES.map((category) => ({ category, enabled: true })));
+    });
+
+    it("pages on role assignment changes, lock and vault deletes, diagnostic-setting deletes and ARM deployments to the platform group", () => {
+        const alerts = registered().filter((r) => r.type === "azure-native:monitor:ActivityLogAlert" && r.name.startsWith("sa-"));
+        assert.equal(alerts.length, ACTIVITY_ALERTS.length);
+        const ops = (a: any) => a.condition.allOf.flatMap((c: any) => (c.anyOf ?? [c])).filter((l: any) => l.field === "operationName").map((l: any) => l.equals);
+        const all = alerts.flatMap((a) => ops(a.inputs));
+        for (const op of ["Microsoft.Authorization/roleAssignments/write", "Microsoft.Authorization/roleAssignments/delete", "Microsoft.Authorization/locks/delete", "Microsoft.KeyVault/vaults/delete", "Microsoft.KeyVault/locations/deletedVaults/purge/action", "Microsoft.Insights/diagnosticSettings/delete", "Microsoft.Resources/deployments/write"]) {
+            assert.ok(all.includes(op), op);
+        }
+        for (const a of alerts) {
+            const i = a.inputs as any;
+            assert.deepEqual(i.scopes, [`/subscriptions/${MOCK_SUBSCRIPTION_ID}`]);
+            assert.deepEqual(i.actions.actionGroups, [{ actionGroupId: AG }]);
+            assert.equal(i.location, "global");
+        }
+        const arm = findRegistered("azure-native:monitor:ActivityLogAlert", "sa-arm-deployment").inputs as any;
+        assert.ok(arm.condition.allOf.some((c: any) => c.field === "resourceGroup" && c.equals === RG), "only the platform's resource group");
+    });
+
+    it("alerts on key/secret deletes and purges (data plane) and on gateway authentication failures", () => {
+        const kv = findRegistered("azure-native:monitor:ScheduledQueryRule", "sa-kv-key-secret-delete").inputs as any;
+        assert.equal(kv.criteria.allOf[0].query, keyVaultDeleteQuery(`${SUB}/Microsoft.KeyVault/vaults/kv`));
+        assert.match(kv.criteria.allOf[0].query, /SecretPurge/);
+        const gw = findRegistered("azure-native:monitor:ScheduledQueryRule", "sa-gateway-auth-failures").inputs as any;
+        assert.equal(gw.criteria.allOf[0].query, gatewayAuthFailuresQuery(`${SUB}/Microsoft.ApiManagement/service/apim`));
+        assert.match(gw.criteria.allOf[0].query, /ResponseCode in \(401, 403\)/);
+    });
+
+    it("saves 'who accessed Patient X between T1 and T2' as a parameterised workspace function naming the caller", () => {
+        const s = findRegistered("azure-native:operationalinsights:SavedSearch", "sa-patient-access").inputs as any;
+        assert.equal(s.functionAlias, "FhirPatientAccess");
+        assert.equal(s.functionParameters, "patientId:string, fromTime:datetime, toTime:datetime");
+        assert.equal(s.query, PATIENT_ACCESS_QUERY);
+        assert.match(s.query, /X-MS-AZUREFHIR-AUDIT-CALLER-OID/);
+        assert.match(s.query, /between \(fromTime \.\. toTime\)/);
+    });
+});
+
+describe("security operations in the offline plans (dev and prod)", function () {
+    this.timeout(180000);
+    it("declares the Activity Log export, the control-change alerts and the patient-access query on both stacks", async () => {
+        const plans: OfflinePlan[] = (await Promise.all([stackPlan("dev"), stackPlan("prod")])).map((p) => p.plan);
+        for (const plan of plans) {
+            assert.ok(plan.resources.some((r) => r.type === "azure-native:monitor:SubscriptionDiagnosticSetting"), plan.stack);
+            assert.equal(plan.resources.filter((r) => r.type === "azure-native:monitor:ActivityLogAlert").length, ACTIVITY_ALERTS.length, plan.stack);
+            assert.ok(plan.resources.some((r) => r.type === "azure-native:operationalinsights:SavedSearch"), plan.stack);
+            const topic = plan.resources.find((r) => r.name === "alerts-kv-secret-expiry")!.inputs as any;
+            assert.ok(topic.filter.includedEventTypes.includes("Microsoft.KeyVault.KeyNearExpiry"), "CMK near expiry alerts too");
+        }
+    });
+});
