@@ -120,6 +120,8 @@ export const PLATFORM_RESOURCE_PROVIDERS = [
     "Microsoft.ManagedIdentity",
     "Microsoft.Network",
     "Microsoft.OperationalInsights",
+    // Microsoft Sentinel on the platform's workspace (prod).
+    "Microsoft.SecurityInsights",
     "Microsoft.Storage",
     "Microsoft.Web",
 ] as const;

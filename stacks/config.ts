@@ -62,6 +62,8 @@ export interface PlatformConfig {
     /** Public ingress (Application Gateway WAF_v2) and DDoS protection. */
     edge: EdgeConfig;
     monitoring: {
+        /** Microsoft Sentinel on the platform's workspace with its analytics rules (required in prod). */
+        sentinel: boolean;
         /** Log Analytics retention, 30–730 days. */
         logRetentionDays: number;
         /** Log Analytics daily ingestion cap in GB; 0 means no cap. */
@@ -236,7 +238,9 @@ export function validatePlatformConfig(raw: Raw, stackName?: string): PlatformCo
     }
 
     // Monitoring
-    const mon = r.object(raw.monitoring, "monitoring", ["logRetentionDays", "dailyQuotaGb"]);
+    const mon = r.object(raw.monitoring, "monitoring", ["logRetentionDays", "dailyQuotaGb", "sentinel"]);
+    const sentinel = r.boolean(mon.sentinel ?? false, "monitoring.sentinel");
+    if (isProd && !sentinel) r.problem("monitoring.sentinel", "must be true for prod (the SOC's analytics rules run in Sentinel)");
     const logRetentionDays = r.integer(mon.logRetentionDays, "monitoring.logRetentionDays", 30, 730);
     if (isProd && logRetentionDays < 365) r.problem("monitoring.logRetentionDays", `${logRetentionDays} is below the prod minimum of 365 days (audit trail of PHI access)`);
     const dailyQuotaGb = r.integer(mon.dailyQuotaGb ?? 0, "monitoring.dailyQuotaGb", 0, 10000);
@@ -349,7 +353,7 @@ export function validatePlatformConfig(raw: Raw, stackName?: string): PlatformCo
             },
         },
         edge,
-        monitoring: { logRetentionDays, dailyQuotaGb },
+        monitoring: { logRetentionDays, dailyQuotaGb, sentinel },
         keyVault: { sku: kvSku, softDeleteRetentionDays, cmkKeySize, cmkExpiryDays, cmkRotateBeforeExpiryDays, deleteLock },
         fhir: { corsOrigins, corsMaxAgeSeconds, deleteLock: fhirDeleteLock, ...(externalFhir ? { external: externalFhir } : {}) },
         apim: { sku: apimSku, capacity, zones, publisherName, publisherEmail, rateLimitPerMinute, subscriptionRequired, consumers },

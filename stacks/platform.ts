@@ -10,6 +10,7 @@ import { assertOnDeployerNetwork, machineIpv4Addresses } from "../components/dep
 import { PlatformIdentity } from "../components/entraId";
 import { NetworkFlowLogs } from "../components/flowLogs";
 import { SecurityAudit } from "../components/securityAudit";
+import { PlatformSentinel } from "../components/sentinel";
 import { IngestionFunctionApp, POISON_QUEUE_NAME } from "../components/functionApp";
 import { HealthDataServices } from "../components/healthData";
 import { CmkKeyVault } from "../components/keyVault";
@@ -261,6 +262,10 @@ export function createPlatform(config: PlatformConfig): PlatformOutputs {
         keyVaultId: keyVault.vault.id,
         apimId: gateway.service.id,
     });
+
+    if (config.monitoring.sentinel) {
+        new PlatformSentinel("sentinel", { resourceGroupName, monitoring, deployerObjectId: client.objectId });
+    }
 
     return {
         resourceGroupName,

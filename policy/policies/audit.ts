@@ -9,6 +9,11 @@ const SUB_DIAG = "azure-native:monitor:SubscriptionDiagnosticSetting";
 const ACTIVITY_ALERT = "azure-native:monitor:ActivityLogAlert";
 const SAVED_SEARCH = "azure-native:operationalinsights:SavedSearch";
 
+/** Stack-wide findings are reported against the stack itself, so a stack that is not the platform can be exempted by name. */
+function stackUrn(resources: { type: string; urn: string }[]): string | undefined {
+    return resources.find((r) => r.type === "pulumi:pulumi:Stack")?.urn;
+}
+
 const REQUIRED_CATEGORIES = ["Administrative", "Security", "Policy", "ServiceHealth"];
 /** Operations whose Activity Log events must page someone (config requiredOperations). */
 const REQUIRED_OPERATIONS = [
@@ -37,7 +42,7 @@ export const activityLogExport = stackPolicy(
             const enabled = asArray<any>(peek(r.props, "logs") as any[]).filter((l) => l.enabled === true).map((l) => String(l.category));
             return REQUIRED_CATEGORIES.every((c) => enabled.includes(c));
         });
-        if (!complete) report(`no subscription diagnostic setting sends ${REQUIRED_CATEGORIES.join(", ")} to a Log Analytics workspace.`);
+        if (!complete) report(`no subscription diagnostic setting sends ${REQUIRED_CATEGORIES.join(", ")} to a Log Analytics workspace.`, stackUrn(args.resources));
     },
 );
 
@@ -64,7 +69,7 @@ export const activityLogAlerts = stackPolicy(
                 for (const l of leaves) if (String(l.field).toLowerCase() === "operationname") covered.add(String(l.equals).toLowerCase());
             }
         }
-        for (const op of requiredOperations) if (!covered.has(op.toLowerCase())) report(`no enabled Activity Log alert with an action group watches ${op}.`);
+        for (const op of requiredOperations) if (!covered.has(op.toLowerCase())) report(`no enabled Activity Log alert with an action group watches ${op}.`, stackUrn(args.resources));
     },
 );
 
@@ -100,4 +105,29 @@ export const activityAlertActionGroup = resourcePolicy(
     }),
 );
 
-export const auditPolicies = [activityLogExport, activityLogAlerts, activityAlertActionGroup, savedSearchNoRawIdentifiers];
+const SENTINEL = "azure-native:securityinsights:SentinelOnboardingState";
+const SENTINEL_RULE = "azure-native:securityinsights:ScheduledAlertRule";
+
+export const sentinelOnboarded = stackPolicy(
+    {
+        name: "monitor-sentinel-prod",
+        description:
+            "When config requireSentinel is true (prod), Microsoft Sentinel must be onboarded on the stack's workspace " +
+            "(securityinsights.SentinelOnboardingState) with at least minRules enabled scheduled analytics rules that create incidents.",
+        enforcementLevel: "mandatory",
+        severity: "high",
+        resourceTypes: [SENTINEL, SENTINEL_RULE],
+        anchor: { derivedFrom: "issue 12 (SOC analytics in Sentinel for prod)" },
+        settings: { requireSentinel: { type: "boolean", default: false }, minRules: { type: "number", default: 3 } },
+    },
+    (args, report) => {
+        const { requireSentinel, minRules } = args.getConfig<{ requireSentinel: boolean; minRules: number }>();
+        if (!requireSentinel) return;
+        if (!args.resources.some((r) => r.type === SENTINEL)) report("Microsoft Sentinel is not onboarded on the workspace.");
+        const rules = args.resources.filter((r) => r.type === SENTINEL_RULE && peek(r.props, "enabled") === true
+            && peek(peek(r.props, "incidentConfiguration"), "createIncident") === true);
+        if (rules.length < minRules) report(`only ${rules.length} enabled analytics rules create incidents (at least ${minRules}).`);
+    },
+);
+
+export const auditPolicies = [activityLogExport, activityLogAlerts, activityAlertActionGroup, savedSearchNoRawIdentifiers, sentinelOnboarded];

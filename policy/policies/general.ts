@@ -177,6 +177,7 @@ export const KNOWN_AZURE_TYPES = [
     "network:ApplicationGateway", "network:WebApplicationFirewallPolicy", "network:NatGateway", "network:DdosProtectionPlan", "network:FlowLog",
     // Security operations (issue 12).
     "monitor:SubscriptionDiagnosticSetting", "monitor:ActivityLogAlert", "operationalinsights:SavedSearch",
+    "securityinsights:SentinelOnboardingState", "securityinsights:ScheduledAlertRule",
 ].map(t => `azure-native:${t}`);
 
 export const unreviewedTypes = stackPolicy(

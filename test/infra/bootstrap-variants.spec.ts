@@ -90,7 +90,7 @@ describe("bootstrap access helpers", () => {
         for (const [policy, entry] of Object.entries(config)) {
             assert.deepEqual(Object.keys(entry), ["exemptions"], `${policy}: only exemptions, no level change`);
             for (const e of entry.exemptions ?? []) {
-                assert.match(e.resource, /^(github-\*-(deploy|preview)-\*|state-account|secrets-vault|flowlogs-st)$/, `${policy}: ${e.resource}`);
+                assert.match(e.resource, /^(github-\*-(deploy|preview)-\*|state-account|secrets-vault|flowlogs-st|fhir-platform-bootstrap-\*)$/, `${policy}: ${e.resource}`);
                 assert.ok(Date.parse(e.expires) <= inAYear, `${policy}: ${e.expires} is more than a year away`);
             }
         }

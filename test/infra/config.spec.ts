@@ -327,6 +327,13 @@ describe("stack config validation", () => {
         assertProblem(raw, "fhir.external.egressAddressPrefixes", /no other internet egress/);
     });
 
+    it("requires Microsoft Sentinel in prod", () => {
+        const raw = stackRaw("prod");
+        raw.monitoring.sentinel = false;
+        assertProblem(raw, "monitoring.sentinel", /must be true for prod/);
+        assert.equal(validatePlatformConfig(stackRaw("dev")).monitoring.sentinel, false);
+    });
+
     it("refuses SMART on FHIR groups, which the gateway design cannot honour", () => {
         const raw = stackRaw("prod");
         raw.identity.smartUserGroupObjectIds = ["c2d9e4a8-7f16-4b3c-8e5a-9d0f1b2c3e44"];

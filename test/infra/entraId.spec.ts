@@ -169,7 +169,7 @@ describe("PlatformIdentity (under mocks)", () => {
         const appRole = findRegistered("azuread:index/appRoleAssignment:AppRoleAssignment", "ent-reader-group-0").inputs as any;
         assert.equal(appRole.appRoleId, appRoleId("FHIR.Read"));
         assert.equal(appRole.principalObjectId, READERS[0]);
-        const groupGrants = registered().filter((r) => r.type === "azure-native:authorization:RoleAssignment" && (r.inputs as any).principalType !== "ServicePrincipal");
+        const groupGrants = registered().filter((r) => r.type === "azure-native:authorization:RoleAssignment" && /^ent(cc)?-/.test(r.name) && (r.inputs as any).principalType !== "ServicePrincipal");
         assert.deepEqual(groupGrants.map((r) => r.name), [], "no data-plane role for users or groups");
     });
 

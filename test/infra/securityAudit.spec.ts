@@ -1,6 +1,8 @@
 import { strict as assert } from "node:assert";
 import { ACTIVITY_ALERTS, ACTIVITY_LOG_CATEGORIES, gatewayAuthFailuresQuery, keyVaultDeleteQuery, PATIENT_ACCESS_QUERY, SecurityAudit } from "../../components/securityAudit";
 import { Monitoring } from "../../components/monitoring";
+import { PlatformSentinel, SENTINEL_RULES } from "../../components/sentinel";
+import { MOCK_DEPLOYER_OBJECT_ID } from "../../tools/offline/arm-mocks";
 import { MOCK_SUBSCRIPTION_ID } from "../../tools/offline/arm-mocks";
 import type { OfflinePlan } from "../../tools/offline/plan-runner";
 import { findRegistered, registered, settle } from "../support/pulumi-mocks";
@@ -18,6 +20,7 @@ describe("SecurityAudit (under mocks)", () => {
             naming, resourceGroupName: RG, location: "westeurope", tags: {}, subscriptionId: MOCK_SUBSCRIPTION_ID, monitoring,
             actionGroupId: AG, keyVaultId: `${SUB}/Microsoft.KeyVault/vaults/kv`, apimId: `${SUB}/Microsoft.ApiManagement/service/apim`,
         });
+        new PlatformSentinel("sn", { resourceGroupName: RG, monitoring, deployerObjectId: MOCK_DEPLOYER_OBJECT_ID });
         await settle();
     });
 
@@ -64,6 +67,23 @@ describe("SecurityAudit (under mocks)", () => {
     });
 });
 
+describe("PlatformSentinel (under mocks)", () => {
+    it("onboards Sentinel on the platform workspace and creates incident-raising rules for Key Vault bursts, mass FHIR reads and out-of-band role assignments", () => {
+        const onboarding = findRegistered("azure-native:securityinsights:SentinelOnboardingState", "sn-onboarding");
+        assert.equal((onboarding.inputs as any).workspaceName, findRegistered("azure-native:operationalinsights:Workspace", "sa-mon-law").outputs.name);
+        assert.deepEqual(SENTINEL_RULES.map((r) => r.id), ["kv-access-denied-burst", "fhir-mass-read", "role-assignment-outside-deploy"]);
+        for (const rule of SENTINEL_RULES) {
+            const r = findRegistered("azure-native:securityinsights:ScheduledAlertRule", `sn-${rule.id}`);
+            const i = r.inputs as any;
+            assert.equal(i.enabled, true);
+            assert.equal(i.incidentConfiguration.createIncident, true);
+            assert.ok(r.dependencies.includes(onboarding.urn), "rules after onboarding");
+        }
+        const outOfBand = findRegistered("azure-native:securityinsights:ScheduledAlertRule", "sn-role-assignment-outside-deploy").inputs as any;
+        assert.match(outOfBand.query, new RegExp(`Caller != "${MOCK_DEPLOYER_OBJECT_ID}"`), "the deploying identity is the expected caller");
+    });
+});
+
 describe("security operations in the offline plans (dev and prod)", function () {
     this.timeout(180000);
     it("declares the Activity Log export, the control-change alerts and the patient-access query on both stacks", async () => {
@@ -74,6 +94,7 @@ describe("security operations in the offline plans (dev and prod)", function () 
             assert.ok(plan.resources.some((r) => r.type === "azure-native:operationalinsights:SavedSearch"), plan.stack);
             const topic = plan.resources.find((r) => r.name === "alerts-kv-secret-expiry")!.inputs as any;
             assert.ok(topic.filter.includedEventTypes.includes("Microsoft.KeyVault.KeyNearExpiry"), "CMK near expiry alerts too");
+            assert.equal(plan.resources.some((r) => r.type === "azure-native:securityinsights:SentinelOnboardingState"), plan.stack === "prod", `${plan.stack}: Sentinel in prod only`);
         }
     });
 });

@@ -15,6 +15,9 @@ const rule = (source: string, port: string) => at("nsg-pe", i => i.securityRules
 const listener = (protocol: string) => at("agw", i => i.httpListeners.push({ name: "plain", protocol, hostName: "fhir.example.org" }));
 
 const CASES: Record<string, Case[]> = {
+    "monitor-sentinel-prod": [
+        ["prod without Sentinel", p => p, { "monitor-sentinel-prod": { requireSentinel: true } }],
+    ],
     "monitor-activity-log-export": [
         ["no Activity Log export", p => without(p, "activity-log")],
         ["Security category missing", at("activity-log", i => (i.logs = i.logs.filter((l: any) => l.category !== "Security")))],

@@ -273,6 +273,8 @@ describe("shipped stacks against the policy pack", function () {
                 id: `${type} not protected`, type, where: r => isPhiStore(r), edit: r => void (r.options = { ...(r.options ?? {}), protect: false }),
             })),
             { id: "delete locks removed", type: "azure-native:authorization:ManagementLockByScope", edit: REMOVE },
+            { id: "Sentinel onboarding removed", type: "azure-native:securityinsights:SentinelOnboardingState", edit: REMOVE },
+            { id: "Sentinel analytics rules disabled", type: "azure-native:securityinsights:ScheduledAlertRule", path: "enabled", value: false },
             { id: "gateway public IP without DDoS protection", type: "azure-native:network:PublicIPAddress", where: r => r.name === "edge-pip", path: "ddosSettings", value: DELETE },
         ];
         const survived: string[] = [];
