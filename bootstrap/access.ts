@@ -153,8 +153,8 @@ export const SECRETS_DECRYPT_DATA_ACTIONS = ["Microsoft.KeyVault/vaults/keys/rea
  * are secret outputs in the state it reads and decrypts anyway.
  */
 export const PLATFORM_INVOKE_ACTIONS: Record<string, string> = {
-    // components/apiManagement.ts: the Function host key APIM's backend uses (POST sites/{name}/host/default/listkeys).
-    listWebAppHostKeys: "Microsoft.Web/sites/host/listkeys/action",
+    // components/gatewayFunctionKey.ts: the HL7 function's keys, read back into Key Vault (POST sites/{name}/functions/{fn}/listkeys).
+    listWebAppFunctionKeys: "Microsoft.Web/sites/functions/listkeys/action",
     // components/apimProducts.ts: consumer subscription keys published to Key Vault (POST .../subscriptions/{sid}/listSecrets).
     listSubscriptionSecrets: "Microsoft.ApiManagement/service/subscriptions/listSecrets/action",
 };

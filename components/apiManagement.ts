@@ -1,15 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as apimanagement from "@pulumi/azure-native/apimanagement";
-import * as keyvault from "@pulumi/azure-native/keyvault";
+import * as command from "@pulumi/command";
 import * as network from "@pulumi/azure-native/network";
 import * as privatedns from "@pulumi/azure-native/privatedns";
-import * as web from "@pulumi/azure-native/web";
 import { APP_ROLES, fhirApiPolicy, hl7ApiPolicy, operationPolicy } from "./apimPolicies";
 import { ApiConsumer, ApiProducts } from "./apimProducts";
 import {
     APIM_PRIVATE_ZONES, APIM_SECURITY_PROPERTIES, CALLER_ATTRIBUTED_BACKEND_LOGGING, FhirOperation, fhirOperations, functionKeyExpiry,
     NO_PHI_MESSAGE_LOGGING,
 } from "./apimSettings";
+import { FUNCTION_KEY_TOOL, GatewayFunctionKey } from "./gatewayFunctionKey";
 import { Monitoring } from "./monitoring";
 import { NamingContext, resourceName } from "./naming";
 import { rbacPropagationWait } from "./propagation";
@@ -69,12 +69,15 @@ export interface ApiGatewayArgs {
     keyVault: { name: pulumi.Input<string>; resourceGroupName: pulumi.Input<string> };
     /** Clock for the function-key copy's expiry (defaults to now). */
     now?: Date;
-    /** The ingestion Function: its private host name and where to read its function key. */
+    /** Rotation of the function key APIM presents (period in days, and the generation the revocation runbook bumps). */
+    functionKeyRotation: { days: number; generation: number };
+    /** The ingestion Function: its private host name and the site its function key is set on. */
     functionApp: {
+        id: pulumi.Input<string>;
         name: pulumi.Input<string>;
         hostName: pulumi.Input<string>;
         resourceGroupName: pulumi.Input<string>;
-        /** Resources after which the host runs and has keys (the code deployment); only the key read waits for them. */
+        /** Resources after which the host runs the function (the code deployment); only the key waits for them. */
         ready?: pulumi.Resource[];
     };
 }
@@ -230,28 +233,19 @@ export class ApiGateway extends pulumi.ComponentResource {
             url: args.fhirUrl,
             tls,
         }, { parent: this });
-        // authLevel 'function' on the HL7 trigger: APIM presents the key; nobody else can reach the private site. The
-        // key is copied into Key Vault and APIM reads it from there with its own identity (no secret stored in APIM).
-        const hostKeys = web.listWebAppHostKeysOutput(
-            { name: args.functionApp.name, resourceGroupName: args.functionApp.resourceGroupName },
-            { parent: this, dependsOn: args.functionApp.ready ?? [] },
-        );
-        const keySecret = new keyvault.Secret(`${name}-function-key-secret`, {
-            vaultName: args.keyVault.name,
-            resourceGroupName: args.keyVault.resourceGroupName,
+        // authLevel 'function' on the HL7 trigger: APIM presents a function key; nobody else can reach the private site.
+        // The key rotates with every period (gatewayFunctionKey.ts) and APIM reads it from Key Vault with its own
+        // identity (no secret stored in APIM).
+        const functionKey = new GatewayFunctionKey(`${name}-function-key`, {
+            site: { id: args.functionApp.id, name: args.functionApp.name, resourceGroupName: args.functionApp.resourceGroupName },
+            keyVault: args.keyVault,
             secretName: "hl7-function-key",
-            properties: {
-                value: pulumi.secret(hostKeys.apply((k) => {
-                    const key = k.functionKeys?.default;
-                    if (!key) throw new Error(`${name}: the ingestion Function has no default function key`);
-                    return key;
-                })),
-                contentType: "application/x-azure-functions-key",
-                // Function keys do not expire on their own; the copy does, so a stale key surfaces as a near-expiry
-                // event and is refreshed by the next `pulumi up` (the month bucket moves the expiry forward).
-                attributes: { enabled: true, expires: functionKeyExpiry(args.now ?? new Date()) },
-            },
+            rotationDays: args.functionKeyRotation.days,
+            generation: args.functionKeyRotation.generation,
+            now: args.now ?? new Date(),
+            ready: args.functionApp.ready ?? [],
         }, { parent: this });
+        const keySecret = functionKey.secret;
         const kvGrant = grantRoles(`${name}-role`, [{
             key: "function-key-reader", role: "keyVaultSecretsUser", scope: keySecret.id, principalId: apimPrincipal, principalType: "ServicePrincipal",
             description: "APIM reads the HL7 Function key (named value) from Key Vault",
@@ -260,7 +254,7 @@ export class ApiGateway extends pulumi.ComponentResource {
         const kvGrantPropagated = rbacPropagationWait(`${name}-function-key-grant-wait`, {
             grants: [kvGrant["function-key-reader"]], seconds: args.rbacPropagationSeconds, reason: "APIM named value from Key Vault",
         }, { parent: this });
-        const functionKey = new apimanagement.NamedValue(`${name}-nv-function-key`, {
+        const functionKeyValue = new apimanagement.NamedValue(`${name}-nv-function-key`, {
             ...common,
             namedValueId: "hl7-function-key",
             displayName: "hl7-function-key",
@@ -269,6 +263,14 @@ export class ApiGateway extends pulumi.ComponentResource {
             // The URI is not secret; `properties` as a whole is marked secret only because it carries the value.
             keyVault: { secretIdentifier: pulumi.unsecret(keySecret.properties.apply((p) => p.secretUri)) },
         }, { parent: this, dependsOn: [kvGrantPropagated] });
+        // APIM re-reads Key Vault named values only every 4 hours: refresh it whenever the copy gets a new version, so a
+        // rotation that overwrote the slot APIM was using (a missed scheduled run, a revocation) costs seconds, not hours.
+        // ARM "Named Value - Refresh Secret"; run as the deployer like the key itself.
+        new command.local.Command(`${name}-function-key-refresh`, {
+            create: `${FUNCTION_KEY_TOOL} refresh`,
+            environment: { APIM_ID: this.service.id, APIM_NAMED_VALUE: "hl7-function-key" },
+            triggers: [pulumi.unsecret(keySecret.properties.apply((p) => p.secretUriWithVersion ?? ""))],
+        }, { parent: this, dependsOn: [functionKeyValue] });
         const hl7Backend = new apimanagement.Backend(`${name}-backend-hl7`, {
             ...common,
             backendId: "hl7-function",
@@ -277,7 +279,7 @@ export class ApiGateway extends pulumi.ComponentResource {
             url: pulumi.interpolate`https://${args.functionApp.hostName}/api/hl7`,
             credentials: { header: { "x-functions-key": ["{{hl7-function-key}}"] } },
             tls,
-        }, { parent: this, dependsOn: [functionKey] });
+        }, { parent: this, dependsOn: [functionKeyValue] });
 
         // APIs
         const fhirApi = new apimanagement.Api(`${name}-api-fhir`, {

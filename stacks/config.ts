@@ -106,6 +106,8 @@ export interface PlatformConfig {
         rateLimitPerMinute: number;
         /** Also require an APIM subscription key next to the Entra token (defaults to false). */
         subscriptionRequired: boolean;
+        /** Bump to reissue both slots of the gateway's function key on the next deploy (revocation runbook). */
+        functionKeyGeneration: number;
         /** Callers issued a product subscription; their keys go to Key Vault. */
         consumers: ApiConsumer[];
     };
@@ -266,7 +268,7 @@ export function validatePlatformConfig(raw: Raw, stackName?: string): PlatformCo
     const externalFhir = readExternalFhir(r, fhir.external);
 
     // APIM
-    const apim = r.object(raw.apim, "apim", ["sku", "capacity", "zones", "publisherName", "publisherEmail", "rateLimitPerMinute", "subscriptionRequired", "consumers"]);
+    const apim = r.object(raw.apim, "apim", ["sku", "capacity", "zones", "publisherName", "publisherEmail", "rateLimitPerMinute", "subscriptionRequired", "consumers", "functionKeyGeneration"]);
     const apimSku = r.oneOf(apim.sku, "apim.sku", ["Developer", "Premium"] as const, "Internal VNet injection needs the classic Developer or Premium tier");
     if (isProd && apimSku !== "Premium") r.problem("apim.sku", "prod needs Premium (Developer has no SLA)");
     const capacity = r.integer(apim.capacity ?? 1, "apim.capacity", 1, 12);
@@ -281,6 +283,7 @@ export function validatePlatformConfig(raw: Raw, stackName?: string): PlatformCo
     const rateLimitPerMinute = r.integer(apim.rateLimitPerMinute ?? 600, "apim.rateLimitPerMinute", 1, 100000);
     const subscriptionRequired = r.boolean(apim.subscriptionRequired ?? false, "apim.subscriptionRequired");
     const consumers = readConsumers(r, apim.consumers);
+    const functionKeyGeneration = r.integer(apim.functionKeyGeneration ?? 0, "apim.functionKeyGeneration", 0, 1_000_000);
 
     // Function App
     const fn = r.object(raw.functionApp, "functionApp", ["instanceMemoryMB", "maximumInstanceCount", "fhirAuthMode", "maxMessageBytes"]);
@@ -356,7 +359,7 @@ export function validatePlatformConfig(raw: Raw, stackName?: string): PlatformCo
         monitoring: { logRetentionDays, dailyQuotaGb, sentinel },
         keyVault: { sku: kvSku, softDeleteRetentionDays, cmkKeySize, cmkExpiryDays, cmkRotateBeforeExpiryDays, deleteLock },
         fhir: { corsOrigins, corsMaxAgeSeconds, deleteLock: fhirDeleteLock, ...(externalFhir ? { external: externalFhir } : {}) },
-        apim: { sku: apimSku, capacity, zones, publisherName, publisherEmail, rateLimitPerMinute, subscriptionRequired, consumers },
+        apim: { sku: apimSku, capacity, zones, publisherName, publisherEmail, rateLimitPerMinute, subscriptionRequired, consumers, functionKeyGeneration },
         functionApp: { instanceMemoryMB, maximumInstanceCount, fhirAuthMode, maxMessageBytes },
         storage: { sku: storageSku, messageRetentionDays, deleteLock: storageDeleteLock },
         identity: { hl7SenderSecretRotationDays, spaRedirectUris, fhirReaderGroupObjectIds, hl7SenderFacilities },

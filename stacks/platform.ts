@@ -218,7 +218,8 @@ export function createPlatform(config: PlatformConfig): PlatformOutputs {
         keyVault: { name: keyVault.vault.name, resourceGroupName },
         now: today,
         // Only the function-key read waits for the code deployment; APIM's long create runs in parallel with it.
-        functionApp: { name: ingestion.site.name, hostName: ingestion.defaultHostName, resourceGroupName, ready: [ingestion.deployment] },
+        functionKeyRotation: { days: config.identity.hl7SenderSecretRotationDays, generation: config.apim.functionKeyGeneration },
+        functionApp: { id: ingestion.site.id, name: ingestion.site.name, hostName: ingestion.defaultHostName, resourceGroupName, ready: [ingestion.deployment] },
     });
 
     // The only public entry: WAF_v2 in front of the internal APIM.

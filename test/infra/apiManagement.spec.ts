@@ -2,6 +2,7 @@ import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
 import { XMLParser } from "fast-xml-parser";
 import { APIM_PRIVATE_ZONES, APIM_SECURITY_PROPERTIES, ApiGateway, ApiGatewayArgs, fhirOperations, functionKeyExpiry } from "../../components/apiManagement";
+import { functionKeyRotation } from "../../components/functionKeys";
 import { CALLER_AUDIT_HEADERS } from "../../components/apimSettings";
 import { Monitoring } from "../../components/monitoring";
 import { MOCK_SUBSCRIPTION_ID, MOCK_TENANT_ID } from "../../tools/offline/arm-mocks";
@@ -34,7 +35,8 @@ describe("ApiGateway (under mocks)", () => {
             apiAudience: AUDIENCE,
             keyVault: { name: "kv-unit-gw", resourceGroupName: RG },
             now,
-            functionApp: { name: "func-unit-gw", hostName: "func-unit-gw.azurewebsites.net", resourceGroupName: RG },
+            functionKeyRotation: { days: 30, generation: 0 },
+            functionApp: { id: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-unit/providers/Microsoft.Web/sites/func-unit-gw", name: "func-unit-gw", hostName: "func-unit-gw.azurewebsites.net", resourceGroupName: RG },
         };
         new ApiGateway("gw", args);
         await settle();
@@ -142,9 +144,33 @@ describe("ApiGateway (under mocks)", () => {
         assert.equal(nv.keyVault.secretIdentifier, "https://kv-unit-gw.vault.azure.net/secrets/hl7-function-key");
         const secret = findRegistered("azure-native:keyvault:Secret", "gw-function-key-secret").inputs as any;
         assert.equal(secret.properties.value, "[secret]");
-        assert.equal(secret.properties.attributes.expires, functionKeyExpiry(now));
-        assert.equal(functionKeyExpiry(now), Date.UTC(2027, 0, 1) / 1000);
-        assert.ok(secret.properties.contentType);
+        const rotation = functionKeyRotation(now, 30, 0);
+        const current = rotation.slots[rotation.current];
+        assert.equal(secret.properties.attributes.expires, current.expires.getTime() / 1000);
+        assert.equal(secret.properties.contentType, `application/x-azure-functions-key; function=hl7; key=${current.keyName}`);
+        assert.equal(functionKeyExpiry(now), Date.UTC(2027, 0, 1) / 1000, "consumer subscription-key copies keep the month bucket");
+    });
+
+    it("rotates the function key in two slots set on the runner, never through the program's state, and refreshes APIM", () => {
+        const rotation = functionKeyRotation(now, 30, 0);
+        for (const slot of ["a", "b"] as const) {
+            const set = findRegistered("command:local:Command", `gw-function-key-set-${slot}`);
+            const inputs = set.inputs as any;
+            assert.equal(inputs.create, "node -r ./tools/ts-register.js tools/function-key.ts set");
+            assert.equal(inputs.environment.FUNCTION_KEY_NAME, `apim-${slot}`);
+            assert.equal(inputs.environment.FUNCTION_KEY_PRUNE, "default", "only rotated keys open the function");
+            assert.match(inputs.environment.FUNCTION_SITE_ID, /\/sites\/func-unit-gw$/);
+            assert.equal(inputs.environment.FUNCTION_KEY_VALUE, undefined, "the value is generated on the runner");
+            assert.deepEqual(inputs.triggers[0], rotation.slots[slot].keeper, "a new period for this slot reruns it");
+        }
+        const secret = findRegistered("azure-native:keyvault:Secret", "gw-function-key-secret");
+        assert.equal((secret.inputs as any).tags.rotation, rotation.slots[rotation.current].keeper);
+        assert.ok(!registered().some((r) => r.type.startsWith("random:") && r.name.includes("function-key")), "no key value in state but the Key Vault copy");
+        const refresh = findRegistered("command:local:Command", "gw-function-key-refresh");
+        assert.equal((refresh.inputs as any).create, "node -r ./tools/ts-register.js tools/function-key.ts refresh");
+        assert.equal((refresh.inputs as any).environment.APIM_NAMED_VALUE, "hl7-function-key");
+        assert.match(String((refresh.inputs as any).triggers[0]), /\/secrets\/hl7-function-key\//, "reruns on every new version of the copy");
+        assert.ok(refresh.dependencies.includes(findRegistered("azure-native:apimanagement:NamedValue", "gw-nv-function-key").urn));
     });
 
     it("creates the Key Vault named value only after APIM's Secrets User grant has propagated", () => {

@@ -125,8 +125,8 @@ describe("edge and identity in the offline plans (dev and prod, child processes)
                 assert.equal(get(plan, name).outputs.value, "[secret]");
             }
             const site = get(plan, "ingestion-site").outputs.name as string;
-            const keys = armMocks.call({ token: "azure-native:web:listWebAppHostKeys", inputs: { name: site, resourceGroupName: "x" } } as never) as unknown as { functionKeys: { default: string } };
-            assert.ok(!text.includes(keys.functionKeys.default), `${plan.stack}: function key leaked`);
+            const keys = armMocks.call({ token: "azure-native:web:listWebAppFunctionKeys", inputs: { name: site, resourceGroupName: "x", functionName: "hl7" } } as never) as unknown as { properties: Record<string, string> };
+            for (const [k, v] of Object.entries(keys.properties)) assert.ok(!text.includes(v), `${plan.stack}: function key ${k} leaked`);
             for (const name of ["identity-hl7-sender-kv-secret", "gateway-function-key-secret"]) {
                 assert.equal(inputs(plan, name).properties.value, "[secret]", `${plan.stack}: ${name}`);
                 assert.equal(get(plan, name).outputs.properties && (get(plan, name).outputs.properties as any).value, undefined);
@@ -183,8 +183,10 @@ describe("edge and identity in the offline plans (dev and prod, child processes)
         for (const plan of [dev, prod]) {
             const apim = get(plan, "gateway-service");
             assert.ok(!apim.dependencies.some((d) => d.includes("IngestionFunctionApp")), `${plan.stack}: APIM does not wait for the Function`);
-            const key = get(plan, "gateway-function-key-secret");
-            assert.ok(key.dependencies.includes(get(plan, "ingestion-package").urn), `${plan.stack}: key read after the deployment`);
+            for (const slot of ["a", "b"]) {
+                const setKey = get(plan, `gateway-function-key-set-${slot}`);
+                assert.ok(setKey.dependencies.includes(get(plan, "ingestion-package").urn), `${plan.stack}: key ${slot} set after the deployment`);
+            }
             const deploy = get(plan, "ingestion-package");
             for (const dep of ["ingestion-site", "ingestion-grant-wait", "ingestion-site-dns", "ingestion-st-blob-dns", "deployer-access-peer-to-runner", "deployer-access-peer-from-runner", "deployer-access-dns-webapps-link"]) {
                 assert.ok(deploy.dependencies.includes(get(plan, dep).urn), `${plan.stack}: deployment waits for ${dep}`);

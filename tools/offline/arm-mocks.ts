@@ -241,8 +241,13 @@ export const armMocks: pulumi.runtime.Mocks = {
         switch (args.token) {
             case "azure-native:authorization:getClientConfig":
                 return { clientId: mockGuid("deployer-client"), objectId: MOCK_DEPLOYER_OBJECT_ID, subscriptionId: MOCK_SUBSCRIPTION_ID, tenantId: MOCK_TENANT_ID };
-            case "azure-native:web:listWebAppHostKeys":
-                return { masterKey: randomText(`master:${args.inputs.name}`, 56, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"), functionKeys: { default: randomText(`fnkey:${args.inputs.name}`, 56, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") }, systemKeys: {} };
+            case "azure-native:web:listWebAppFunctionKeys": {
+                // The keys tools/function-key.ts sets on the HL7 function (slots apim-a and apim-b).
+                const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_";
+                const properties: Record<string, string> = {};
+                for (const key of ["apim-a", "apim-b"]) properties[key] = randomText(`fnkey:${args.inputs.name}:${args.inputs.functionName}:${key}`, 56, alphabet);
+                return { id: `${args.inputs.name}/functions/${args.inputs.functionName}/keys`, name: args.inputs.functionName, type: "Microsoft.Web/sites/functions/keys", properties };
+            }
             case "azuread:index/getServicePrincipal:getServicePrincipal":
                 // Only Microsoft Graph is looked up (the bootstrap's application permissions are app roles on it).
                 if (args.inputs.clientId !== MICROSOFT_GRAPH_APP_ID) throw new Error(`offline plan: no mock service principal for ${JSON.stringify(args.inputs)}`);
