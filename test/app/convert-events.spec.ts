@@ -1,24 +1,10 @@
 import { strict as assert } from "node:assert";
-import type { AllergyIntolerance, Bundle, Encounter, FhirResource, Linkage, Patient } from "fhir/r4";
+import type { AllergyIntolerance, Encounter, Linkage, Patient } from "fhir/r4";
 import { SUPPORTED_EVENTS, convertAdt, guidFromInput } from "../../app/src/convert";
 import { parseHl7 } from "../../app/src/hl7";
 import { loadFhirConverterSamples } from "../fixtures/hl7";
 import { fhirProblems } from "../support/fhir-validate";
-
-function all<T extends FhirResource>(b: Bundle, type: T["resourceType"]): T[] {
-  return (b.entry ?? []).map((e) => e.resource).filter((r): r is T => r?.resourceType === type);
-}
-function one<T extends FhirResource>(b: Bundle, type: T["resourceType"]): T {
-  const rs = all<T>(b, type);
-  assert.equal(rs.length, 1, `exactly one ${type}`);
-  return rs[0];
-}
-function seg(name: string, fields: Record<number, string>): string {
-  const max = Math.max(0, ...Object.keys(fields).map(Number));
-  const parts = [name];
-  for (let i = 1; i <= max; i++) parts.push(fields[i] ?? "");
-  return parts.join("|");
-}
+import { all, one, seg } from "../support/hl7-bundle";
 
 const PID3 = "MRN-5^^^HOSP^MR";
 /** Patient id by ID/_Patient.liquid: PID-3[0].1,PID-3[0].4. */

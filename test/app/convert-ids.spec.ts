@@ -1,6 +1,7 @@
 import { strict as assert } from "node:assert";
 import type { Bundle } from "fhir/r4";
 import { convertAdt, guidFromInput, idInput, makeId } from "../../app/src/convert";
+import { seg } from "../support/hl7-bundle";
 
 /**
  * FHIR-Converter's sample ADT04-251 (microsoft/FHIR-Converter:data/SampleData/Hl7v2/ADT04-251.hl7, an invented
@@ -49,13 +50,6 @@ function adt(event: string, mshFacility: string, pid3: string, pv1: string, cont
 }
 
 /** Builds a segment from field number → value, so tests do not depend on counting pipes. */
-function seg(name: string, fields: Record<number, string>): string {
-  const max = Math.max(0, ...Object.keys(fields).map(Number));
-  const parts = [name];
-  for (let i = 1; i <= max; i++) parts.push(fields[i] ?? "");
-  return parts.join("|");
-}
-
 describe("deterministic resource ids", () => {
   describe("FHIR-Converter algorithm (SHA-256 → .NET Guid byte order)", () => {
     it("reproduces the ids published with FHIR-Converter's samples", () => {

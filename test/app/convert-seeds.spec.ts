@@ -2,17 +2,12 @@ import { strict as assert } from "node:assert";
 import type { Bundle, Coverage, Encounter, FhirResource, Location } from "fhir/r4";
 import { convertAdt, guidFromInput } from "../../app/src/convert";
 import { loadFhirConverterSamples } from "../fixtures/hl7";
+import { seg } from "../support/hl7-bundle";
 
 /**
  * Id seeds of the `convert-data` strategy, each computed here from the recipe in FHIR-Converter's
  * data/Templates/Hl7v2/ID/_<Type>.liquid: `<Type>_<seed>[_<baseId>]`, SHA-256, .NET Guid order.
  */
-function seg(name: string, fields: Record<number, string>): string {
-  const max = Math.max(0, ...Object.keys(fields).map(Number));
-  const parts = [name];
-  for (let i = 1; i <= max; i++) parts.push(fields[i] ?? "");
-  return parts.join("|");
-}
 function ids(b: Bundle, type: string): string[] {
   return (b.entry ?? []).filter((e) => e.resource?.resourceType === type).map((e) => e.resource?.id as string);
 }

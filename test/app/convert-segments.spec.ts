@@ -1,22 +1,9 @@
 import { strict as assert } from "node:assert";
-import type { Bundle, Condition, Device, Encounter, EpisodeOfCare, FhirResource, Observation, Patient, PractitionerRole, Procedure, ServiceRequest } from "fhir/r4";
+import type { Condition, Device, Encounter, EpisodeOfCare, Observation, Patient, PractitionerRole, Procedure, ServiceRequest } from "fhir/r4";
 import { convertAdt, guidFromInput } from "../../app/src/convert";
 import { fhirProblems } from "../support/fhir-validate";
+import { all, one, seg } from "../support/hl7-bundle";
 
-function all<T extends FhirResource>(b: Bundle, type: T["resourceType"]): T[] {
-  return (b.entry ?? []).map((e) => e.resource).filter((r): r is T => r?.resourceType === type);
-}
-function one<T extends FhirResource>(b: Bundle, type: T["resourceType"]): T {
-  const rs = all<T>(b, type);
-  assert.equal(rs.length, 1, `exactly one ${type}`);
-  return rs[0];
-}
-function seg(name: string, fields: Record<number, string>): string {
-  const max = Math.max(0, ...Object.keys(fields).map(Number));
-  const parts = [name];
-  for (let i = 1; i <= max; i++) parts.push(fields[i] ?? "");
-  return parts.join("|");
-}
 const ref = (type: string, id: string) => `${type}/${id}`;
 
 const MSH = "MSH|^~\\&|APP|FAC|RCV|RCVFAC|20260101120000+0000||ADT^A01|CTL-1|P|2.8";

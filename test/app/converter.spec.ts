@@ -2,11 +2,9 @@ import { strict as assert } from "node:assert";
 import type {
   Account,
   AllergyIntolerance,
-  Bundle,
   Condition,
   Coverage,
   Encounter,
-  FhirResource,
   MessageHeader,
   Observation,
   Patient,
@@ -25,21 +23,12 @@ import {
 import { parseHl7 } from "../../app/src/hl7";
 import { loadAdtCorpus, loadFhirConverterSamples } from "../fixtures/hl7";
 import { fhirProblems } from "../support/fhir-validate";
+import { all, one, seg } from "../support/hl7-bundle";
 
 function corpusText(fragment: string): string {
   const m = loadAdtCorpus().find((x) => x.name.includes(fragment));
   assert.ok(m, `corpus has ${fragment}`);
   return m.text;
-}
-
-function all<T extends FhirResource>(b: Bundle, type: T["resourceType"]): T[] {
-  return (b.entry ?? []).map((e) => e.resource).filter((r): r is T => r?.resourceType === type);
-}
-
-function one<T extends FhirResource>(b: Bundle, type: T["resourceType"]): T {
-  const rs = all<T>(b, type);
-  assert.equal(rs.length, 1, `exactly one ${type}`);
-  return rs[0];
 }
 
 /** Every `reference` string anywhere in a resource. */
@@ -52,13 +41,6 @@ function references(x: unknown, out: string[] = []): string[] {
     }
   }
   return out;
-}
-
-function seg(name: string, fields: Record<number, string>): string {
-  const max = Math.max(0, ...Object.keys(fields).map(Number));
-  const parts = [name];
-  for (let i = 1; i <= max; i++) parts.push(fields[i] ?? "");
-  return parts.join("|");
 }
 
 /** A small ADT message; `msh` keys are split positions, i.e. MSH-n is key n-1 (key 1 holds MSH-2). */
