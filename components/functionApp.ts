@@ -25,6 +25,7 @@ import { Monitoring } from "./monitoring";
 import { NamingContext, resourceName } from "./naming";
 import { readFunctionPackage } from "./packageHash";
 import { declareIngestStorage } from "./ingestStorage";
+import type { StorageCmkSettings } from "./storageCmk";
 import { privateEndpointWithDns } from "./privateEndpoint";
 import { rbacPropagationWait } from "./propagation";
 import { grantRoles, RoleGrant } from "./rbac";
@@ -97,6 +98,11 @@ export interface IngestionFunctionAppArgs {
     };
     /** Raw HL7 (PHI) lives in the storage account: `protect` it and put a CanNotDelete lock on it. */
     deleteLock: boolean;
+    /**
+     * Encrypt that account with its own customer-managed key in the platform vault (required in prod); without it the
+     * account uses Microsoft-managed keys. Infrastructure encryption stays on either way.
+     */
+    storageCmk?: StorageCmkSettings;
     /** Seconds between a role assignment and its first data-plane use (RBAC propagation). */
     rbacPropagationSeconds: number;
     /**

@@ -35,6 +35,8 @@ export interface HealthDataServicesArgs {
     healthcareDnsZoneIds: pulumi.Input<string>[];
     /** Where FHIR audit logs go. */
     monitoring: Monitoring;
+    /** Prod: the WORM audit archive the AuditLogs also go to (auditArchive.ts). */
+    auditArchiveStorageAccountId?: pulumi.Input<string>;
     /**
      * PHI lives here: `protect` the workspace and FHIR service and put CanNotDelete locks on them, so neither a rename
      * in code nor `pulumi destroy` nor a portal click deletes the data.
@@ -124,7 +126,7 @@ export class HealthDataServices extends pulumi.ComponentResource {
             deleteLock(`${name}-fhir-lock`, this.fhirService.id, "Deleting the FHIR service deletes its data (PHI); export first.", { parent: this });
         }
 
-        args.monitoring.diagnostics(`${name}-fhir`, this.fhirService.id, { logs: { categories: ["AuditLogs"] } }, { parent: this });
+        args.monitoring.diagnostics(`${name}-fhir`, this.fhirService.id, { logs: { categories: ["AuditLogs"] }, archiveStorageAccountId: args.auditArchiveStorageAccountId }, { parent: this });
 
         // After FHIR exists, so the zone group writes its A record (a service added later needs the group refreshed).
         privateEndpointWithDns(`${name}-workspace`, {

@@ -4,6 +4,7 @@ import type { IngestionFunctionAppArgs } from "./functionApp";
 import { deleteLock } from "./locks";
 import { compactGlobalName, resourceName } from "./naming";
 import { privateEndpointWithDns, PrivateEndpointWithDns } from "./privateEndpoint";
+import { storageCustomerManagedKey } from "./storageCmk";
 import { KEYLESS_STORAGE_ACCOUNT } from "./storageDefaults";
 
 /** Queue and container names the app expects (app/src/ingest/config.ts defaults). */
@@ -27,6 +28,22 @@ export interface IngestStorage {
  */
 export function declareIngestStorage(name: string, args: IngestionFunctionAppArgs, suffix: pulumi.Output<string>, parent: pulumi.Resource): IngestStorage {
     const { naming, resourceGroupName, location, tags } = args;
+    const services = {
+        blob: { enabled: true, keyType: "Account" },
+        queue: { enabled: true, keyType: "Account" },
+        table: { enabled: true, keyType: "Account" },
+    };
+    // Prod: the raw HL7 (PHI) is encrypted with the account's own key in the platform vault (versionless, so the
+    // rotation policy's new versions apply by themselves); the account waits for its identity's key grant.
+    const cmk = args.storageCmk ? storageCustomerManagedKey(`${name}-st`, {
+        naming, resourceGroupName, location, tags,
+        subscriptionId: args.subscriptionId,
+        rbacPropagationSeconds: args.rbacPropagationSeconds,
+        keyName: "st-hl7-cmk",
+        identityQualifier: "st-hl7-cmk",
+        purpose: "Raw HL7 storage (PHI)",
+        settings: args.storageCmk,
+    }, { parent }) : undefined;
     // Host storage: identity-only, private-only (Flex quickstart + AVM storage defaults, minus shared keys).
     const account = new storage.StorageAccount(`${name}-st`, {
         accountName: suffix.apply((s) => compactGlobalName(naming, "stfn", s)),
@@ -38,17 +55,11 @@ export function declareIngestStorage(name: string, args: IngestionFunctionAppArg
         // bypass None: nothing reaches this account except through its private endpoints (the Function's
         // integration subnet and the Flex platform's deployment path via the site's identity).
         networkRuleSet: { defaultAction: "Deny", bypass: "None", ipRules: [], virtualNetworkRules: [] },
-        encryption: {
-            keySource: "Microsoft.Storage",
-            requireInfrastructureEncryption: true,
-            services: {
-                blob: { enabled: true, keyType: "Account" },
-                queue: { enabled: true, keyType: "Account" },
-                table: { enabled: true, keyType: "Account" },
-            },
-        },
+        ...(cmk
+            ? cmk.accountInputs(services)
+            : { encryption: { keySource: "Microsoft.Storage", requireInfrastructureEncryption: true, services } }),
         tags,
-    }, { parent, protect: args.deleteLock });
+    }, { parent, protect: args.deleteLock, ...(cmk ? { dependsOn: [cmk.grantPropagated] } : {}) });
     if (args.deleteLock) {
         deleteLock(`${name}-st-lock`, account.id, "Holds raw HL7 messages (PHI) not yet in FHIR, and the dedupe marks.", { parent });
     }

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as authorization from "@pulumi/azure-native/authorization";
 import * as keyvault from "@pulumi/azure-native/keyvault";
 import * as managedidentity from "@pulumi/azure-native/managedidentity";
+import type * as monitor from "@pulumi/azure-native/monitor";
 import { Monitoring } from "./monitoring";
 import { keyVaultName, NamingContext, resourceName } from "./naming";
 import { deleteLock } from "./locks";
@@ -46,6 +47,11 @@ export interface CmkKeyVaultArgs {
     vaultDnsZoneId: pulumi.Input<string>;
     /** Where the AuditEvent logs go. */
     monitoring: Monitoring;
+    /**
+     * Leave the AuditEvent diagnostic setting to a later `sendAuditEvents(archiveId)` call: the audit archive's own
+     * key lives in this vault, so the archive (and its id) exists only after the vault.
+     */
+    deferAuditDiagnostics?: boolean;
     tags: Record<string, string>;
     /**
      * Creation time used for the key's first expiry date. Defaults to now; the value is only read on create
@@ -69,7 +75,12 @@ export class CmkKeyVault extends pulumi.ComponentResource {
     public readonly cmkGrantPropagated: pulumi.Resource;
     /** The deployer's Key Vault Crypto Officer grant, which key creation needs. */
     public readonly deployerKeyRoleAssignment: authorization.RoleAssignment;
+    /** Every key created in this vault waits for this (the deployer's Crypto Officer grant has propagated). */
+    public readonly deployerGrantPropagated: pulumi.Resource;
     public readonly vaultUri: pulumi.Output<string>;
+    private readonly componentName: string;
+    private readonly monitoring: Monitoring;
+    private auditDiagnostics?: monitor.DiagnosticSetting;
 
     constructor(name: string, args: CmkKeyVaultArgs, opts?: pulumi.ComponentResourceOptions) {
         super("fhirplatform:security:CmkKeyVault", name, {}, opts);
@@ -112,7 +123,7 @@ export class CmkKeyVault extends pulumi.ComponentResource {
             key: "deployer-crypto-officer", role: "keyVaultCryptoOfficer", scope: this.vault.id, principalId: args.deployer.objectId,
             principalType: args.deployer.principalType, description: "The deploying identity creates and rotates the FHIR CMK",
         }], args.subscriptionId, { parent: this })["deployer-crypto-officer"];
-        const deployerGrantPropagated = rbacPropagationWait(`${name}-deployer-grant-wait`, {
+        const deployerGrantPropagated = this.deployerGrantPropagated = rbacPropagationWait(`${name}-deployer-grant-wait`, {
             grants: [this.deployerKeyRoleAssignment], seconds: args.rbacPropagationSeconds, reason: "CMK creation as the deployer",
         }, { parent: this });
 
@@ -162,7 +173,9 @@ export class CmkKeyVault extends pulumi.ComponentResource {
             tags,
         }, { parent: this });
 
-        args.monitoring.diagnostics(`${name}-vault`, this.vault.id, { logs: { categories: ["AuditEvent"] } }, { parent: this });
+        this.componentName = name;
+        this.monitoring = args.monitoring;
+        if (!args.deferAuditDiagnostics) this.sendAuditEvents();
 
         if (args.deleteLock) {
             deleteLock(`${name}-vault-lock`, this.vault.id, "Deleting this vault or its key makes the FHIR data unreadable.", { parent: this });
@@ -175,5 +188,18 @@ export class CmkKeyVault extends pulumi.ComponentResource {
             cmkKeyUriWithVersion: this.cmkKey.keyUriWithVersion,
             fhirIdentityId: this.fhirIdentity.id,
         });
+    }
+
+    /**
+     * The vault's AuditEvent diagnostic setting: to Log Analytics and, when given, to the WORM audit archive as well.
+     * Declared once (same name and parent whichever way, so its URN never changes).
+     */
+    public sendAuditEvents(archiveStorageAccountId?: pulumi.Input<string>): monitor.DiagnosticSetting {
+        if (this.auditDiagnostics) throw new Error(`${this.componentName}: the vault's audit diagnostic setting is already declared`);
+        this.auditDiagnostics = this.monitoring.diagnostics(`${this.componentName}-vault`, this.vault.id, {
+            logs: { categories: ["AuditEvent"] },
+            archiveStorageAccountId,
+        }, { parent: this });
+        return this.auditDiagnostics;
     }
 }

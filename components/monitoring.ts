@@ -31,6 +31,12 @@ export interface DiagnosticsOptions {
     logs?: DiagnosticLogs;
     /** Send the `AllMetrics` category too (default true); some resource types (NSGs) have no metrics. */
     metrics?: boolean;
+    /**
+     * Also write the same logs to this storage account (the WORM audit archive, auditArchive.ts). One setting may
+     * have one destination of each type (Learn, "Diagnostic settings in Azure Monitor"), and the same category cannot
+     * go to one workspace from two settings, so the archive is a second destination of this setting.
+     */
+    archiveStorageAccountId?: pulumi.Input<string>;
 }
 
 /**
@@ -95,6 +101,7 @@ export class Monitoring extends pulumi.ComponentResource {
             name: "send-to-log-analytics",
             resourceUri,
             workspaceId: this.workspace.id,
+            ...(options.archiveStorageAccountId ? { storageAccountId: options.archiveStorageAccountId } : {}),
             // Resource-specific tables (e.g. MicrosoftHealthcareApisAuditLogs) instead of AzureDiagnostics.
             logAnalyticsDestinationType: "Dedicated",
             logs: "categories" in logs

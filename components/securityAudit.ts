@@ -61,6 +61,8 @@ export interface SecurityAuditArgs {
     subscriptionId: pulumi.Input<string>;
     /** Log Analytics (Activity Log destination, saved queries, query alerts). */
     monitoring: Monitoring;
+    /** Prod: the WORM audit archive the Activity Log also goes to (auditArchive.ts). */
+    auditArchiveStorageAccountId?: pulumi.Input<string>;
     /** Receives the alerts. */
     actionGroupId: pulumi.Input<string>;
     /** The platform vault (data-plane delete and purge alerts). */
@@ -86,6 +88,7 @@ export class SecurityAudit extends pulumi.ComponentResource {
         this.activityLogExport = new monitor.SubscriptionDiagnosticSetting(`${name}-activity-log`, {
             name: resourceName(naming, "diag", "activitylog"),
             workspaceId: monitoring.workspace.id,
+            ...(args.auditArchiveStorageAccountId ? { storageAccountId: args.auditArchiveStorageAccountId } : {}),
             logs: ACTIVITY_LOG_CATEGORIES.map((category) => ({ category, enabled: true })),
         }, { parent: this });
 

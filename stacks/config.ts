@@ -68,6 +68,12 @@ export interface PlatformConfig {
         logRetentionDays: number;
         /** Log Analytics daily ingestion cap in GB; 0 means no cap. */
         dailyQuotaGb: number;
+        /**
+         * WORM copy of the FHIR audit log, Key Vault audit events and the Activity Log in a storage account with its own
+         * CMK (required in prod); blobs stay immutable for `logRetentionDays`. `locked` locks the immutability policy
+         * (irreversible; Azure creates it unlocked, so set it on a later deploy).
+         */
+        auditArchive: { enabled: boolean; locked: boolean };
     };
     keyVault: {
         /** `premium` keeps keys in HSM-backed storage. */
@@ -128,6 +134,8 @@ export interface PlatformConfig {
         messageRetentionDays: number;
         /** `protect` the storage account holding raw HL7 and lock it against deletion. */
         deleteLock: boolean;
+        /** Encrypt that account with its own customer-managed key in the platform vault (required in prod). */
+        customerManagedKey: boolean;
     };
     identity: {
         /** The HL7 sender's client secret is replaced after this many days. */
@@ -240,12 +248,19 @@ export function validatePlatformConfig(raw: Raw, stackName?: string): PlatformCo
     }
 
     // Monitoring
-    const mon = r.object(raw.monitoring, "monitoring", ["logRetentionDays", "dailyQuotaGb", "sentinel"]);
+    const mon = r.object(raw.monitoring, "monitoring", ["logRetentionDays", "dailyQuotaGb", "sentinel", "auditArchive"]);
     const sentinel = r.boolean(mon.sentinel ?? false, "monitoring.sentinel");
     if (isProd && !sentinel) r.problem("monitoring.sentinel", "must be true for prod (the SOC's analytics rules run in Sentinel)");
     const logRetentionDays = r.integer(mon.logRetentionDays, "monitoring.logRetentionDays", 30, 730);
     if (isProd && logRetentionDays < 365) r.problem("monitoring.logRetentionDays", `${logRetentionDays} is below the prod minimum of 365 days (audit trail of PHI access)`);
     const dailyQuotaGb = r.integer(mon.dailyQuotaGb ?? 0, "monitoring.dailyQuotaGb", 0, 10000);
+    const archiveRaw = r.object(mon.auditArchive ?? {}, "monitoring.auditArchive", ["enabled", "locked"]);
+    const auditArchive = {
+        enabled: r.boolean(archiveRaw.enabled ?? false, "monitoring.auditArchive.enabled"),
+        locked: r.boolean(archiveRaw.locked ?? false, "monitoring.auditArchive.locked"),
+    };
+    if (isProd && !auditArchive.enabled) r.problem("monitoring.auditArchive.enabled", "must be true for prod (WORM copy of the FHIR, Key Vault and Activity Log audit trail)");
+    if (auditArchive.locked && !auditArchive.enabled) r.problem("monitoring.auditArchive.locked", "needs monitoring.auditArchive.enabled");
 
     // Key Vault and CMK
     const kv = r.object(raw.keyVault, "keyVault", ["sku", "softDeleteRetentionDays", "cmkKeySize", "cmkExpiryDays", "cmkRotateBeforeExpiryDays", "deleteLock"]);
@@ -297,12 +312,14 @@ export function validatePlatformConfig(raw: Raw, stackName?: string): PlatformCo
     const edge = readEdgeConfig(r, raw.edge, { isProd, maxMessageBytes });
 
     // Storage
-    const st = r.object(raw.storage, "storage", ["sku", "messageRetentionDays", "deleteLock"]);
+    const st = r.object(raw.storage, "storage", ["sku", "messageRetentionDays", "deleteLock", "customerManagedKey"]);
     const storageSku = r.oneOf(st.sku, "storage.sku", ["Standard_LRS", "Standard_ZRS", "Standard_GZRS"] as const);
     const messageRetentionDays = r.integer(st.messageRetentionDays ?? 30, "storage.messageRetentionDays", 1, 365);
     if (zoneRedundant && storageSku === "Standard_LRS") r.problem("storage.sku", "Standard_LRS is not zone-redundant but zoneRedundant is true");
     const storageDeleteLock = r.boolean(st.deleteLock, "storage.deleteLock");
     if (isProd && !storageDeleteLock) r.problem("storage.deleteLock", "must be true for prod (the account holds raw HL7 messages)");
+    const storageCmk = r.boolean(st.customerManagedKey ?? false, "storage.customerManagedKey");
+    if (isProd && !storageCmk) r.problem("storage.customerManagedKey", "must be true for prod (raw HL7 is PHI: encrypt it with its own key in the platform vault)");
 
     // Identity
     const id = r.object(raw.identity, "identity", ["hl7SenderSecretRotationDays", "spaRedirectUris", "fhirReaderGroupObjectIds", "smartUserGroupObjectIds", "hl7SenderFacilities"]);
@@ -356,12 +373,12 @@ export function validatePlatformConfig(raw: Raw, stackName?: string): PlatformCo
             },
         },
         edge,
-        monitoring: { logRetentionDays, dailyQuotaGb, sentinel },
+        monitoring: { logRetentionDays, dailyQuotaGb, sentinel, auditArchive },
         keyVault: { sku: kvSku, softDeleteRetentionDays, cmkKeySize, cmkExpiryDays, cmkRotateBeforeExpiryDays, deleteLock },
         fhir: { corsOrigins, corsMaxAgeSeconds, deleteLock: fhirDeleteLock, ...(externalFhir ? { external: externalFhir } : {}) },
         apim: { sku: apimSku, capacity, zones, publisherName, publisherEmail, rateLimitPerMinute, subscriptionRequired, consumers, functionKeyGeneration },
         functionApp: { instanceMemoryMB, maximumInstanceCount, fhirAuthMode, maxMessageBytes },
-        storage: { sku: storageSku, messageRetentionDays, deleteLock: storageDeleteLock },
+        storage: { sku: storageSku, messageRetentionDays, deleteLock: storageDeleteLock, customerManagedKey: storageCmk },
         identity: { hl7SenderSecretRotationDays, spaRedirectUris, fhirReaderGroupObjectIds, hl7SenderFacilities },
         alerts: { email: alertEmail },
     };

@@ -5,6 +5,7 @@ import * as random from "@pulumi/random";
 import { ApiGateway } from "../components/apiManagement";
 import { EdgeGateway } from "../components/appGateway";
 import { PlatformAlerts } from "../components/alerts";
+import { AuditArchive } from "../components/auditArchive";
 import { DeployerNetworkAccess } from "../components/deployerAccess";
 import { assertOnDeployerNetwork, machineIpv4Addresses } from "../components/deployerNetwork";
 import { PlatformIdentity } from "../components/entraId";
@@ -136,7 +137,31 @@ export function createPlatform(config: PlatformConfig): PlatformOutputs {
         vaultDnsZoneId: net.dnsZoneIds.keyVault,
         monitoring,
         now: today,
+        deferAuditDiagnostics: true,
     });
+    // Storage accounts with their own key in the platform vault: same size, expiry and rotation as the FHIR CMK.
+    const storageCmk = {
+        vault: { name: keyVault.vault.name, uri: keyVault.vaultUri },
+        deployerGrantPropagated: keyVault.deployerGrantPropagated,
+        keySize: config.keyVault.cmkKeySize,
+        expiryDays: config.keyVault.cmkExpiryDays,
+        rotateBeforeExpiryDays: config.keyVault.cmkRotateBeforeExpiryDays,
+        now: today,
+    };
+    // Prod: WORM copy of the FHIR, Key Vault and Activity Log audit trail. Its key lives in the vault, so the vault's
+    // AuditEvent setting is declared after it.
+    const auditArchive = config.monitoring.auditArchive.enabled ? new AuditArchive("auditarchive", {
+        naming, globalSuffix, resourceGroupName, location, tags,
+        subscriptionId: client.subscriptionId,
+        sku: config.storage.sku,
+        retentionDays: config.monitoring.logRetentionDays,
+        lockImmutabilityPolicy: config.monitoring.auditArchive.locked,
+        cmk: storageCmk,
+        rbacPropagationSeconds: config.rbacPropagationSeconds,
+        deleteLock: config.storage.deleteLock,
+        monitoring,
+    }) : undefined;
+    keyVault.sendAuditEvents(auditArchive?.storageAccountId);
 
     const healthData = new HealthDataServices("healthdata", {
         naming, globalSuffix, resourceGroupName, location, tags,
@@ -149,6 +174,7 @@ export function createPlatform(config: PlatformConfig): PlatformOutputs {
         privateEndpointSubnetId: net.subnets.privateEndpoints.id,
         healthcareDnsZoneIds: [net.dnsZoneIds.healthcareApis, net.dnsZoneIds.healthcareDicom],
         monitoring,
+        auditArchiveStorageAccountId: auditArchive?.storageAccountId,
     });
 
     // Entra first: the gateway validates tokens for the API registration, and secrets go to the vault.
@@ -197,6 +223,7 @@ export function createPlatform(config: PlatformConfig): PlatformOutputs {
             senders: [{ clientId: identity.hl7SenderClientId, facilities: config.identity.hl7SenderFacilities }],
         },
         deleteLock: config.storage.deleteLock,
+        storageCmk: config.storage.customerManagedKey ? storageCmk : undefined,
         rbacPropagationSeconds: config.rbacPropagationSeconds,
         deployPathReady: deployerAccess.ready,
     });
@@ -259,6 +286,7 @@ export function createPlatform(config: PlatformConfig): PlatformOutputs {
         naming, resourceGroupName, location, tags,
         subscriptionId: client.subscriptionId,
         monitoring,
+        auditArchiveStorageAccountId: auditArchive?.storageAccountId,
         actionGroupId: alerts.actionGroup.id,
         keyVaultId: keyVault.vault.id,
         apimId: gateway.service.id,

@@ -130,4 +130,72 @@ export const sentinelOnboarded = stackPolicy(
     },
 );
 
-export const auditPolicies = [activityLogExport, activityLogAlerts, activityAlertActionGroup, savedSearchNoRawIdentifiers, sentinelOnboarded];
+const DIAG = "azure-native:monitor:DiagnosticSetting";
+const STORAGE = "azure-native:storage:StorageAccount";
+const FHIR = "azure-native:healthcareapis:FhirService";
+const VAULT = "azure-native:keyvault:Vault";
+
+/** What keeps an account from being a WORM archive of at least `minDays`, or an empty list. */
+export function wormProblems(account: Record<string, any>, minDays: number): string[] {
+    const imm = peek(account, "immutableStorageWithVersioning");
+    const policy = peek(imm, "immutabilityPolicy");
+    const problems: string[] = [];
+    if (peek(imm, "enabled") !== true) problems.push("immutableStorageWithVersioning.enabled is not true");
+    const state = peek(policy, "state");
+    if (!["Unlocked", "Locked"].includes(String(state))) problems.push(`the default immutability policy's state is '${String(state)}' (Unlocked or Locked expected)`);
+    const days = peek(policy, "immutabilityPeriodSinceCreationInDays");
+    if (typeof days !== "number" || days < minDays) problems.push(`blobs are immutable for ${String(days)} days (at least ${minDays})`);
+    // Resource logs are append blobs: without protected appends Azure Monitor cannot add to them.
+    if (peek(policy, "allowProtectedAppendWrites") !== true) problems.push("allowProtectedAppendWrites is not true (resource logs are append blobs)");
+    return problems;
+}
+
+export const auditArchiveWorm = stackPolicy(
+    {
+        name: "monitor-audit-archive-worm",
+        description:
+            "When config requireAuditArchive is true (prod), the diagnostic settings carrying the FHIR audit log (AuditLogs) " +
+            "and Key Vault audit events (AuditEvent), and the subscription Activity Log export, must also send to a storage " +
+            "account (storageAccountId) in the stack with account-level version immutability (immutableStorageWithVersioning " +
+            "enabled, default policy Unlocked or Locked, immutabilityPeriodSinceCreationInDays ≥ minImmutabilityDays, " +
+            "allowProtectedAppendWrites true).",
+        enforcementLevel: "mandatory",
+        severity: "high",
+        resourceTypes: [DIAG, SUB_DIAG, STORAGE],
+        anchor: { derivedFrom: "issue 12 (audit archive); HIPAA 45 CFR 164.312(b) audit controls, 164.316(b)(2) retention; Learn, Immutable storage for blob data" },
+        settings: { requireAuditArchive: { type: "boolean", default: false }, minImmutabilityDays: { type: "number", default: 365 } },
+    },
+    (args, report) => {
+        const { requireAuditArchive, minImmutabilityDays } = args.getConfig<{ requireAuditArchive: boolean; minImmutabilityDays: number }>();
+        if (!requireAuditArchive) return;
+        const accounts = args.resources.filter((r) => r.type === STORAGE);
+        /** Why a setting's storage destination is not a WORM archive, or undefined when it is one. */
+        const archiveProblem = (setting: (typeof args.resources)[number]): string | undefined => {
+            if (!has(setting.props, "storageAccountId")) return "has no storageAccountId";
+            const target = accounts.find((a) => (setting.propertyDependencies.storageAccountId ?? []).some((d) => d.urn === a.urn)
+                || (typeof peek(a.props, "id") === "string" && peek(setting.props, "storageAccountId") === peek(a.props, "id")));
+            if (!target) return "sends to a storage account outside the stack";
+            const problems = wormProblems(target.props, minImmutabilityDays);
+            return problems.length ? `sends to '${target.name}', which is not WORM: ${problems.join("; ")}` : undefined;
+        };
+        const logsOf = (s: (typeof args.resources)[number]) => asArray<any>(peek(s.props, "logs") as any[]).filter((l) => l.enabled === true)
+            .map((l) => String(l.category ?? l.categoryGroup ?? "").toLowerCase());
+        for (const [type, category] of [[FHIR, "auditlogs"], [VAULT, "auditevent"]] as const) {
+            for (const target of args.resources.filter((r) => r.type === type)) {
+                const settings = args.resources.filter((d) => d.type === DIAG && (d.propertyDependencies.resourceUri ?? []).some((u) => u.urn === target.urn)
+                    && logsOf(d).some((c) => [category, "audit", "alllogs"].includes(c)));
+                const problems = settings.map(archiveProblem);
+                if (settings.length === 0 || problems.every((p) => p !== undefined)) {
+                    report(`the audit logs of '${target.name}' are not archived to WORM storage${problems.length ? ` (its setting ${problems.join("; ")})` : ""}.`, target.urn);
+                }
+            }
+        }
+        const exports = args.resources.filter((r) => r.type === SUB_DIAG && ["administrative", "security"].every((c) => logsOf(r).includes(c)));
+        const exportProblems = exports.map(archiveProblem);
+        if (exports.length === 0 || exportProblems.every((p) => p !== undefined)) {
+            report(`the subscription Activity Log is not archived to WORM storage${exportProblems.length ? ` (its export ${exportProblems.join("; ")})` : ""}.`, stackUrn(args.resources));
+        }
+    },
+);
+
+export const auditPolicies = [activityLogExport, activityLogAlerts, activityAlertActionGroup, savedSearchNoRawIdentifiers, sentinelOnboarded, auditArchiveWorm];

@@ -115,12 +115,13 @@ export const rbacPropagationWait = stackPolicy(
     {
         name: "rbac-propagation-wait",
         description:
-            "Each Key Vault key and each FHIR service with a customer-managed key must depend on a time:Sleep (createDuration ≥ " +
-            "minSeconds) that itself depends on the key role assignment it needs (Crypto Officer for the deployer's key " +
-            "creation, Crypto Service Encryption User for FHIR): role assignments take minutes to reach Key Vault.",
+            "Each Key Vault key, each FHIR service with a customer-managed key and each storage account encrypted with one " +
+            "(keySource Microsoft.Keyvault) must depend on a time:Sleep (createDuration ≥ minSeconds) that itself depends on " +
+            "the key role assignment it needs (Crypto Officer for the deployer's key creation, Crypto Service Encryption User " +
+            "for FHIR and storage): role assignments take minutes to reach Key Vault.",
         enforcementLevel: "mandatory",
         severity: "high",
-        resourceTypes: [KEY, FHIR, SLEEP, RA],
+        resourceTypes: [KEY, FHIR, STORAGE, SLEEP, RA],
         anchor: { derivedFrom: "Learn, Troubleshoot Azure RBAC (propagation up to 10 min); AVM key vault time_sleep before key operations" },
         settings: { minSeconds: { type: "number", default: 60 } },
     },
@@ -133,7 +134,8 @@ export const rbacPropagationWait = stackPolicy(
             return sleep.dependencies.some(g => g.type === RA && String(peek(g.props, "roleDefinitionId") ?? "").toLowerCase().split("/").pop()! in CMK_ROLES);
         });
         for (const r of args.resources) {
-            const usesCmk = r.type === KEY || (r.type === FHIR && has(r.props, "encryption"));
+            const usesCmk = r.type === KEY || (r.type === FHIR && has(r.props, "encryption"))
+                || (r.type === STORAGE && eqi(peek(peek(r.props, "encryption"), "keySource"), "Microsoft.Keyvault"));
             if (usesCmk && !waitsFor(r)) {
                 report(`'${r.name}' does not wait (≥ ${minSeconds} s) for the propagation of the key role it needs.`, r.urn);
             }

@@ -2,7 +2,7 @@
 // from the ARM aliases Azure Policy uses (enableHttpsTrafficOnly vs supportsHttpsTrafficOnly, networkRuleSet vs networkAcls).
 import * as storage from "@pulumi/azure-native/storage";
 import { validateResourceOfType } from "@pulumi/policy";
-import { asArray, eqi, linksTo, peek, resourcePolicy, stackPolicy } from "./framework";
+import { asArray, eqi, has, linksTo, peek, resourcePolicy, stackPolicy } from "./framework";
 
 const ACCOUNT = "azure-native:storage:StorageAccount";
 
@@ -198,6 +198,59 @@ export const stPhiContainerRetention = stackPolicy(
     },
 );
 
+const DIAG = "azure-native:monitor:DiagnosticSetting";
+const SUB_DIAG = "azure-native:monitor:SubscriptionDiagnosticSetting";
+
+/** What is wrong with an account's customer-managed key encryption, or an empty list. */
+export function cmkProblems(account: Record<string, any>): string[] {
+    const enc = peek(account, "encryption") as Record<string, any> | undefined;
+    const problems: string[] = [];
+    if (!eqi(peek(enc, "keySource"), "Microsoft.Keyvault")) problems.push(`encryption.keySource is '${String(peek(enc, "keySource"))}', expected 'Microsoft.Keyvault'`);
+    const kvp = peek(enc, "keyVaultProperties");
+    if (!has(kvp, "keyName") || !has(kvp, "keyVaultUri")) problems.push("encryption.keyVaultProperties needs keyName and keyVaultUri");
+    if (has(kvp, "keyVersion") && peek(kvp, "keyVersion")) problems.push("encryption.keyVaultProperties.keyVersion pins one version: leave it out so the rotation policy's new versions apply");
+    if (!has(peek(enc, "encryptionIdentity"), "encryptionUserAssignedIdentity")) problems.push("encryption.encryptionIdentity.encryptionUserAssignedIdentity is not set (a user-assigned identity unwraps the key)");
+    if (peek(enc, "requireInfrastructureEncryption") !== true) problems.push("encryption.requireInfrastructureEncryption is not true");
+    return problems;
+}
+
+export const stCmkPhiAudit = stackPolicy(
+    {
+        name: "st-cmk-phi-audit",
+        description:
+            "When config requireCustomerManagedKey is true (prod), storage accounts that hold raw PHI (a container in " +
+            "phiContainers, default 'hl7-messages') or receive audit logs (the storageAccountId of a diagnostic setting) " +
+            "must use a customer-managed key: encryption.keySource 'Microsoft.Keyvault' with keyName and keyVaultUri but no " +
+            "pinned keyVersion, a user-assigned encryptionIdentity, and requireInfrastructureEncryption true.",
+        enforcementLevel: "mandatory",
+        severity: "high",
+        resourceTypes: [ACCOUNT, CONTAINER, DIAG, SUB_DIAG],
+        anchor: {
+            azurePolicy: ["6fac406b-40ca-413b-bf8e-0bf964659c25"],
+            scanner: ["CKV2_AZURE_1"],
+            derivedFrom: "issue 12 (audit archive and raw HL7 under a customer-managed key)",
+        },
+        settings: {
+            requireCustomerManagedKey: { type: "boolean", default: false },
+            phiContainers: { type: "array", items: { type: "string" }, default: ["hl7-messages"] },
+        },
+    },
+    (args, report) => {
+        const cfg = args.getConfig<{ requireCustomerManagedKey: boolean; phiContainers?: string[] }>();
+        if (!cfg.requireCustomerManagedKey) return;
+        const phi = cfg.phiContainers ?? ["hl7-messages"];
+        const holdsPhi = (a: (typeof args.resources)[number]) => args.resources.some((c) => c.type === CONTAINER
+            && phi.includes(String(peek(c.props, "containerName"))) && (linksTo(c, a, ["accountName"]) || peek(c.props, "accountName") === peek(a.props, "accountName")));
+        const receivesAudit = (a: (typeof args.resources)[number]) => args.resources.some((d) => (d.type === DIAG || d.type === SUB_DIAG)
+            && (linksTo(d, a, ["storageAccountId"]) || (typeof peek(a.props, "id") === "string" && peek(d.props, "storageAccountId") === peek(a.props, "id"))));
+        for (const account of args.resources.filter((r) => r.type === ACCOUNT)) {
+            const why = holdsPhi(account) ? "holds raw PHI" : receivesAudit(account) ? "receives audit logs" : undefined;
+            if (!why) continue;
+            for (const problem of cmkProblems(account.props)) report(`'${account.name}' ${why}: ${problem}.`, account.urn);
+        }
+    },
+);
+
 export const storagePolicies = [
     stHttpsOnly,
     stMinTls,
@@ -208,4 +261,5 @@ export const storagePolicies = [
     stNoCrossTenantReplication,
     stOAuthDefault,
     stPhiContainerRetention,
+    stCmkPhiAudit,
 ];

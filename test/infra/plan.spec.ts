@@ -12,6 +12,13 @@ import { stackPlan } from "../support/stack-plans";
 
 const RESOURCE_KEYS = ["urn", "type", "name", "custom", "parent", "provider", "inputs", "outputs", "dependencies", "propertyDependencies", "options"];
 
+/** The FHIR CMK (prod also has one key per CMK-encrypted storage account). */
+function fhirCmk(plan: OfflinePlan) {
+    const keys = plan.resources.filter((r) => r.type === "azure-native:keyvault:Key" && (r.inputs as any).keyName === "fhir-cmk");
+    assert.equal(keys.length, 1, "expected one FHIR CMK");
+    return keys[0];
+}
+
 function one(plan: OfflinePlan, type: string) {
     const found = plan.resources.filter((r) => r.type === type);
     assert.equal(found.length, 1, `expected one ${type}, found ${found.length}`);
@@ -42,7 +49,7 @@ for (const stack of ["dev", "prod"]) {
         });
 
         it("carries the resource options reviewers and policies need", () => {
-            const key = one(plan, "azure-native:keyvault:Key");
+            const key = fhirCmk(plan);
             assert.deepEqual(key.options.ignoreChanges, ["properties.attributes.expires"]);
             const vaultRes = one(plan, "azure-native:keyvault:Vault");
             assert.equal(vaultRes.options.protect, stack === "prod" ? true : undefined);
@@ -60,7 +67,7 @@ for (const stack of ["dev", "prod"]) {
             const fhir = one(plan, "azure-native:healthcareapis:FhirService");
             const role = plan.resources.find((r) => r.type === "azure-native:authorization:RoleAssignment" && r.name === "keyvault-role-fhir-cmk")!;
             const wait = plan.resources.find((r) => r.name === "keyvault-cmk-grant-wait")!;
-            const key = one(plan, "azure-native:keyvault:Key");
+            const key = fhirCmk(plan);
             const identity = plan.resources.find((r) => r.name === "keyvault-fhir-id")!;
             assert.ok(fhir.dependencies.includes(wait.urn), "explicit dependsOn on the wait after the CMK role assignment");
             assert.ok(wait.dependencies.includes(role.urn), "the wait follows the grant");
@@ -74,7 +81,7 @@ for (const stack of ["dev", "prod"]) {
 
         it("wires real-looking values between resources", () => {
             const fhir = one(plan, "azure-native:healthcareapis:FhirService");
-            const key = one(plan, "azure-native:keyvault:Key");
+            const key = fhirCmk(plan);
             assert.match(String(key.outputs.keyUriWithVersion), /^https:\/\/kv-fhirp-[a-z]+-[a-z0-9]{5}\.vault\.azure\.net\/keys\/fhir-cmk\/[0-9a-f]{32}$/);
             assert.equal((fhir.inputs.encryption as any).customerManagedKeyEncryption.keyEncryptionKeyUrl, key.outputs.keyUriWithVersion);
             assert.match(String(fhir.outputs.id), /^\/subscriptions\/[0-9a-f-]{36}\/resourceGroups\/rg-fhirp-[a-z]+-[a-z]+\/providers\/Microsoft\.HealthcareApis\/workspaces\/[a-z0-9]+\/fhirservices\/fhir$/);

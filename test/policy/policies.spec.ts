@@ -14,7 +14,28 @@ const rule = (source: string, port: string) => at("nsg-pe", i => i.securityRules
 
 const listener = (protocol: string) => at("agw", i => i.httpListeners.push({ name: "plain", protocol, hostName: "fhir.example.org" }));
 
+/** The golden raw-HL7 account switched to a customer-managed key (complete unless `edit` breaks it). */
+const cmkAccount = (edit: (enc: Record<string, any>) => void = () => undefined) => at("st", i => {
+    i.identity = { type: "UserAssigned", userAssignedIdentities: ["/subscriptions/5b1e2f7a-0000-4000-8000-0000000000aa/resourceGroups/rg-test/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-st"] };
+    i.encryption = {
+        keySource: "Microsoft.Keyvault", requireInfrastructureEncryption: true, services: i.encryption.services,
+        keyVaultProperties: { keyName: "st-hl7-cmk", keyVaultUri: "https://kv-test.vault.azure.net/" },
+        encryptionIdentity: { encryptionUserAssignedIdentity: i.identity.userAssignedIdentities[0] },
+    };
+    edit(i.encryption);
+});
+const REQUIRE_CMK = { "st-cmk-phi-audit": { requireCustomerManagedKey: true } };
+
 const CASES: Record<string, Case[]> = {
+    "monitor-audit-archive-worm": [
+        ["prod without a WORM archive of the FHIR, Key Vault and Activity Log audit trail", p => p, { "monitor-audit-archive-worm": { requireAuditArchive: true } }],
+    ],
+    "st-cmk-phi-audit": [
+        ["raw HL7 account with Microsoft-managed keys", p => p, REQUIRE_CMK],
+        ["CMK pinned to one key version (rotation never applies)", cmkAccount(e => (e.keyVaultProperties.keyVersion = "0123456789abcdef0123456789abcdef")), REQUIRE_CMK],
+        ["CMK without a user-assigned encryption identity", cmkAccount(e => delete e.encryptionIdentity), REQUIRE_CMK],
+        ["CMK without infrastructure encryption", cmkAccount(e => (e.requireInfrastructureEncryption = false)), REQUIRE_CMK],
+    ],
     "monitor-sentinel-prod": [
         ["prod without Sentinel", p => p, { "monitor-sentinel-prod": { requireSentinel: true } }],
     ],
@@ -88,6 +109,7 @@ const CASES: Record<string, Case[]> = {
         ["key created without waiting", p => { const q = mutate(p, "cmk", () => undefined); const k = q.resources.find(r => r.name === "cmk")!; k.dependencies = (k.dependencies ?? []).filter(d => !d.endsWith("::wait-deployer")); return q; }],
         ["a 10 s wait", at("wait-cmk", i => (i.createDuration = "10s"))],
         ["a wait that does not follow the key grant", p => { const q = mutate(p, "wait-cmk", () => undefined); q.resources.find(r => r.name === "wait-cmk")!.dependencies = []; return q; }],
+        ["a storage account encrypted with a CMK without waiting for its key grant", cmkAccount()],
     ],
     "apim-cors-explicit-origins": [
         ["wildcard origin", at("api-fhir-policy", i => (i.value = i.value.replace("<inbound>", "<inbound><cors><allowed-origins><origin>*</origin></allowed-origins></cors>")))],

@@ -54,6 +54,9 @@ const skipWaits = (r: PlanResource, plan: Plan): boolean => {
 
 const WEB = "azure-native:web:WebApp";
 const SA = "azure-native:storage:StorageAccount";
+/** The WORM audit archive (components/auditArchive.ts) and the account holding raw HL7 (components/ingestStorage.ts). */
+const isArchive = (r: PlanResource) => r.inputs.immutableStorageWithVersioning?.enabled === true;
+const isRawHl7 = (r: PlanResource, plan: Plan) => plan.resources.some(c => c.type === "azure-native:storage:BlobContainer" && c.inputs.containerName === "hl7-messages" && (c.propertyDependencies?.accountName ?? []).includes(r.urn));
 const APIM = "azure-native:apimanagement:ApiManagementService";
 
 /** One entry per security setting the components enforce (issue 2 and issue 4). */
@@ -262,7 +265,7 @@ describe("shipped stacks against the policy pack", function () {
         assert.ok(applied >= 60, `only ${applied} mutations applied; is the dev plan complete?`);
     });
 
-    it("catches the prod-only guarantees when removed from the prod plan (deletion protection of PHI stores, DDoS)", async () => {
+    it("catches the prod-only guarantees when removed from the prod plan (deletion protection of PHI stores, DDoS, audit archive, storage CMKs)", async () => {
         const plan = await shipped("prod");
         const config = configFor("prod");
         const key = (v: { policy: string; urn?: string; message: string }) => `${v.policy}|${v.urn}|${v.message}`;
@@ -276,6 +279,19 @@ describe("shipped stacks against the policy pack", function () {
             { id: "Sentinel onboarding removed", type: "azure-native:securityinsights:SentinelOnboardingState", edit: REMOVE },
             { id: "Sentinel analytics rules disabled", type: "azure-native:securityinsights:ScheduledAlertRule", path: "enabled", value: false },
             { id: "gateway public IP without DDoS protection", type: "azure-native:network:PublicIPAddress", where: r => r.name === "edge-pip", path: "ddosSettings", value: DELETE },
+            // Audit archive and storage CMKs (issue 12)
+            { id: "audit archive without version-level immutability", type: SA, where: isArchive, path: "immutableStorageWithVersioning.enabled", value: false },
+            { id: "audit archive WORM period shorter than a year", type: SA, where: isArchive, path: "immutableStorageWithVersioning.immutabilityPolicy.immutabilityPeriodSinceCreationInDays", value: 30 },
+            { id: "audit archive immutability policy disabled", type: SA, where: isArchive, path: "immutableStorageWithVersioning.immutabilityPolicy.state", value: "Disabled" },
+            { id: "audit archive refuses appends (resource logs are append blobs)", type: SA, where: isArchive, path: "immutableStorageWithVersioning.immutabilityPolicy.allowProtectedAppendWrites", value: false },
+            { id: "FHIR audit log not archived", type: "azure-native:monitor:DiagnosticSetting", where: targets("healthcareapis:FhirService"), path: "storageAccountId", value: DELETE },
+            { id: "Key Vault audit events not archived", type: "azure-native:monitor:DiagnosticSetting", where: targets("keyvault:Vault"), path: "storageAccountId", value: DELETE },
+            { id: "Activity Log not archived", type: "azure-native:monitor:SubscriptionDiagnosticSetting", path: "storageAccountId", value: DELETE },
+            { id: "audit archive with Microsoft-managed keys", type: SA, where: isArchive, path: "encryption.keySource", value: "Microsoft.Storage" },
+            { id: "raw HL7 storage with Microsoft-managed keys", type: SA, where: isRawHl7, path: "encryption.keySource", value: "Microsoft.Storage" },
+            { id: "raw HL7 storage CMK pinned to one key version", type: SA, where: isRawHl7, path: "encryption.keyVaultProperties.keyVersion", value: "0123456789abcdef0123456789abcdef" },
+            { id: "raw HL7 storage without a CMK encryption identity", type: SA, where: isRawHl7, path: "encryption.encryptionIdentity", value: DELETE },
+            { id: "CMK storage accounts created without waiting for their key grant", type: SA, where: r => r.inputs.encryption?.keySource === "Microsoft.Keyvault", edit: skipWaits },
         ];
         const survived: string[] = [];
         for (const m of prodMutations) {
