@@ -114,6 +114,17 @@ describe("audit archive and storage CMKs in the offline plans (issue 12)", funct
         assert.equal((account.inputs as any).publicNetworkAccess, "Disabled");
     });
 
+    it("prod: the archive's account, key, identity, grant, wait, lock and lifecycle are children of one AuditArchive component", () => {
+        const component = prod.resources.find((r) => r.type === "fhirplatform:monitoring:AuditArchive");
+        assert.ok(component, "the AuditArchive component");
+        for (const name of ["auditarchive-st", "auditarchive-st-cmk", "auditarchive-st-cmk-id", "auditarchive-st-cmk-role-key-user", "auditarchive-st-cmk-grant-wait", "auditarchive-st-lock", "auditarchive-st-lifecycle"]) {
+            assert.equal(byName(prod, name).parent, component!.urn, name);
+        }
+        for (const name of ["ingestion-st-cmk", "ingestion-st-cmk-id", "ingestion-st-cmk-role-key-user", "ingestion-st-cmk-grant-wait"]) {
+            assert.equal(byName(prod, name).parent, byName(prod, "ingestion-st").parent, `${name} beside the raw-HL7 account`);
+        }
+    });
+
     it("dev: no archive, Microsoft-managed keys on the raw-HL7 account, audit settings to Log Analytics only", () => {
         assert.ok(!dev.resources.some((r) => r.type === SA && (r.inputs as any).immutableStorageWithVersioning), "no archive in dev");
         assert.ok(!dev.resources.some((r) => r.type === "azure-native:keyvault:Key" && (r.inputs as any).keyName !== "fhir-cmk"), "only the FHIR CMK in dev");
