@@ -41,6 +41,26 @@ export function gatewayAuthFailuresQuery(apimId: string): string {
     ].join("\n");
 }
 
+/**
+ * Failed Entra sign-ins of the platform's own service principals (client-credential apps by app id) and managed
+ * identities (by principal id). The tables exist only when a tenant admin exports them to this workspace: Entra ID
+ * diagnostic settings, categories ServicePrincipalSignInLogs and ManagedIdentitySignInLogs (Learn, "Integrate Microsoft
+ * Entra logs with Azure Monitor logs"). ResultType "0" is success; anything else is an AADSTS error code.
+ */
+export function failedSignInsQuery(appIds: string[], managedIdentityPrincipalIds: string[]): string {
+    const list = (ids: string[]) => ids.map((id) => {
+        if (!/^[0-9a-f-]{36}$/i.test(id)) throw new Error(`"${id}" is not a GUID`);
+        return `"${id}"`;
+    }).join(", ");
+    return [
+        "union isfuzzy=true",
+        `  (AADServicePrincipalSignInLogs | where AppId in (${list(appIds)})),`,
+        `  (AADManagedIdentitySignInLogs | where ServicePrincipalId in (${list(managedIdentityPrincipalIds)}))`,
+        "| where ResultType != \"0\"",
+        "| project TimeGenerated, AppId, ServicePrincipalId, ServicePrincipalName, ResultType, ResultDescription, IPAddress",
+    ].join("\n");
+}
+
 /** "Who accessed Patient X between T1 and T2", as a workspace function: FhirPatientAccess("X", datetime(T1), datetime(T2)). */
 export const PATIENT_ACCESS_QUERY = [
     "union isfuzzy=true AHDSFhirAuditLogs, MicrosoftHealthcareApisAuditLogs",
@@ -69,6 +89,11 @@ export interface SecurityAuditArgs {
     keyVaultId: pulumi.Input<string>;
     /** The gateway (authentication-failure alert). */
     apimId: pulumi.Input<string>;
+    /**
+     * When the tenant exports Entra sign-in logs to this workspace (config `monitoring.entraSignInLogs`): the platform's
+     * client-credential apps and managed identities whose failed sign-ins page someone.
+     */
+    entraSignIns?: { appIds: pulumi.Input<string>[]; managedIdentityPrincipalIds: pulumi.Input<string>[] };
 }
 
 /**
@@ -132,6 +157,12 @@ export class SecurityAudit extends pulumi.ComponentResource {
                 actions: { actionGroups: [args.actionGroupId] },
             }, { parent: this });
         queryAlert("kv-key-secret-delete", "A key, secret or certificate was deleted or purged in the platform vault", 1, pulumi.output(args.keyVaultId).apply(keyVaultDeleteQuery), 0);
+        if (args.entraSignIns) {
+            const { appIds, managedIdentityPrincipalIds } = args.entraSignIns;
+            // A few failures are a secret mid-rotation; a burst is a stolen or expired credential, or a probe.
+            queryAlert("platform-signin-failures", "Failed Entra sign-ins of the platform's service principals or managed identities", 2,
+                pulumi.all([pulumi.all(appIds), pulumi.all(managedIdentityPrincipalIds)]).apply(([a, m]) => failedSignInsQuery(a, m)), 5);
+        }
         queryAlert("gateway-auth-failures", "Spike of 401/403 at the gateway: stolen or misconfigured client, or probing", 2, pulumi.output(args.apimId).apply(gatewayAuthFailuresQuery), 20);
 
         new operationalinsights.SavedSearch(`${name}-patient-access`, {

@@ -64,6 +64,11 @@ export interface PlatformConfig {
     monitoring: {
         /** Microsoft Sentinel on the platform's workspace with its analytics rules (required in prod). */
         sentinel: boolean;
+        /**
+         * The tenant exports Entra service-principal and managed-identity sign-in logs to this workspace (a tenant
+         * admin's Entra diagnostic setting): alert on the platform identities' failed sign-ins.
+         */
+        entraSignInLogs: boolean;
         /** Log Analytics retention, 30–730 days. */
         logRetentionDays: number;
         /** Log Analytics daily ingestion cap in GB; 0 means no cap. */
@@ -248,8 +253,9 @@ export function validatePlatformConfig(raw: Raw, stackName?: string): PlatformCo
     }
 
     // Monitoring
-    const mon = r.object(raw.monitoring, "monitoring", ["logRetentionDays", "dailyQuotaGb", "sentinel", "auditArchive"]);
+    const mon = r.object(raw.monitoring, "monitoring", ["logRetentionDays", "dailyQuotaGb", "sentinel", "auditArchive", "entraSignInLogs"]);
     const sentinel = r.boolean(mon.sentinel ?? false, "monitoring.sentinel");
+    const entraSignInLogs = r.boolean(mon.entraSignInLogs ?? false, "monitoring.entraSignInLogs");
     if (isProd && !sentinel) r.problem("monitoring.sentinel", "must be true for prod (the SOC's analytics rules run in Sentinel)");
     const logRetentionDays = r.integer(mon.logRetentionDays, "monitoring.logRetentionDays", 30, 730);
     if (isProd && logRetentionDays < 365) r.problem("monitoring.logRetentionDays", `${logRetentionDays} is below the prod minimum of 365 days (audit trail of PHI access)`);
@@ -373,7 +379,7 @@ export function validatePlatformConfig(raw: Raw, stackName?: string): PlatformCo
             },
         },
         edge,
-        monitoring: { logRetentionDays, dailyQuotaGb, sentinel, auditArchive },
+        monitoring: { logRetentionDays, dailyQuotaGb, sentinel, auditArchive, entraSignInLogs },
         keyVault: { sku: kvSku, softDeleteRetentionDays, cmkKeySize, cmkExpiryDays, cmkRotateBeforeExpiryDays, deleteLock },
         fhir: { corsOrigins, corsMaxAgeSeconds, deleteLock: fhirDeleteLock, ...(externalFhir ? { external: externalFhir } : {}) },
         apim: { sku: apimSku, capacity, zones, publisherName, publisherEmail, rateLimitPerMinute, subscriptionRequired, consumers, functionKeyGeneration },

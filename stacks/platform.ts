@@ -290,6 +290,10 @@ export function createPlatform(config: PlatformConfig): PlatformOutputs {
         actionGroupId: alerts.actionGroup.id,
         keyVaultId: keyVault.vault.id,
         apimId: gateway.service.id,
+        entraSignIns: config.monitoring.entraSignInLogs ? {
+            appIds: [identity.hl7SenderClientId],
+            managedIdentityPrincipalIds: [ingestion.identity.principalId, gateway.service.identity.apply((i) => i?.principalId ?? "")],
+        } : undefined,
     });
 
     if (config.monitoring.sentinel) {

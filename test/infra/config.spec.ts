@@ -334,6 +334,14 @@ describe("stack config validation", () => {
         assert.equal(validatePlatformConfig(stackRaw("dev")).monitoring.sentinel, false);
     });
 
+    it("reads monitoring.entraSignInLogs as a boolean, off unless the stack says the tenant exports sign-in logs", () => {
+        assert.equal(validatePlatformConfig(stackRaw("dev")).monitoring.entraSignInLogs, false);
+        assert.equal(validatePlatformConfig(stackRaw("prod")).monitoring.entraSignInLogs, true);
+        const raw = stackRaw("prod");
+        raw.monitoring.entraSignInLogs = "yes";
+        assertProblem(raw, "monitoring.entraSignInLogs", /./);
+    });
+
     it("refuses SMART on FHIR groups, which the gateway design cannot honour", () => {
         const raw = stackRaw("prod");
         raw.identity.smartUserGroupObjectIds = ["c2d9e4a8-7f16-4b3c-8e5a-9d0f1b2c3e44"];

@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { ACTIVITY_ALERTS, ACTIVITY_LOG_CATEGORIES, gatewayAuthFailuresQuery, keyVaultDeleteQuery, PATIENT_ACCESS_QUERY, SecurityAudit } from "../../components/securityAudit";
+import { ACTIVITY_ALERTS, ACTIVITY_LOG_CATEGORIES, failedSignInsQuery, gatewayAuthFailuresQuery, keyVaultDeleteQuery, PATIENT_ACCESS_QUERY, SecurityAudit } from "../../components/securityAudit";
 import { Monitoring } from "../../components/monitoring";
 import { PlatformSentinel, SENTINEL_RULES } from "../../components/sentinel";
 import { MOCK_DEPLOYER_OBJECT_ID } from "../../tools/offline/arm-mocks";
@@ -11,6 +11,8 @@ import { stackPlan } from "../support/stack-plans";
 const RG = "rg-sa-test";
 const SUB = `/subscriptions/${MOCK_SUBSCRIPTION_ID}/resourceGroups/${RG}/providers`;
 const AG = `${SUB}/Microsoft.Insights/actionGroups/ag`;
+const SENDER_APP = "11111111-2222-3333-4444-555555555555";
+const FUNCTION_MI = "66666666-7777-8888-9999-000000000000";
 
 describe("SecurityAudit (under mocks)", () => {
     before(async () => {
@@ -19,6 +21,7 @@ describe("SecurityAudit (under mocks)", () => {
         new SecurityAudit("sa", {
             naming, resourceGroupName: RG, location: "westeurope", tags: {}, subscriptionId: MOCK_SUBSCRIPTION_ID, monitoring,
             actionGroupId: AG, keyVaultId: `${SUB}/Microsoft.KeyVault/vaults/kv`, apimId: `${SUB}/Microsoft.ApiManagement/service/apim`,
+            entraSignIns: { appIds: [SENDER_APP], managedIdentityPrincipalIds: [FUNCTION_MI] },
         });
         new PlatformSentinel("sn", { resourceGroupName: RG, monitoring, deployerObjectId: MOCK_DEPLOYER_OBJECT_ID });
         await settle();
@@ -55,6 +58,18 @@ describe("SecurityAudit (under mocks)", () => {
         const gw = findRegistered("azure-native:monitor:ScheduledQueryRule", "sa-gateway-auth-failures").inputs as any;
         assert.equal(gw.criteria.allOf[0].query, gatewayAuthFailuresQuery(`${SUB}/Microsoft.ApiManagement/service/apim`));
         assert.match(gw.criteria.allOf[0].query, /ResponseCode in \(401, 403\)/);
+    });
+
+    it("alerts on bursts of failed Entra sign-ins of the platform's apps and managed identities (when the tenant exports them)", () => {
+        const rule = findRegistered("azure-native:monitor:ScheduledQueryRule", "sa-platform-signin-failures").inputs as any;
+        const query = rule.criteria.allOf[0].query as string;
+        assert.equal(query, failedSignInsQuery([SENDER_APP], [FUNCTION_MI]));
+        assert.match(query, /AADServicePrincipalSignInLogs \| where AppId in \("11111111-2222-3333-4444-555555555555"\)/);
+        assert.match(query, /AADManagedIdentitySignInLogs \| where ServicePrincipalId in \("66666666-7777-8888-9999-000000000000"\)/);
+        assert.match(query, /where ResultType != "0"/);
+        assert.equal(rule.criteria.allOf[0].threshold, 5);
+        assert.deepEqual(rule.actions.actionGroups, [AG]);
+        assert.throws(() => failedSignInsQuery(['x") or true //'], []), /not a GUID/);
     });
 
     it("saves 'who accessed Patient X between T1 and T2' as a parameterised workspace function naming the caller", () => {
@@ -95,6 +110,10 @@ describe("security operations in the offline plans (dev and prod)", function () 
             const topic = plan.resources.find((r) => r.name === "alerts-kv-secret-expiry")!.inputs as any;
             assert.ok(topic.filter.includedEventTypes.includes("Microsoft.KeyVault.KeyNearExpiry"), "CMK near expiry alerts too");
             assert.equal(plan.resources.some((r) => r.type === "azure-native:securityinsights:SentinelOnboardingState"), plan.stack === "prod", `${plan.stack}: Sentinel in prod only`);
+            // Prod's tenant exports Entra sign-in logs (monitoring.entraSignInLogs); dev's config does not say so.
+            const signIns = plan.resources.find((r) => r.name === "audit-platform-signin-failures");
+            assert.equal(signIns !== undefined, plan.stack === "prod", `${plan.stack}: sign-in failure alert`);
+            if (signIns) assert.match((signIns.inputs as any).criteria.allOf[0].query, /AADServicePrincipalSignInLogs \| where AppId in \("[0-9a-f-]{36}"\)/);
         }
     });
 });
