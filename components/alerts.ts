@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as eventgrid from "@pulumi/azure-native/eventgrid";
 import * as monitor from "@pulumi/azure-native/monitor";
 import type * as network from "@pulumi/azure-native/network";
+import { deniedEgressQuery, FIREWALL_ALERT_THRESHOLDS } from "./egressFirewallRules";
 import { Monitoring } from "./monitoring";
 import { NamingContext, resourceName } from "./naming";
 
@@ -127,6 +128,8 @@ export interface PlatformAlertsArgs {
     vnetName: pulumi.Input<string>;
     /** Its flow log: traffic analytics from it feed the unusual-egress alert, which is created after it. */
     flowLog: network.FlowLog;
+    /** Firewall egress mode: the Azure Firewall whose denies and threat-intelligence hits page someone. */
+    egressFirewallId?: pulumi.Input<string>;
 }
 
 /** The on-call surface: one action group and the alerts that mean PHI is at risk or not flowing. */
@@ -222,6 +225,19 @@ export class PlatformAlerts extends pulumi.ComponentResource {
             window: "PT1H",
             dependsOn: [args.flowLog],
         });
+
+        if (args.egressFirewallId) {
+            // Firewall mode: the callers and destinations are fixed, so a refused connection is either a missing rule
+            // after a change or something inside trying to leave (AZFW structured logs, egressFirewallRules.ts).
+            logAlert("denied-egress", {
+                description: "The egress firewall refused outbound traffic (rule deny or threat intelligence): check the source and destination",
+                severity: 1,
+                scope: monitoring.workspace.id,
+                query: pulumi.output(args.egressFirewallId).apply(deniedEgressQuery),
+                threshold: FIREWALL_ALERT_THRESHOLDS.deniedEgress,
+                window: "PT1H",
+            });
+        }
 
         // FHIR service metrics (Azure Monitor supported metrics, Microsoft.HealthcareApis/workspaces/fhirservices:
         // TotalErrors has StatusCode, StatusCodeClass and StatusCodeText; TotalRequests has only Protocol).

@@ -2,6 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as network from "@pulumi/azure-native/network";
 import * as privatedns from "@pulumi/azure-native/privatedns";
 import type { input } from "@pulumi/azure-native/types";
+import { EgressFirewall, EgressFirewallArgs } from "./egressFirewall";
+import { FIREWALL_ROUTED_SUBNETS, FirewallRoutedSubnet } from "./egressFirewallRules";
 import { NamingContext, resourceName } from "./naming";
 import { NsgRule, NsgRuleOptions, nsgRulesFor, SubnetRole } from "./nsgRules";
 
@@ -40,6 +42,11 @@ export interface PlatformNetworkArgs {
      * (one plan covers up to 100 public IPs across subscriptions), else a plan of this stack's own.
      */
     ddosNetworkPlan?: { planId?: string };
+    /**
+     * `edge.egress.mode: firewall`: the app subnets leave through an Azure Firewall (egressFirewall.ts) instead of the
+     * NAT gateway, which is then not created.
+     */
+    egressFirewall?: Omit<EgressFirewallArgs, "naming" | "resourceGroupName" | "location" | "tags" | "vnetName" | "after">;
     /** Tags for every resource. */
     tags: Record<string, string>;
 }
@@ -55,9 +62,13 @@ export class PlatformNetwork extends pulumi.ComponentResource {
     public readonly dnsZones: Record<PrivateDnsZoneKey, privatedns.PrivateZone>;
     /** Zone resource ids, for private DNS zone groups. */
     public readonly dnsZoneIds: Record<PrivateDnsZoneKey, pulumi.Output<string>>;
-    /** The app subnets' only way out (no default outbound access anywhere). */
-    public readonly natGateway: network.NatGateway;
-    public readonly natPublicIp: network.PublicIPAddress;
+    /** The app subnets' only way out in NAT mode (no default outbound access anywhere). */
+    public readonly natGateway?: network.NatGateway;
+    public readonly natPublicIp?: network.PublicIPAddress;
+    /** Their only way out in firewall mode. */
+    public readonly egressFirewall?: EgressFirewall;
+    /** The address the app subnets' internet egress comes from (NAT gateway's or firewall's). */
+    public readonly egressPublicIp: network.PublicIPAddress;
     /** The plan this stack created (networkPlan mode without an existing plan). */
     public readonly ddosPlan?: network.DdosProtectionPlan;
 
@@ -82,28 +93,37 @@ export class PlatformNetwork extends pulumi.ComponentResource {
             tags,
         }, { parent: this, ignoreChanges: ["subnets"] });
 
-        // Explicit egress: the Function and APIM subnets leave through one NAT gateway with a known address, which
-        // partners can allow-list; default outbound access is off on every subnet (Learn, "Default outbound access
-        // in Azure": new subnets should be private). What may leave is narrowed by each subnet's NSG (service tags).
+        // Explicit egress: the Function and APIM subnets leave through one NAT gateway (or, in firewall mode, an Azure
+        // Firewall) with a known address, which partners can allow-list; default outbound access is off on every subnet
+        // (Learn, "Default outbound access in Azure": new subnets should be private). What may leave is narrowed by each
+        // subnet's NSG (service tags) and, in firewall mode, by the firewall's FQDN / service-tag allow-list.
         // A Standard NAT gateway is zonal or regional, not zone-redundant; it is regional here.
-        this.natPublicIp = new network.PublicIPAddress(`${name}-nat-pip`, {
-            publicIpAddressName: resourceName(naming, "pip", "nat"),
-            resourceGroupName,
-            location,
-            sku: { name: "Standard", tier: "Regional" },
-            publicIPAllocationMethod: "Static",
-            publicIPAddressVersion: "IPv4",
-            tags,
-        }, { parent: this });
-        this.natGateway = new network.NatGateway(`${name}-nat`, {
-            natGatewayName: resourceName(naming, "ng"),
-            resourceGroupName,
-            location,
-            sku: { name: "Standard" },
-            publicIpAddresses: [{ id: this.natPublicIp.id }],
-            idleTimeoutInMinutes: 4,
-            tags,
-        }, { parent: this });
+        if (args.egressFirewall) {
+            this.egressFirewall = new EgressFirewall(`${name}-fw`, {
+                ...args.egressFirewall, naming, resourceGroupName, location, tags, vnetName: this.vnet.name,
+            }, { parent: this });
+            this.egressPublicIp = this.egressFirewall.publicIp;
+        } else {
+            this.natPublicIp = new network.PublicIPAddress(`${name}-nat-pip`, {
+                publicIpAddressName: resourceName(naming, "pip", "nat"),
+                resourceGroupName,
+                location,
+                sku: { name: "Standard", tier: "Regional" },
+                publicIPAllocationMethod: "Static",
+                publicIPAddressVersion: "IPv4",
+                tags,
+            }, { parent: this });
+            this.natGateway = new network.NatGateway(`${name}-nat`, {
+                natGatewayName: resourceName(naming, "ng"),
+                resourceGroupName,
+                location,
+                sku: { name: "Standard" },
+                publicIpAddresses: [{ id: this.natPublicIp.id }],
+                idleTimeoutInMinutes: 4,
+                tags,
+            }, { parent: this });
+            this.egressPublicIp = this.natPublicIp;
+        }
 
         const roles: SubnetRole[] = ["privateEndpoints", "functionIntegration", "apim", "appGateway"];
         const nsgs = {} as Record<SubnetRole, network.NetworkSecurityGroup>;
@@ -118,7 +138,7 @@ export class PlatformNetwork extends pulumi.ComponentResource {
             }, { parent: this });
         }
         // Subnets are created one after another: ARM rejects concurrent writes to the same VNet.
-        let previous: network.Subnet | undefined;
+        let previous: network.Subnet | undefined = this.egressFirewall?.subnet;
         for (const role of roles) {
             previous = subnets[role] = new network.Subnet(`${name}-snet-${role}`, {
                 subnetName: resourceName(naming, "snet", SUBNET_SHORT_NAMES[role]),
@@ -128,7 +148,13 @@ export class PlatformNetwork extends pulumi.ComponentResource {
                 networkSecurityGroup: { id: nsgs[role].id },
                 // No subnet gets Azure's implicit outbound IP; egress is explicit (NAT) or the service's own.
                 defaultOutboundAccess: false,
-                ...(EGRESS_THROUGH_NAT.includes(role) ? { natGateway: { id: this.natGateway.id } } : {}),
+                ...(this.natGateway && EGRESS_THROUGH_NAT.includes(role) ? { natGateway: { id: this.natGateway.id } } : {}),
+                // Firewall mode: 0.0.0.0/0 → the firewall on the app subnets only. Never on the Application Gateway's
+                // subnet (Learn, "Application Gateway infrastructure configuration": v2 does not support a default
+                // route to a virtual appliance) nor the private endpoints' (they never initiate).
+                ...(this.egressFirewall && (FIREWALL_ROUTED_SUBNETS as readonly SubnetRole[]).includes(role)
+                    ? { routeTable: { id: this.egressFirewall.routeTables[role as FirewallRoutedSubnet].id } }
+                    : {}),
                 ...SUBNET_SETTINGS[role],
             }, { parent: this, dependsOn: previous ? [previous] : [] });
         }

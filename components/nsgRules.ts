@@ -13,6 +13,12 @@ export interface NsgRuleOptions {
     clientRanges?: string[];
     /** A third-party FHIR server's public ranges: the only internet destination the Function may reach (443). */
     externalFhirPrefixes?: string[];
+    /**
+     * Firewall egress mode with a third-party FHIR server and no address ranges: the Function may send 443 to the
+     * internet, which its route table sends only to the Azure Firewall, whose FQDN rules admit exactly that server's
+     * hosts (egressFirewallRules.ts). NSGs match the original destination address, not the next hop.
+     */
+    externalFhirViaFirewall?: boolean;
 }
 
 export interface NsgRule {
@@ -42,7 +48,7 @@ const denyAllInbound = rule("deny-all-inbound", 4096, "Inbound", "Deny", "*", "*
 
 /** The rules for one subnet role, given the subnet prefixes of the whole VNet and what is admitted from outside it. */
 export function nsgRulesFor(role: SubnetRole, subnets: Record<SubnetRole, string>, options: NsgRuleOptions = {}): NsgRule[] {
-    const { deployerPrefix, clientRanges = [], externalFhirPrefixes = [] } = options;
+    const { deployerPrefix, clientRanges = [], externalFhirPrefixes = [], externalFhirViaFirewall = false } = options;
     switch (role) {
         case "privateEndpoints":
             return [
@@ -68,6 +74,10 @@ export function nsgRulesFor(role: SubnetRole, subnets: Record<SubnetRole, string
                     "Application Insights telemetry (Entra-authenticated)."),
                 ...externalFhirPrefixes.map((prefix, i) => rule(`allow-external-fhir-${i + 1}`, 130 + i, "Outbound", "Allow", "Tcp", subnets.functionIntegration, prefix, ["443"],
                     "Third-party FHIR server and its token endpoint (fhir.external.egressAddressPrefixes), through the NAT gateway.")),
+                ...(externalFhirViaFirewall && externalFhirPrefixes.length === 0
+                    ? [rule("allow-external-fhir-via-firewall", 130, "Outbound", "Allow", "Tcp", subnets.functionIntegration, "Internet", ["443"],
+                        "Third-party FHIR over 443: routed to the Azure Firewall, whose FQDN rules admit only the fhir.external baseUrl and tokenUrl hosts.")]
+                    : []),
                 rule("deny-internet-outbound", 4000, "Outbound", "Deny", "*", "*", "Internet", ["*"],
                     "All outbound traffic is routed through the VNet; nothing may leave for the internet (PHI exfiltration)."),
             ];

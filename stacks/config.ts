@@ -315,7 +315,7 @@ export function validatePlatformConfig(raw: Raw, stackName?: string): PlatformCo
         r.problem("functionApp.fhirAuthMode", "is for the platform's FHIR; fhir.external brings its own client: leave it managedIdentity");
     }
     const maxMessageBytes = r.integer(fn.maxMessageBytes ?? 1048576, "functionApp.maxMessageBytes", 1024, 10485760);
-    const edge = readEdgeConfig(r, raw.edge, { isProd, maxMessageBytes });
+    const edge = readEdgeConfig(r, raw.edge, { isProd, maxMessageBytes, addressSpace: space, subnets: subnetCidrs, externalFhir });
 
     // Storage
     const st = r.object(raw.storage, "storage", ["sku", "messageRetentionDays", "deleteLock", "customerManagedKey"]);

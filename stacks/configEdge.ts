@@ -1,5 +1,7 @@
-import { isPrivateRange } from "../components/cidr";
+import { cidrContains, cidrOverlaps, Ipv4Cidr, isPrivateRange } from "../components/cidr";
+import { AZURE_FIREWALL_SUBNET_MAX_PREFIX } from "../components/egressFirewallRules";
 import { drsRuleGroup } from "../components/wafRules";
+import type { ExternalFhirConfig } from "./configFields";
 import { Raw, Reader } from "./configReader";
 
 /** How the platform is reached from outside and how its subnets reach out: the public edge, DDoS and egress. */
@@ -26,6 +28,22 @@ export interface EdgeConfig {
     };
     /** DDoS protection: per-IP on the gateway's public IP, or a network plan on the VNet (existing or new). */
     ddos: { mode: "off" | "ipProtection" | "networkPlan"; planId?: string };
+    /**
+     * How the app subnets reach out: `nat` (default) through the NAT gateway, narrowed by NSG service tags; `firewall`
+     * through an Azure Firewall (`subnetPrefix` for AzureFirewallSubnet, /26 or larger; `sku` Standard or Premium) with
+     * an FQDN / service-tag allow-list and threat intelligence in Deny mode.
+     */
+    egress: { mode: "nat" } | { mode: "firewall"; subnetPrefix: string; sku: "Standard" | "Premium" };
+}
+
+/** What the edge reader checks egress against: the VNet plan and third-party FHIR mode. */
+export interface EdgeEgressContext {
+    /** `network.addressSpace`, when it parsed. */
+    addressSpace?: Ipv4Cidr;
+    /** The platform subnets that parsed, by config name. */
+    subnets?: [string, Ipv4Cidr][];
+    /** `fhir.external`, when configured. */
+    externalFhir?: ExternalFhirConfig;
 }
 
 const FQDN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
@@ -34,8 +52,8 @@ const VAULT_ID = /^\/subscriptions\/[0-9a-f-]{36}\/resourceGroups\/[^/]+\/provid
 const DDOS_PLAN_ID = /^\/subscriptions\/[0-9a-f-]{36}\/resourceGroups\/[^/]+\/providers\/Microsoft\.Network\/ddosProtectionPlans\/[^/]+$/i;
 
 /** Reads `fhir-platform:edge`; `maxMessageBytes` is the Function's limit, which the WAF must not undercut. */
-export function readEdgeConfig(r: Reader, value: unknown, ctx: { isProd: boolean; maxMessageBytes: number }): EdgeConfig {
-    const edge = r.object(value, "edge", ["hostName", "certificate", "allowedClientRanges", "minCapacity", "maxCapacity", "waf", "ddos"]);
+export function readEdgeConfig(r: Reader, value: unknown, ctx: { isProd: boolean; maxMessageBytes: number } & EdgeEgressContext): EdgeConfig {
+    const edge = r.object(value, "edge", ["hostName", "certificate", "allowedClientRanges", "minCapacity", "maxCapacity", "waf", "ddos", "egress"]);
     const hostName = r.string(edge.hostName, "edge.hostName", FQDN, "is not a lowercase DNS name");
 
     const cert = r.object(edge.certificate, "edge.certificate", ["keyVaultSecretId", "keyVaultId"]);
@@ -83,6 +101,8 @@ export function readEdgeConfig(r: Reader, value: unknown, ctx: { isProd: boolean
         if (mode !== "networkPlan") r.problem("edge.ddos.planId", "is only used with mode networkPlan");
     }
 
+    const egress = readEgress(r, edge.egress, ctx);
+
     return {
         hostName,
         certificate: { keyVaultSecretId: secretId.replace(/\/$/, ""), keyVaultId: vaultId },
@@ -91,7 +111,34 @@ export function readEdgeConfig(r: Reader, value: unknown, ctx: { isProd: boolean
         maxCapacity,
         waf: { maxRequestBodySizeKb, disabledRules },
         ddos: { mode, ...(planId ? { planId } : {}) },
+        egress,
     };
+}
+
+/** `edge.egress`: `{ mode: nat }` (default) or `{ mode: firewall, subnetPrefix, sku? }`. */
+function readEgress(r: Reader, value: unknown, ctx: EdgeEgressContext): EdgeConfig["egress"] {
+    const raw = r.object(value ?? { mode: "nat" }, "edge.egress", ["mode", "subnetPrefix", "sku"]);
+    const mode = r.oneOf(raw.mode ?? "nat", "edge.egress.mode", ["nat", "firewall"] as const);
+    const external = ctx.externalFhir;
+    if (mode !== "firewall") {
+        for (const key of ["subnetPrefix", "sku"]) if (raw[key] !== undefined) r.problem(`edge.egress.${key}`, "is only used with mode firewall");
+        // The NSG is the only filter in NAT mode: it needs the third-party server's addresses.
+        if (external && external.egressAddressPrefixes.length === 0) {
+            r.problem("fhir.external.egressAddressPrefixes", "must list the server's public address ranges: no other internet egress is allowed (or set edge.egress.mode firewall, which allows its hosts by FQDN)");
+        }
+        return { mode: "nat" };
+    }
+    const sku = r.oneOf(raw.sku ?? "Standard", "edge.egress.sku", ["Standard", "Premium"] as const);
+    const key = "edge.egress.subnetPrefix";
+    const cidr = r.cidr(raw.subnetPrefix, key);
+    if (cidr) {
+        if (cidr.prefix > AZURE_FIREWALL_SUBNET_MAX_PREFIX) r.problem(key, `"${cidr.text}" is too small: AzureFirewallSubnet must be /${AZURE_FIREWALL_SUBNET_MAX_PREFIX} or larger`);
+        if (ctx.addressSpace && !cidrContains(ctx.addressSpace, cidr)) r.problem(key, `"${cidr.text}" is outside the address space ${ctx.addressSpace.text}`);
+        for (const [name, other] of ctx.subnets ?? []) {
+            if (cidrOverlaps(cidr, other)) r.problem(key, `"${cidr.text}" overlaps network.subnets.${name} (${other.text})`);
+        }
+    }
+    return { mode: "firewall", subnetPrefix: cidr?.text ?? String(raw.subnetPrefix ?? ""), sku };
 }
 
 function readDisabledRules(r: Reader, value: unknown): { ruleId: string; reason: string }[] {

@@ -83,7 +83,10 @@ export interface ExternalFhirConfig {
     scope?: string;
     /** Name of the Key Vault secret (platform vault) that holds the client secret; an operator stores it there. */
     secretName: string;
-    /** The server's (and token endpoint's) public address ranges: the only internet egress the Function gets. */
+    /**
+     * The server's (and token endpoint's) public address ranges: the only internet egress the Function gets. Required
+     * with NAT egress; optional with the firewall (which admits the two hosts by FQDN; listed ranges also narrow the NSG).
+     */
     egressAddressPrefixes: string[];
 }
 
@@ -114,6 +117,6 @@ export function readExternalFhir(r: Reader, value: unknown): ExternalFhirConfig 
         const cidr = r.cidr(prefix, k);
         if (cidr && (cidr.prefix < 16 || isPrivateRange(cidr))) r.problem(k, `"${prefix}" must be the server's public range (a /16 or narrower)`);
     });
-    if (egressAddressPrefixes.length === 0) r.problem(`${key}.egressAddressPrefixes`, "must list the server's public address ranges: no other internet egress is allowed");
+    // Required in NAT egress mode (checked with edge.egress, configEdge.ts); the firewall mode allows the hosts by FQDN.
     return { baseUrl, tokenUrl, clientId, ...(scope ? { scope } : {}), secretName, egressAddressPrefixes };
 }

@@ -97,8 +97,17 @@ export function createPlatform(config: PlatformConfig): PlatformOutputs {
             deployerPrefix: config.deployer.addressPrefix,
             clientRanges: config.edge.allowedClientRanges,
             externalFhirPrefixes: config.fhir.external?.egressAddressPrefixes,
+            externalFhirViaFirewall: config.edge.egress.mode === "firewall" && config.fhir.external !== undefined,
         },
         ...(config.edge.ddos.mode === "networkPlan" ? { ddosNetworkPlan: { planId: config.edge.ddos.planId } } : {}),
+        // edge.egress.mode firewall: Azure Firewall with an FQDN / service-tag allow-list instead of the NAT gateway.
+        ...(config.edge.egress.mode === "firewall" ? {
+            egressFirewall: {
+                subnetPrefix: config.edge.egress.subnetPrefix, sku: config.edge.egress.sku, monitoring,
+                zones: config.zoneRedundant ? ["1", "2", "3"] : [],
+                allowList: { subnets: config.network.subnets, externalFhir: config.fhir.external },
+            },
+        } : {}),
     });
     // Egress is logged: every flow of the VNet, with traffic analytics in Log Analytics.
     const flowLogs = new NetworkFlowLogs("flowlogs", {
@@ -279,6 +288,7 @@ export function createPlatform(config: PlatformConfig): PlatformOutputs {
         appGatewayId: edge.gateway.id,
         vnetName: net.vnet.name,
         flowLog: flowLogs.flowLog,
+        egressFirewallId: net.egressFirewall?.firewall.id,
     });
 
     // Who changed what in the subscription, who was refused at the gateway, who accessed which record.
@@ -322,6 +332,6 @@ export function createPlatform(config: PlatformConfig): PlatformOutputs {
         alertActionGroupId: alerts.actionGroup.id,
         edgePublicIp: edge.publicIp.ipAddress.apply((ip) => ip ?? ""),
         edgeHostName: config.edge.hostName,
-        egressPublicIp: net.natPublicIp.ipAddress.apply((ip) => ip ?? ""),
+        egressPublicIp: net.egressPublicIp.ipAddress.apply((ip) => ip ?? ""),
     };
 }

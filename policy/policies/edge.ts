@@ -9,6 +9,11 @@ const WAF = "azure-native:network:WebApplicationFirewallPolicy";
 const VNET = "azure-native:network:VirtualNetwork";
 const FLOW_LOG = "azure-native:network:FlowLog";
 const PIP = "azure-native:network:PublicIPAddress";
+const AFW = "azure-native:network:AzureFirewall";
+const AFW_POLICY = "azure-native:network:FirewallPolicy";
+const AFW_RULES = "azure-native:network:FirewallPolicyRuleCollectionGroup";
+const SUBNET = "azure-native:network:Subnet";
+const ROUTE_TABLE = "azure-native:network:RouteTable";
 
 /** Managed rule sets at least as current as these (Learn, "DRS and CRS rule groups and rules"). */
 const CURRENT_RULE_SETS: Record<string, number> = { Microsoft_DefaultRuleSet: 2.1, OWASP: 3.2 };
@@ -160,4 +165,65 @@ export const ddosProtection = stackPolicy(
     },
 );
 
-export const edgePolicies = [agwWafPrevention, agwHttpsModernTls, agwKeyVaultCertificates, vnetFlowLogs, ddosProtection];
+/** Destinations that mean "anywhere": an Allow rule with one is no allow-list. */
+const ANYWHERE = ["*", "0.0.0.0/0", "internet", "any"];
+
+export const egressFirewallAllowList = stackPolicy(
+    {
+        name: "net-egress-firewall-allowlist",
+        description:
+            "Egress firewalls deny by default: every Azure Firewall takes its rules from a Firewall Policy (no classic rule " +
+            "collections) of the Standard or Premium tier with threat intelligence in Deny mode; no Allow rule targets every " +
+            "FQDN or every address (`*`, 0.0.0.0/0, Internet); network rules with FQDNs need the policy's DNS proxy; and no " +
+            "Application Gateway subnet routes 0.0.0.0/0 to a virtual appliance (unsupported for v2).",
+        enforcementLevel: "mandatory",
+        severity: "high",
+        resourceTypes: [AFW, AFW_POLICY, AFW_RULES, AGW, SUBNET, ROUTE_TABLE],
+        anchor: { derivedFrom: "Azure Policy built-ins 'Azure Firewall Policy should enable Threat Intelligence' and '…DNS Proxy'; Learn, Azure Firewall rule processing, DNS settings; Application Gateway infrastructure configuration (UDRs)" },
+    },
+    (args, report) => {
+        const policies = args.resources.filter(r => r.type === AFW_POLICY);
+        for (const fw of args.resources.filter(r => r.type === AFW)) {
+            if (!has(fw.props, "firewallPolicy")) report(`Azure Firewall '${fw.name}' has no firewallPolicy.`, fw.urn);
+            for (const classic of ["applicationRuleCollections", "networkRuleCollections", "natRuleCollections"]) {
+                if (asArray(peek(fw.props, classic) as unknown[]).length > 0) report(`Azure Firewall '${fw.name}' carries classic ${classic}: keep rules in its Firewall Policy.`, fw.urn);
+            }
+        }
+        for (const pol of policies) {
+            if (!eqi(peek(pol.props, "threatIntelMode"), "Deny")) report(`Firewall Policy '${pol.name}' threat intelligence is ${String(peek(pol.props, "threatIntelMode") ?? "Alert (default)")}, not Deny.`, pol.urn);
+            const tier = String(peek(peek(pol.props, "sku"), "tier") ?? "Standard");
+            if (!["standard", "premium"].includes(tier.toLowerCase())) report(`Firewall Policy '${pol.name}' is the ${tier} tier: use Standard or Premium (FQDN filtering, threat intelligence Deny).`, pol.urn);
+        }
+        for (const group of args.resources.filter(r => r.type === AFW_RULES)) {
+            const pol = (group.propertyDependencies.firewallPolicyName ?? []).find(r => r.type === AFW_POLICY)
+                ?? policies.find(p => peek(p.props, "firewallPolicyName") === peek(group.props, "firewallPolicyName"));
+            const dnsProxy = peek(peek(pol?.props, "dnsSettings"), "enableProxy") === true;
+            for (const c of asArray<any>(peek(group.props, "ruleCollections") as any[])) {
+                if (!eqi(peek(peek(c, "action"), "type"), "Allow")) continue;
+                for (const rule of asArray<any>(c.rules)) {
+                    const where = `rule '${String(rule.name)}' in collection '${String(c.name)}' of '${group.name}'`;
+                    const fqdns = [...asArray<string>(rule.targetFqdns), ...asArray<string>(rule.destinationFqdns)];
+                    if (fqdns.includes("*")) report(`${where} allows every FQDN (*).`, group.urn);
+                    const addresses = asArray<string>(rule.destinationAddresses).map(a => String(a).toLowerCase());
+                    if (addresses.some(a => ANYWHERE.includes(a))) report(`${where} allows every destination address.`, group.urn);
+                    if (eqi(rule.ruleType, "NetworkRule") && asArray(rule.destinationFqdns).length > 0 && !dnsProxy) {
+                        report(`${where} filters by FQDN in a network rule but the Firewall Policy has no DNS proxy (dnsSettings.enableProxy).`, group.urn);
+                    }
+                }
+            }
+        }
+        // Application Gateway v2 subnets must keep their Internet next hop (Learn, "Application Gateway infrastructure
+        // configuration": a 0.0.0.0/0 route to a virtual appliance is not supported).
+        const tables = args.resources.filter(r => r.type === ROUTE_TABLE);
+        for (const agw of args.resources.filter(r => r.type === AGW)) {
+            for (const subnet of (agw.propertyDependencies.gatewayIPConfigurations ?? []).filter(r => r.type === SUBNET)) {
+                const rt = (subnet.propertyDependencies.routeTable ?? []).find(r => r.type === ROUTE_TABLE)
+                    ?? tables.find(t => { const id = peek(t.props, "id"); return typeof id === "string" && peek(peek(subnet.props, "routeTable"), "id") === id; });
+                const forced = asArray<any>(peek(rt?.props, "routes") as any[]).some(r => r.addressPrefix === "0.0.0.0/0" && eqi(r.nextHopType, "VirtualAppliance"));
+                if (forced) report(`subnet '${subnet.name}' of Application Gateway '${agw.name}' routes 0.0.0.0/0 to a virtual appliance (unsupported for v2).`, subnet.urn);
+            }
+        }
+    },
+);
+
+export const edgePolicies = [agwWafPrevention, agwHttpsModernTls, agwKeyVaultCertificates, vnetFlowLogs, ddosProtection, egressFirewallAllowList];

@@ -175,6 +175,8 @@ export const KNOWN_AZURE_TYPES = [
     "network:VirtualNetworkPeering", "apimanagement:Subscription",
     // Edge and egress (issue 11).
     "network:ApplicationGateway", "network:WebApplicationFirewallPolicy", "network:NatGateway", "network:DdosProtectionPlan", "network:FlowLog",
+    // Egress firewall option (net-egress-firewall-allowlist).
+    "network:AzureFirewall", "network:FirewallPolicy", "network:FirewallPolicyRuleCollectionGroup", "network:RouteTable",
     // Security operations (issue 12).
     "monitor:SubscriptionDiagnosticSetting", "monitor:ActivityLogAlert", "operationalinsights:SavedSearch",
     "securityinsights:SentinelOnboardingState", "securityinsights:ScheduledAlertRule",

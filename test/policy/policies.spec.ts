@@ -3,7 +3,7 @@ import * as assert from "assert";
 import { Policies } from "@pulumi/policy";
 import { catalogue, policies } from "../../policy/policies";
 import { Plan, PolicyPackConfigFile, runPolicyPackOnPlan } from "../../tools/policy/run";
-import { goldenPlan, mutate, without } from "./fixtures";
+import { goldenPlan, mutate, urnOf, without } from "./fixtures";
 
 type Case = [description: string, make: (p: Plan) => Plan, config?: PolicyPackConfigFile];
 
@@ -26,7 +26,38 @@ const cmkAccount = (edit: (enc: Record<string, any>) => void = () => undefined) 
 });
 const REQUIRE_CMK = { "st-cmk-phi-audit": { requireCustomerManagedKey: true } };
 
+/** The golden plan plus an egress firewall (policy, rule collection group, firewall) with `edit` applied first. */
+const withFirewall = (edit: (fw: Record<"policy" | "rules" | "firewall", Record<string, any>>) => void) => (p: Plan): Plan => {
+    const copy: Plan = JSON.parse(JSON.stringify(p));
+    const [POL, RCG, AFW] = ["FirewallPolicy", "FirewallPolicyRuleCollectionGroup", "AzureFirewall"].map(t => `azure-native:network:${t}`);
+    const fw = {
+        policy: { firewallPolicyName: "afwp-test", resourceGroupName: "rg-test", sku: { tier: "Standard" }, threatIntelMode: "Deny", dnsSettings: { enableProxy: false } },
+        rules: { firewallPolicyName: "afwp-test", resourceGroupName: "rg-test", priority: 200, ruleCollections: [{ ruleCollectionType: "FirewallPolicyFilterRuleCollection", name: "function-fqdns", priority: 200, action: { type: "Allow" }, rules: [
+            { ruleType: "ApplicationRule", name: "entra", sourceAddresses: ["10.40.1.0/26"], targetFqdns: ["login.microsoftonline.com"], protocols: [{ protocolType: "Https", port: 443 }] },
+        ] }] },
+        firewall: { azureFirewallName: "afw-test", resourceGroupName: "rg-test", sku: { name: "AZFW_VNet", tier: "Standard" }, firewallPolicy: { id: "/subscriptions/5b1e2f7a-0000-4000-8000-0000000000aa/resourceGroups/rg-test/providers/Microsoft.Network/firewallPolicies/afwp-test" } } as Record<string, any>,
+    };
+    edit(fw);
+    const add = (type: string, name: string, inputs: Record<string, any>, props: Record<string, string[]>) =>
+        copy.resources.push({ urn: urnOf(type, name), type, name, custom: true, inputs, outputs: { ...inputs }, dependencies: Object.values(props).flat(), propertyDependencies: props } as any);
+    add(POL, "afwp", fw.policy, {});
+    add(RCG, "afwp-rules", fw.rules, { firewallPolicyName: [urnOf(POL, "afwp")] });
+    add(AFW, "afw", fw.firewall, "firewallPolicy" in fw.firewall ? { firewallPolicy: [urnOf(POL, "afwp")] } : {});
+    return copy;
+};
+const firewallRule = (rule: Record<string, any>) => withFirewall(fw => fw.rules.ruleCollections[0].rules.push(rule));
+
 const CASES: Record<string, Case[]> = {
+    "net-egress-firewall-allowlist": [
+        ["a Firewall Policy with threat intelligence in Alert mode", withFirewall(fw => (fw.policy.threatIntelMode = "Alert"))],
+        ["a Basic-tier Firewall Policy", withFirewall(fw => (fw.policy.sku = { tier: "Basic" }))],
+        ["a firewall without a Firewall Policy", withFirewall(fw => delete fw.firewall.firewallPolicy)],
+        ["classic rules on the firewall", withFirewall(fw => (fw.firewall.networkRuleCollections = [{ name: "classic", priority: 100, action: { type: "Allow" }, rules: [] }]))],
+        ["an application rule allowing every FQDN", firewallRule({ ruleType: "ApplicationRule", name: "all", sourceAddresses: ["*"], targetFqdns: ["*"], protocols: [{ protocolType: "Https", port: 443 }] })],
+        ["a network rule to 0.0.0.0/0", firewallRule({ ruleType: "NetworkRule", name: "any", sourceAddresses: ["10.40.1.0/26"], destinationAddresses: ["0.0.0.0/0"], destinationPorts: ["*"], ipProtocols: ["Any"] })],
+        ["a network rule to the Internet tag", firewallRule({ ruleType: "NetworkRule", name: "internet", sourceAddresses: ["10.40.1.0/26"], destinationAddresses: ["Internet"], destinationPorts: ["443"], ipProtocols: ["TCP"] })],
+        ["an FQDN network rule without the DNS proxy", firewallRule({ ruleType: "NetworkRule", name: "fqdn", sourceAddresses: ["10.40.1.0/26"], destinationFqdns: ["example.org"], destinationPorts: ["443"], ipProtocols: ["TCP"] })],
+    ],
     "monitor-audit-archive-worm": [
         ["prod without a WORM archive of the FHIR, Key Vault and Activity Log audit trail", p => p, { "monitor-audit-archive-worm": { requireAuditArchive: true } }],
     ],

@@ -66,6 +66,9 @@ const ARM_PATHS: Record<string, string> = {
     "azure-native:network:WebApplicationFirewallPolicy": "Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies/{policyName}",
     "azure-native:network:DdosProtectionPlan": "Microsoft.Network/ddosProtectionPlans/{ddosProtectionPlanName}",
     "azure-native:network:FlowLog": "Microsoft.Network/networkWatchers/{networkWatcherName}/flowLogs/{flowLogName}",
+    "azure-native:network:AzureFirewall": "Microsoft.Network/azureFirewalls/{azureFirewallName}",
+    "azure-native:network:FirewallPolicy": "Microsoft.Network/firewallPolicies/{firewallPolicyName}",
+    "azure-native:network:FirewallPolicyRuleCollectionGroup": "Microsoft.Network/firewallPolicies/{firewallPolicyName}/ruleCollectionGroups/{ruleCollectionGroupName}",
     "azure-native:storage:BlobServiceProperties": "Microsoft.Storage/storageAccounts/{accountName}/blobServices/{blobServicesName}",
     "azure-native:keyvault:Vault": "Microsoft.KeyVault/vaults/{vaultName}",
     "azure-native:keyvault:Key": "Microsoft.KeyVault/vaults/{vaultName}/keys/{keyName}",
@@ -198,6 +201,9 @@ function computedOutputs(type: string, name: string, inputs: Inputs, id: string)
                 publicIPAddresses: ["20.0.0.4"],
                 identity: { ...inputs.identity, principalId: mockGuid(`principal:${id}`), tenantId: MOCK_TENANT_ID },
             };
+        case "azure-native:network:AzureFirewall":
+            // Azure gives the firewall the first usable address of AzureFirewallSubnet; the mock cannot see the prefix.
+            return { ipConfigurations: (inputs.ipConfigurations ?? []).map((c: Inputs, i: number) => ({ ...c, privateIPAddress: `10.0.0.${4 + i}` })) };
         case "azure-native:web:WebApp":
             return {
                 defaultHostName: `${armName}.azurewebsites.net`,

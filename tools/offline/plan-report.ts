@@ -107,6 +107,23 @@ export function dataPaths(plan: OfflinePlan): { nodes: Map<string, string>; edge
         nodes.set("azureServices", "Azure services (NSG service tags)");
         edges.push({ from: natNode, to: "azureServices", label: "explicit outbound IP" });
     }
+    // Egress through an Azure Firewall: the subnets whose route table sends 0.0.0.0/0 to its private IP.
+    for (const fw of findAll(plan, "azure-native:network:AzureFirewall")) {
+        const fwIps = new Set(((fw.outputs.ipConfigurations ?? []) as { privateIPAddress?: string }[]).map((c) => c.privateIPAddress).filter(Boolean));
+        const tables = findAll(plan, "azure-native:network:RouteTable").filter((rt) => ((rt.inputs.routes ?? []) as { addressPrefix?: string; nextHopIpAddress?: string }[])
+            .some((r) => r.addressPrefix === "0.0.0.0/0" && fwIps.has(r.nextHopIpAddress)));
+        const tableIds = new Set(tables.map((rt) => String(rt.outputs.id)));
+        const subnetIds = new Set(findAll(plan, "azure-native:network:Subnet").filter((sn) => tableIds.has(String((sn.inputs.routeTable as { id?: string } | undefined)?.id))).map((sn) => String(sn.outputs.id)));
+        const users = [
+            ...sites.filter((site) => subnetIds.has(String(site.inputs.virtualNetworkSubnetId))).map((site) => node(site, `Ingestion Function<br/>${site.outputs.name}`)),
+            ...apims.filter((apim) => subnetIds.has(String((apim.inputs.virtualNetworkConfiguration as { subnetResourceId?: string } | undefined)?.subnetResourceId))).map((apim) => mermaidId(apim.urn)),
+        ];
+        if (users.length === 0) continue;
+        const fwNode = node(fw, `Azure Firewall<br/>${fw.outputs.name}`);
+        for (const user of users) edges.push({ from: user, to: fwNode, label: "egress (0.0.0.0/0)" });
+        nodes.set("allowedDestinations", "Allow-listed FQDNs and Azure service tags");
+        edges.push({ from: fwNode, to: "allowedDestinations", label: "threat intel Deny, logged" });
+    }
     for (const fhir of fhirs) {
         const fhirNode = node(fhir, `FHIR R4<br/>${fhirUrlOf(fhir).replace("https://", "")}`);
         const keyUrl = (fhir.inputs.encryption as { customerManagedKeyEncryption?: { keyEncryptionKeyUrl?: string } } | undefined)?.customerManagedKeyEncryption?.keyEncryptionKeyUrl;
