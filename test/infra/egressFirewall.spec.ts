@@ -266,3 +266,26 @@ function edit(plan: OfflinePlan, name: string): any {
     const r = plan.resources.find((x) => x.name === name)!;
     return r.inputs as any;
 }
+
+describe("egress firewall: dev plan with a regional Premium firewall (offline plan, policy gate)", function () {
+    this.timeout(180000);
+
+    it("plans green with IDPS in Deny and no zones", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-fw-dev-"));
+        const doc = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8"));
+        doc.config["fhir-platform:edge"].egress = { mode: "firewall", subnetPrefix: "10.40.0.64/26", sku: "Premium" };
+        const file = path.join(dir, "Pulumi.dev.yaml");
+        fs.writeFileSync(file, YAML.stringify(doc));
+        const result = await runPlanCli(["--stack", "dev", "--config", file, "--out", dir]);
+        assert.equal(result.code, 0, `plan or policy gate failed:\n${result.stdout}\n${result.stderr}`);
+        const plan: OfflinePlan = JSON.parse(fs.readFileSync(path.join(dir, "plan-dev.json"), "utf8"));
+        const inputsOf = (name: string) => plan.resources.find((r) => r.name === name)!.inputs as any;
+        assert.deepEqual(inputsOf("network-fw-afw").sku, { name: "AZFW_VNet", tier: "Premium" });
+        assert.equal(inputsOf("network-fw-afw").zones, undefined);
+        assert.equal(inputsOf("network-fw-pip").zones, undefined);
+        assert.deepEqual(inputsOf("network-fw-policy").intrusionDetection, { mode: "Deny" });
+        assert.equal(inputsOf("network-fw-policy").threatIntelMode, "Deny");
+        // No third-party server: the Function's NSG keeps its internet deny with no 443 exception.
+        assert.ok(!(inputsOf("network-nsg-functionIntegration").securityRules as any[]).some((r) => r.name === "allow-external-fhir-via-firewall"));
+    });
+});
