@@ -3,6 +3,7 @@ import * as eventgrid from "@pulumi/azure-native/eventgrid";
 import * as monitor from "@pulumi/azure-native/monitor";
 import type * as network from "@pulumi/azure-native/network";
 import { deniedEgressQuery, FIREWALL_ALERT_THRESHOLDS } from "./egressFirewallRules";
+import { LogAlertArgs, logQueryAlert } from "./logAlert";
 import { Monitoring } from "./monitoring";
 import { NamingContext, resourceName } from "./naming";
 
@@ -153,34 +154,9 @@ export class PlatformAlerts extends pulumi.ComponentResource {
         }, { parent: this });
         const actionGroups = [this.actionGroup.id];
 
-        const logAlert = (key: string, props: { description: string; severity: number; scope: pulumi.Input<string>; query: pulumi.Input<string>; threshold: number; window: string; dependsOn?: pulumi.Resource[] }) =>
-            new monitor.ScheduledQueryRule(`${name}-${key}`, {
-                ruleName: resourceName(naming, "alert", key),
-                resourceGroupName,
-                location,
-                kind: "LogAlert",
-                description: props.description,
-                displayName: props.description,
-                severity: props.severity,
-                enabled: true,
-                scopes: [props.scope],
-                evaluationFrequency: "PT5M",
-                windowSize: props.window,
-                criteria: {
-                    allOf: [{
-                        query: props.query,
-                        timeAggregation: "Count",
-                        operator: "GreaterThan",
-                        threshold: props.threshold,
-                        failingPeriods: { numberOfEvaluationPeriods: 1, minFailingPeriodsToAlert: 1 },
-                    }],
-                },
-                // The tables appear only once the first log arrives; validation would fail on a new workspace.
-                skipQueryValidation: true,
-                autoMitigate: true,
-                actions: { actionGroups },
-                tags,
-            }, { parent: this, dependsOn: props.dependsOn });
+        const alertContext = { naming, resourceGroupName, location, tags, actionGroupIds: actionGroups };
+        const logAlert = (key: string, props: LogAlertArgs & { window: string; dependsOn?: pulumi.Resource[] }) =>
+            logQueryAlert(`${name}-${key}`, key, alertContext, props, { parent: this, dependsOn: props.dependsOn });
 
         logAlert("kv-access-denied", {
             description: "Key Vault refused a request (403): check callers and the CMK / secret role assignments",

@@ -92,18 +92,38 @@ async function armError(res: Response): Promise<string> {
     return `${res.status} ${res.statusText}`;
 }
 
-/** Sets a function key to `value`; never echoes the value (ARM's response carries it). */
-export async function setFunctionKey(req: FunctionKeyRequest & { value: string }): Promise<"created" | "updated"> {
+/**
+ * Statuses worth waiting out when setting a key: right after a code deployment the host restarts and indexes its
+ * functions, and until then ARM answers 404 (function not found) or 409/5xx for `functions/{name}/keys`; 429 is
+ * ARM throttling.
+ */
+export const FUNCTION_KEY_RETRY_STATUSES: readonly number[] = [404, 409, 429, 500, 502, 503, 504];
+
+/** Sets a function key to `value`, waiting out a host that is still starting; never echoes the value. */
+export async function setFunctionKey(
+    req: FunctionKeyRequest & { value: string; attempts?: number; retryDelayMs?: number; sleep?: (ms: number) => Promise<void> },
+): Promise<"created" | "updated"> {
     assertFunctionKeyValue(req.value);
     const url = functionKeyUrl(req.armEndpoint, req.siteId, req.functionName, req.keyName);
-    const res = await fetch(url, {
-        method: "PUT",
-        headers: { Authorization: `Bearer ${req.token}`, "Content-Type": "application/json" },
-        body: JSON.stringify({ name: req.keyName, value: req.value }),
-    });
-    if (res.status !== 200 && res.status !== 201) throw new Error(`setting function key ${req.keyName} failed: ${await armError(res)}`);
-    await res.body?.cancel();
-    return res.status === 201 ? "created" : "updated";
+    const attempts = req.attempts ?? 12;
+    const sleep = req.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+    for (let attempt = 1; ; attempt++) {
+        const res = await fetch(url, {
+            method: "PUT",
+            headers: { Authorization: `Bearer ${req.token}`, "Content-Type": "application/json" },
+            body: JSON.stringify({ name: req.keyName, value: req.value }),
+        });
+        if (res.status === 200 || res.status === 201) {
+            await res.body?.cancel();
+            return res.status === 201 ? "created" : "updated";
+        }
+        const error = await armError(res);
+        if (!FUNCTION_KEY_RETRY_STATUSES.includes(res.status) || attempt >= attempts) {
+            throw new Error(`setting function key ${req.keyName} failed after ${attempt} attempt(s): ${error}`);
+        }
+        // About three minutes in all by default: a Flex app restarts in well under that.
+        await sleep(Math.min(req.retryDelayMs ?? 5_000 * attempt, 30_000));
+    }
 }
 
 /** Deletes a function key; a key that is already gone is fine. */

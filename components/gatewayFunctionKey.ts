@@ -26,6 +26,10 @@ export interface GatewayFunctionKeyArgs {
 
 /**
  * The function key API Management presents to the HL7 Function, rotated by `pulumi up` in two slots (functionKeys.ts).
+ * As whom and from where: the commands and the key read run as the deploying identity (the workflow's Azure CLI login;
+ * the bootstrap's deployer role holds `Microsoft.Web/*`, assigned before the platform's first run, so nothing here
+ * waits for propagation) on the deploy runner, through ARM. ARM forwards key calls to the Function host, which must
+ * have indexed `hl7` after the code deployment: the setter waits out its 404s (FUNCTION_KEY_RETRY_STATUSES).
  * Each slot's value is generated and set on the function by tools/function-key.ts on the deploy runner; the current
  * slot's value is then read back through ARM and copied to Key Vault. Removing the runtime's own `default` key leaves only keys that rotate.
  */

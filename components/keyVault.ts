@@ -3,6 +3,7 @@ import * as authorization from "@pulumi/azure-native/authorization";
 import * as keyvault from "@pulumi/azure-native/keyvault";
 import * as managedidentity from "@pulumi/azure-native/managedidentity";
 import type * as monitor from "@pulumi/azure-native/monitor";
+import { wrapKeyProperties } from "./cmkKey";
 import { Monitoring } from "./monitoring";
 import { keyVaultName, NamingContext, resourceName } from "./naming";
 import { deleteLock } from "./locks";
@@ -127,28 +128,15 @@ export class CmkKeyVault extends pulumi.ComponentResource {
             grants: [this.deployerKeyRoleAssignment], seconds: args.rbacPropagationSeconds, reason: "CMK creation as the deployer",
         }, { parent: this });
 
-        const now = args.now ?? new Date();
-        const firstExpiry = Math.floor(now.getTime() / 1000) + args.keyExpiryDays * 86400;
         this.cmkKey = new keyvault.Key(`${name}-cmk`, {
             keyName: "fhir-cmk",
             vaultName: this.vault.name,
             resourceGroupName,
-            properties: {
-                kty: "RSA",
-                keySize: args.keySize,
-                // FHIR only wraps and unwraps its data encryption key.
-                keyOps: ["wrapKey", "unwrapKey"],
-                attributes: { enabled: true, expires: firstExpiry, exportable: false },
-                rotationPolicy: {
-                    attributes: { expiryTime: `P${args.keyExpiryDays}D` },
-                    lifetimeActions: [
-                        // New versions are NOT picked up by FHIR on their own: keyEncryptionKeyUrl pins a version, so
-                        // rotation means a `pulumi up` that moves it (AHDS CMK article: "rotate manually").
-                        { action: { type: "rotate" }, trigger: { timeBeforeExpiry: `P${args.rotateBeforeExpiryDays}D` } },
-                        { action: { type: "notify" }, trigger: { timeBeforeExpiry: `P${args.rotateBeforeExpiryDays + 7}D` } },
-                    ],
-                },
-            },
+            // FHIR does not follow new versions by itself: keyEncryptionKeyUrl names one, which every deploy moves to
+            // the current version (healthData.ts; AHDS CMK article: "rotate manually").
+            properties: wrapKeyProperties({
+                keySize: args.keySize, expiryDays: args.keyExpiryDays, rotateBeforeExpiryDays: args.rotateBeforeExpiryDays, now: args.now ?? new Date(),
+            }),
             tags,
         }, { parent: this, ignoreChanges: ["properties.attributes.expires"], dependsOn: [deployerGrantPropagated] });
 

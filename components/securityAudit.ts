@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as monitor from "@pulumi/azure-native/monitor";
 import * as operationalinsights from "@pulumi/azure-native/operationalinsights";
+import { logQueryAlert } from "./logAlert";
 import { Monitoring } from "./monitoring";
 import { NamingContext, resourceName } from "./naming";
 
@@ -138,24 +139,9 @@ export class SecurityAudit extends pulumi.ComponentResource {
             }, { parent: this });
         }
 
+        const alertContext = { naming, resourceGroupName, location, tags, actionGroupIds: [args.actionGroupId] };
         const queryAlert = (key: string, description: string, severity: number, query: pulumi.Input<string>, threshold: number) =>
-            new monitor.ScheduledQueryRule(`${name}-${key}`, {
-                ruleName: resourceName(naming, "alert", key),
-                resourceGroupName, location, tags,
-                kind: "LogAlert",
-                description,
-                displayName: description,
-                severity,
-                enabled: true,
-                scopes: [monitoring.workspace.id],
-                evaluationFrequency: "PT5M",
-                windowSize: "PT5M",
-                criteria: { allOf: [{ query, timeAggregation: "Count", operator: "GreaterThan", threshold, failingPeriods: { numberOfEvaluationPeriods: 1, minFailingPeriodsToAlert: 1 } }] },
-                // The tables appear only once the first log arrives.
-                skipQueryValidation: true,
-                autoMitigate: true,
-                actions: { actionGroups: [args.actionGroupId] },
-            }, { parent: this });
+            logQueryAlert(`${name}-${key}`, key, alertContext, { description, severity, scope: monitoring.workspace.id, query, threshold }, { parent: this });
         queryAlert("kv-key-secret-delete", "A key, secret or certificate was deleted or purged in the platform vault", 1, pulumi.output(args.keyVaultId).apply(keyVaultDeleteQuery), 0);
         if (args.entraSignIns) {
             const { appIds, managedIdentityPrincipalIds } = args.entraSignIns;

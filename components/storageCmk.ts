@@ -5,6 +5,7 @@ import * as managedidentity from "@pulumi/azure-native/managedidentity";
 import type * as azureInputs from "@pulumi/azure-native/types/input";
 import { NamingContext, resourceName } from "./naming";
 import { rbacPropagationWait } from "./propagation";
+import { wrapKeyProperties } from "./cmkKey";
 import { grantRoles } from "./rbac";
 
 /** The platform vault and key settings a storage account's customer-managed key is made with (same as the FHIR CMK's). */
@@ -57,7 +58,10 @@ export interface StorageCmk {
  * user-assigned identity the account unwraps it with (Key Vault Crypto Service Encryption User on that key alone) and
  * an RBAC propagation wait: the same pattern as the FHIR CMK (keyVault.ts). The account references the key without a
  * version, so Azure Storage moves to each version the rotation policy makes (Learn, "Configure customer-managed keys
- * in the same tenant for an existing account": automatic key version update).
+ * in the same tenant for an existing account": automatic key version update). Storage reaches the vault as a trusted
+ * service with that identity: a vault with public network access Disabled still admits trusted services (Key Vault
+ * `publicNetworkAccess` reference: "all traffic except private endpoint traffic and that that originates from trusted
+ * services will be blocked"), and it checks the key when the encryption setting is applied, hence the wait.
  */
 export function storageCustomerManagedKey(name: string, args: StorageCmkArgs, opts: pulumi.CustomResourceOptions): StorageCmk {
     const { naming, resourceGroupName, location, tags, settings } = args;
@@ -65,27 +69,14 @@ export function storageCustomerManagedKey(name: string, args: StorageCmkArgs, op
         resourceName: resourceName(naming, "id", args.identityQualifier), resourceGroupName, location, tags,
     }, opts);
 
-    const now = settings.now ?? new Date();
-    const firstExpiry = Math.floor(now.getTime() / 1000) + settings.expiryDays * 86400;
     const key = new keyvault.Key(`${name}-cmk`, {
         keyName: args.keyName,
         vaultName: settings.vault.name,
         resourceGroupName,
-        properties: {
-            kty: "RSA",
-            keySize: settings.keySize,
-            // Azure Storage only wraps and unwraps its account encryption key.
-            keyOps: ["wrapKey", "unwrapKey"],
-            attributes: { enabled: true, expires: firstExpiry, exportable: false },
-            rotationPolicy: {
-                attributes: { expiryTime: `P${settings.expiryDays}D` },
-                lifetimeActions: [
-                    // Storage follows new versions by itself (versionless key reference below), no deploy needed.
-                    { action: { type: "rotate" }, trigger: { timeBeforeExpiry: `P${settings.rotateBeforeExpiryDays}D` } },
-                    { action: { type: "notify" }, trigger: { timeBeforeExpiry: `P${settings.rotateBeforeExpiryDays + 7}D` } },
-                ],
-            },
-        },
+        // Storage follows new versions by itself (versionless key reference below), no deploy needed.
+        properties: wrapKeyProperties({
+            keySize: settings.keySize, expiryDays: settings.expiryDays, rotateBeforeExpiryDays: settings.rotateBeforeExpiryDays, now: settings.now ?? new Date(),
+        }),
         tags,
     }, { ...opts, ignoreChanges: ["properties.attributes.expires"], dependsOn: [settings.deployerGrantPropagated] });
 

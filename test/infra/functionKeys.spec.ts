@@ -122,8 +122,15 @@ describe("gateway function key rotation (components/functionKeys.ts, tools/funct
             assert.equal(await deleteFunctionKey({ ...req, keyName: "default" }), "deleted");
             assert.equal(await deleteFunctionKey({ ...req, keyName: "default" }), "absent");
             assert.equal(await refreshNamedValue({ armEndpoint: arm.url, apimId: APIM, namedValueId: "hl7-function-key", token: "test-token" }), 202);
+            // A host still indexing its functions after the deployment: waited out, then set.
+            arm.failNext = 404;
+            const waits: number[] = [];
+            assert.equal(await setFunctionKey({ ...req, value, sleep: async (ms) => void waits.push(ms) }), "updated");
+            assert.deepEqual(waits, [5_000]);
             arm.failNext = 409;
-            await assert.rejects(setFunctionKey({ ...req, value }), (err: Error) => /409 Conflict/.test(err.message) && !err.message.includes(value));
+            await assert.rejects(setFunctionKey({ ...req, value, attempts: 1 }), (err: Error) => /after 1 attempt\(s\): 409 Conflict/.test(err.message) && !err.message.includes(value));
+            arm.failNext = 403;
+            await assert.rejects(setFunctionKey({ ...req, value, sleep: async () => assert.fail("a 403 is not retried") }), /403 Conflict/);
             await assert.rejects(setFunctionKey({ ...req, value: "short" }), /32–128 characters/);
             await assert.rejects(setFunctionKey({ ...req, token: "wrong", value }), /401/);
         } finally {
